@@ -1,0 +1,1 @@
+"""The edges and the wiring: settings, app factory, callbacks, WeChat clients, pages, CLI, emulator."""

@@ -1,0 +1,117 @@
+"""Configuration from GRASSROOTS_* environment variables (and an optional .env file)."""
+
+import re
+from datetime import time
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "GRASSROOTS_"
+_AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
+_QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _check_url(value: str, *, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ValueError(f"不是有效的网址（需要 {'/'.join(schemes)}://主机）: {value!r}")
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./var/grassroots.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    timezone: str = "Asia/Shanghai"
+    quiet_hours: str = "21:30-07:30"
+    callback_max_skew: int = Field(default=300, ge=0)
+    # Seconds a handler may run before the callback is answered "success" and the reply is sent later.
+    handler_deadline: float = Field(default=4.0, gt=0, le=4.8)
+    max_body_bytes: int = 64 * 1024
+
+    mp_appid: str = ""
+    mp_secret: SecretStr = SecretStr("")
+    mp_token: SecretStr = SecretStr("")
+    mp_aes_key: SecretStr = SecretStr("")
+    work_corpid: str = ""
+    work_agentid: int = 0
+    work_secret: SecretStr = SecretStr("")
+    work_token: SecretStr = SecretStr("")
+    work_aes_key: SecretStr = SecretStr("")
+    mp_api_base: str = "https://api.weixin.qq.com"
+    work_api_base: str = "https://qyapi.weixin.qq.com"
+    secret_key: SecretStr = SecretStr("")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: str) -> str:
+        if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("只支持 sqlite+aiosqlite:// 或 postgresql+asyncpg:// 开头的地址")
+        return v
+
+    @field_validator("public_url", "mp_api_base", "work_api_base")
+    @classmethod
+    def _urls(cls, v: str) -> str:
+        return _check_url(v, schemes=("http", "https"))
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"未知时区 {v!r}") from exc
+        return v
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        if v and not _QUIET.match(v):
+            raise ValueError("格式应为 HH:MM-HH:MM，例如 21:30-07:30；留空表示不设免打扰")
+        return v
+
+    @field_validator("mp_aes_key", "work_aes_key")
+    @classmethod
+    def _aes_key(cls, v: SecretStr) -> SecretStr:
+        raw = v.get_secret_value()
+        if raw and not _AES_KEY.match(raw):
+            raise ValueError("EncodingAESKey 必须是 43 个字母或数字")
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        if not self.quiet_hours:
+            return None
+        start, end = self.quiet_hours.split("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
+
+    @property
+    def mp_enabled(self) -> bool:
+        return bool(self.mp_appid and self.mp_token.get_secret_value())
+
+    @property
+    def work_enabled(self) -> bool:
+        return bool(self.work_corpid and self.work_token.get_secret_value() and self.work_aes_key.get_secret_value())
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message is one line naming the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ENV_PREFIX + str(err["loc"][0]).upper() if err["loc"] else ENV_PREFIX
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"配置错误 {name}: {msg}") from None
