@@ -25,6 +25,4 @@ class Identity(SQLModel, table=True):
     following: bool = True
     followed_at: datetime | None = None
     unfollowed_at: datetime | None = None
-    # Last message, click, follow or scan: opens WeChat's 48 h customer-service window.
-    last_interaction_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -6,6 +6,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import SessionFactory, create_engine, create_session_factory
 from tests.db import empty_all_tables, scratch_database
+from tests.seed import Roster, seed_small_roster
+from tests.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +33,14 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
 async def session(session_factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     async with session_factory() as session:
         yield session
+
+
+@pytest.fixture
+async def stack(engine: AsyncEngine, database_url: str) -> AsyncIterator[Stack]:
+    async with running_stack(database_url) as running:
+        yield running
+
+
+@pytest.fixture
+async def roster(stack: Stack) -> Roster:
+    return await seed_small_roster(stack.sessions)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:40:42.389782
+Create Date: 2026-11-23 14:42:53.758174
 """
 
 from collections.abc import Sequence
@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    # The single row every process polls to learn that its who-is-who cache is stale.
     op.bulk_insert(directory_version, [{'id': 1, 'version': 0}])
     op.create_table('inbound_message',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -122,7 +123,6 @@ def upgrade() -> None:
     sa.Column('following', sa.Boolean(), nullable=False),
     sa.Column('followed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('unfollowed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('last_interaction_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -1,0 +1,109 @@
+"""The app factory: everything is built here from the settings, never at import time, and opened and
+closed in order through cleanup contexts."""
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+import httpx
+from aiohttp import web
+
+import handlers
+from bot.callbacks import views as callback_views
+from bot.callbacks.endpoint import Endpoint
+from bot.callbacks.journal import InboundJournal
+from bot.callbacks.late import ApiLateSender
+from bot.callbacks.service import CallbackService
+from bot.db import create_engine, create_session_factory
+from bot.directory_cache import DirectoryCache
+from bot.keys import (
+    API,
+    DIRECTORY,
+    ENDPOINTS,
+    ENGINE,
+    HTTP,
+    JOURNAL,
+    METRICS,
+    ROUTERS,
+    SERVICE,
+    SESSIONS,
+    SETTINGS,
+)
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.web import admin, ops
+from bot.wechat.api import WeChatApi
+from bot.wechat.crypto import CallbackCrypto
+from bot.wechat.tokens import TokenStore
+from handlers.routing import Router
+from models.identity import Platform
+
+log = logging.getLogger(__name__)
+
+
+def build_endpoints(settings: Settings) -> dict[Platform, Endpoint]:
+    endpoints = {}
+    if settings.mp_enabled:
+        crypto = CallbackCrypto(
+            settings.mp_token.get_secret_value(), settings.mp_aes_key.get_secret_value(), settings.mp_appid, "mp"
+        )
+        endpoints[Platform.mp] = Endpoint(Platform.mp, settings.mp_appid, crypto, settings.callback_max_skew)
+    if settings.work_enabled:
+        crypto = CallbackCrypto(
+            settings.work_token.get_secret_value(),
+            settings.work_aes_key.get_secret_value(),
+            settings.work_corpid,
+            "work",
+        )
+        endpoints[Platform.work] = Endpoint(Platform.work, settings.work_corpid, crypto, settings.callback_max_skew)
+    return endpoints
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[SESSIONS] = create_session_factory(engine)
+    yield
+    await engine.dispose()
+
+
+async def _http(app: web.Application) -> AsyncIterator[None]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as client:
+        app[HTTP] = client
+        app[API] = WeChatApi(app[SETTINGS], client, TokenStore(app[SESSIONS]))
+        yield
+
+
+async def _callbacks(app: web.Application) -> AsyncIterator[None]:
+    journal = InboundJournal(app[ENGINE])
+    directory = DirectoryCache(app[SESSIONS])
+    await journal.start()
+    await directory.start()
+    app[JOURNAL], app[DIRECTORY] = journal, directory
+    app[SERVICE] = service = CallbackService(
+        settings=app[SETTINGS],
+        journal=journal,
+        directory=directory,
+        sessions=app[SESSIONS],
+        routers=app[ROUTERS],
+        help_book=handlers.build_help_book(),
+        late_sender=ApiLateSender(app[API]),
+        metrics=app[METRICS],
+    )
+    yield
+    await service.drain()
+    await directory.stop()
+    await journal.stop()
+
+
+def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> web.Application:
+    """`extra_routers` take precedence over the built-in ones (tests add slow or failing handlers)."""
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[ROUTERS] = (*extra_routers, *handlers.ROUTERS)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[ENDPOINTS] = build_endpoints(settings)
+    app.cleanup_ctx.extend([_database, _http, _callbacks])
+    callback_views.add_routes(app)
+    ops.add_routes(app)
+    admin.add_routes(app)
+    return app

@@ -1,0 +1,1 @@
+"""The WeChat callback endpoints: verify, decrypt, parse, dedupe, dispatch, reply."""

@@ -1,0 +1,137 @@
+"""The durable inbound log, written with group commit.
+
+One writer task takes every claim and settlement queued while the previous transaction was committing
+and writes them in one transaction, so the service pays one commit per batch instead of one per
+callback, and nothing is acknowledged to WeChat before it is on disk."""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from models.clock import utcnow
+from models.inbound import InboundMessage, InboundStatus
+
+log = logging.getLogger(__name__)
+TABLE = InboundMessage.__table__  # type: ignore[attr-defined]
+MAX_BATCH = 400  # keeps a multi-row INSERT under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    new: bool  # False: another delivery of this callback was logged before
+    status: InboundStatus = InboundStatus.received
+    reply: str | None = None
+
+
+@dataclass(slots=True)
+class _Op:
+    kind: str  # "claim" or "settle"
+    values: dict[str, Any]
+    done: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class InboundJournal:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._queue: asyncio.Queue[_Op] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(TABLE)
+        self.batches = 0  # for metrics and tests
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbound-journal")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        # Writes queued during shutdown still get their answer.
+        while not self._queue.empty():
+            await self._write(self._drain())
+
+    async def claim(self, *, dedupe_key: str, platform: str, from_user: str, msg_type: str, content: str) -> Claim:
+        values = {
+            "dedupe_key": dedupe_key,
+            "platform": platform,
+            "from_user": from_user[:64],
+            "msg_type": msg_type[:32],
+            "content": content[:4000],
+            "received_at": utcnow(),
+            "status": InboundStatus.received.name,
+        }
+        return await self._submit("claim", values)
+
+    async def settle(self, dedupe_key: str, status: InboundStatus, reply: str | None, error: str | None = None) -> None:
+        await self._submit("settle", {"k": dedupe_key, "s": status.name, "r": reply, "e": error and error[:500]})
+
+    async def _submit(self, kind: str, values: dict[str, Any]) -> Any:
+        op = _Op(kind, values)
+        self._queue.put_nowait(op)
+        return await asyncio.shield(op.done)
+
+    def _drain(self) -> list[_Op]:
+        ops = []
+        while not self._queue.empty() and len(ops) < MAX_BATCH:
+            ops.append(self._queue.get_nowait())
+        return ops
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            ops = [first, *self._drain()]
+            await self._write(ops)
+
+    async def _write(self, ops: list[_Op]) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                results = await self._apply(conn, ops)
+        except Exception as exc:  # the callers answer WeChat without acknowledging; it will retry
+            log.exception("inbound journal write failed for %d operations", len(ops))
+            for op in ops:
+                if not op.done.done():
+                    op.done.set_exception(exc)
+            return
+        self.batches += 1
+        for op, result in zip(ops, results, strict=True):
+            if not op.done.done():
+                op.done.set_result(result)
+
+    async def _apply(self, conn: AsyncConnection, ops: list[_Op]) -> list[Any]:
+        claims = [op.values for op in ops if op.kind == "claim"]
+        settles = [op.values for op in ops if op.kind == "settle"]
+        inserted: set[str] = set()
+        existing: dict[str, Claim] = {}
+        if claims:
+            stmt = self._insert.values(claims).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            rows = await conn.execute(stmt.returning(TABLE.c.dedupe_key))
+            inserted = {r[0] for r in rows}
+            dupes = [c["dedupe_key"] for c in claims if c["dedupe_key"] not in inserted]
+            if dupes:
+                found = await conn.execute(
+                    select(TABLE.c.dedupe_key, TABLE.c.status, TABLE.c.reply).where(TABLE.c.dedupe_key.in_(dupes))
+                )
+                existing = {k: Claim(False, InboundStatus[s], r) for k, s, r in found}
+        if settles:
+            await conn.execute(
+                update(TABLE)
+                .where(TABLE.c.dedupe_key == bindparam("k"))
+                .values(status=bindparam("s"), reply=bindparam("r"), error=bindparam("e")),
+                settles,
+            )
+        results: list[Any] = []
+        for op in ops:
+            if op.kind == "settle":
+                results.append(None)
+            else:
+                key = op.values["dedupe_key"]
+                results.append(Claim(True) if key in inserted else existing.get(key, Claim(False)))
+        return results

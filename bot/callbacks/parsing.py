@@ -1,0 +1,64 @@
+"""From request bytes to an Inbound message, refusing DTDs and entities (billion laughs, XXE)."""
+
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+from wechatpy.replies import TextReply
+
+from handlers.context import Inbound
+from models.identity import Platform
+
+
+class BadCallback(Exception):
+    """A request we refuse with a 4xx; the message is the reason given to the client."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def xml_fields(body: bytes | str) -> dict[str, str]:
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise BadCallback(400, "XML 不允许包含 DTD 或实体声明") from exc
+    except (ParseError, ValueError) as exc:
+        raise BadCallback(400, "XML 格式错误") from exc
+    return {child.tag: (child.text or "") for child in root}
+
+
+def to_inbound(fields: dict[str, str], platform: Platform, app_id: str) -> Inbound:
+    msg_type = fields.get("MsgType", "").lower()
+    sender = fields.get("FromUserName", "")
+    if not msg_type or not sender:
+        raise BadCallback(400, "缺少 MsgType 或 FromUserName")
+    try:
+        create_time = int(fields.get("CreateTime") or 0)
+    except ValueError as exc:
+        raise BadCallback(400, "CreateTime 不是整数") from exc
+    return Inbound(
+        platform=platform,
+        app_id=app_id,
+        from_user=sender,
+        msg_type=msg_type,
+        create_time=create_time,
+        raw=fields,
+        content=fields.get("Content", "") if msg_type == "text" else "",
+        event=fields.get("Event", "").lower(),
+        event_key=fields.get("EventKey", ""),
+    )
+
+
+def dedupe_key(msg: Inbound) -> str:
+    """MsgId for messages; FromUserName + CreateTime + Event for events (WECHAT.md)."""
+    msg_id = msg.raw.get("MsgId") or msg.raw.get("MsgID")
+    if msg_id and not msg.is_event:
+        return f"{msg.platform}:{msg.app_id}:m:{msg_id}"
+    return f"{msg.platform}:{msg.app_id}:e:{msg.from_user}:{msg.create_time}:{msg.event}:{msg.event_key}"
+
+
+def render_text_reply(msg: Inbound, content: str, now: int) -> str:
+    to_user = msg.raw.get("ToUserName", "")
+    return TextReply(source=to_user, target=msg.from_user, content=content, time=now).render()

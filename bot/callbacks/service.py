@@ -1,0 +1,183 @@
+"""The callback pipeline after the request is verified: dedupe, dispatch within the deadline, reply.
+
+A retried callback (same dedupe key) never runs its handler twice: concurrent retries in this process
+wait for the first one; retries that reach another process find the journal's row and its reply."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import select
+
+from bot.callbacks.journal import Claim, InboundJournal
+from bot.callbacks.parsing import dedupe_key, render_text_reply
+from bot.db import SessionFactory
+from bot.directory_cache import DirectoryCache
+from bot.metrics import Metrics
+from bot.settings import Settings
+from handlers.context import Context, Inbound
+from handlers.replies import SYSTEM_BUSY
+from handlers.routing import HelpBook, Reply, Router, dispatch
+from models.inbound import InboundMessage, InboundStatus
+
+log = logging.getLogger(__name__)
+SUCCESS = "success"
+# A duplicate that finds its first delivery still running polls for the reply this often.
+DUPLICATE_POLL = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The plaintext body for WeChat (reply XML or "success") and what happened, for metrics."""
+
+    body: str
+    outcome: str
+
+
+class LateReplySender(Protocol):
+    """Sends a reply that missed the callback deadline through the API."""
+
+    async def send(self, msg: Inbound, text: str) -> None: ...
+
+
+class CallbackService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        journal: InboundJournal,
+        directory: DirectoryCache,
+        sessions: SessionFactory,
+        routers: Sequence[Router],
+        help_book: HelpBook,
+        late_sender: LateReplySender,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.directory = directory
+        self.sessions = sessions
+        self.routers = routers
+        self.help_book = help_book
+        self.late_sender = late_sender
+        self.metrics = metrics
+        self._inflight: dict[str, asyncio.Future[Answer]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def handle(self, msg: Inbound) -> Answer:
+        key = dedupe_key(msg)
+        running = self._inflight.get(key)
+        if running is not None:
+            answer = await asyncio.shield(running)
+            return Answer(answer.body, "duplicate")
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            answer = await self._handle_once(key, msg)
+            future.set_result(answer)
+            return answer
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a waiting duplicate re-raises it, none waiting is fine
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _handle_once(self, key: str, msg: Inbound) -> Answer:
+        try:
+            claim = await self.journal.claim(
+                dedupe_key=key,
+                platform=msg.platform.value,
+                from_user=msg.from_user,
+                msg_type=msg.event if msg.is_event else msg.msg_type,
+                content=msg.content or msg.event_key,
+            )
+        except Exception:
+            # Not durable, so not acknowledged as handled: the user is asked to send again.
+            log.exception("could not log inbound callback %s", key)
+            return Answer(render_text_reply(msg, SYSTEM_BUSY, int(time.time())), "journal_error")
+        if not claim.new:
+            return await self._answer_duplicate(key, claim)
+        return await self._run_with_deadline(key, msg)
+
+    async def _answer_duplicate(self, key: str, claim: Claim) -> Answer:
+        deadline = time.monotonic() + self.settings.handler_deadline
+        while claim.status == InboundStatus.received and time.monotonic() < deadline:
+            await asyncio.sleep(DUPLICATE_POLL)
+            claim = await self._read_claim(key)
+        return Answer(claim.reply or SUCCESS, "duplicate")
+
+    async def _read_claim(self, key: str) -> Claim:
+        async with self.sessions() as session:
+            row = (await session.exec(select(InboundMessage).where(InboundMessage.dedupe_key == key))).one()
+            return Claim(False, row.status, row.reply)
+
+    async def _run_with_deadline(self, key: str, msg: Inbound) -> Answer:
+        task = asyncio.create_task(self._run_handler(msg))
+        done, _ = await asyncio.wait({task}, timeout=self.settings.handler_deadline)
+        if not done:
+            # WeChat gives up after 5 s: answer now, send the reply through the API when it is ready.
+            await self.journal.settle(key, InboundStatus.deferred, None)
+            self._spawn(self._finish_late(key, msg, task))
+            return Answer(SUCCESS, "deferred")
+        text, failed = task.result()
+        body = render_text_reply(msg, text, int(time.time())) if text else SUCCESS
+        status = InboundStatus.failed if failed else InboundStatus.replied
+        await self.journal.settle(key, status, body, "handler error" if failed else None)
+        return Answer(body, "error" if failed else ("replied" if text else "success"))
+
+    async def _run_handler(self, msg: Inbound) -> tuple[Reply, bool]:
+        """The handler's reply, and whether it failed (then the reply is an apology)."""
+        key = (msg.platform, msg.app_id, msg.from_user)
+        try:
+            sender = await self.directory.get(*key)
+            async with self.sessions() as session:
+
+                async def reload_sender():  # type: ignore[no-untyped-def]
+                    return await self.directory.load(key)
+
+                ctx = Context(
+                    session=session,
+                    sender=sender,
+                    now=datetime.now(self.settings.tz),
+                    settings=self.settings,
+                    forget_sender=lambda: self.directory.forget(key),
+                    reload_sender=reload_sender,
+                    extras={"help_book": self.help_book, "redispatch": self._redispatch},
+                )
+                return await dispatch(self.routers, msg, ctx), False
+        except Exception:
+            log.exception("handler failed for %s message from %s", msg.msg_type, msg.from_user)
+            return SYSTEM_BUSY, True
+
+    async def _redispatch(self, msg: Inbound, ctx: Context) -> Reply:
+        return await dispatch(self.routers, msg, ctx)
+
+    async def _finish_late(self, key: str, msg: Inbound, task: asyncio.Task[tuple[Reply, bool]]) -> None:
+        text, failed = await task
+        if not text:
+            await self.journal.settle(key, InboundStatus.sent, None)
+            return
+        try:
+            await self.late_sender.send(msg, text)
+        except Exception as exc:
+            log.exception("late reply to %s failed", msg.from_user)
+            self.metrics.deferred_sends.labels(msg.platform.value, "failed").inc()
+            await self.journal.settle(key, InboundStatus.failed, None, f"late reply failed: {exc}")
+            return
+        self.metrics.deferred_sends.labels(msg.platform.value, "sent").inc()
+        await self.journal.settle(key, InboundStatus.failed if failed else InboundStatus.sent, None)
+
+    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """On shutdown: let late replies finish (they are already acknowledged to WeChat)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout)

@@ -1,0 +1,1 @@
+"""Web pages and small JSON endpoints: health, metrics, the secretaries' phone pages."""

@@ -1,0 +1,93 @@
+"""The secretaries' phone pages, opened from the one-time `后台` link and scoped to one subtree."""
+
+from aiohttp import web
+
+from bot.keys import SESSIONS, SETTINGS
+from bot.web.layout import esc, message_page, page
+from bot.web.session import COOKIE, WebUser, current_user, set_session
+from models.login import redeem_login_token
+from models.organisation import LEVEL_NAMES, get_org_by_code
+from models.overview import people_of, subtree_counts
+from models.person import PERSON_KIND_NAMES, ROLE_NAMES, RoleKind
+
+EXPIRED = "链接无效、已使用或已过期。请在微信中重新发送“后台”获取新链接。"
+
+
+def _secret(request: web.Request) -> str:
+    return request.app[SETTINGS].secret_key.get_secret_value()
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    token = request.query.get("t", "")
+    async with request.app[SESSIONS]() as session:
+        row = await redeem_login_token(session=session, token=token) if token else None
+        await session.commit()
+    if row is None:
+        return message_page("无法登录", EXPIRED, status=403)
+    response = web.HTTPSeeOther("/admin/")
+    secure = request.app[SETTINGS].public_url.startswith("https://")
+    set_session(response, _secret(request), row.person_id, row.org_id, secure)
+    return response
+
+
+async def _user_or_reply(request: web.Request, session) -> WebUser | web.Response:  # type: ignore[no-untyped-def]
+    user = await current_user(request, session, _secret(request))
+    if user is None:
+        return message_page("请重新登录", "登录已失效。请在微信中发送“后台”获取新链接。", status=401)
+    return user
+
+
+async def overview(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session:
+        user = await _user_or_reply(request, session)
+        if isinstance(user, web.Response):
+            return user
+        rows = await subtree_counts(session=session, root=user.scope)
+    items = []
+    for r in rows:
+        people = r.members + r.residents
+        share = round(100 * r.bound / people) if people else 0
+        items.append(
+            f'<div class="card" style="margin-left:{min(r.depth, 4) * 12}px">'
+            f'<a href="/admin/org/{esc(r.org.code)}">{esc(r.org.name)}</a>'
+            f'<span class="tag">{esc(LEVEL_NAMES[r.org.level])}</span>'
+            f'<div class="muted">党员 {r.members} · 居民 {r.residents} · 已绑定微信 {r.bound}（{share}%）</div>'
+            f'<div class="bar"><i style="width:{share}%"></i></div></div>'
+        )
+    head = f'<p class="muted">{esc(user.person.name)} · 可查看 {esc(user.scope.name)} 及下级组织</p>'
+    return page(f"{user.scope.name} 管理", head + "".join(items))
+
+
+async def organisation(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session:
+        user = await _user_or_reply(request, session)
+        if isinstance(user, web.Response):
+            return user
+        org = await get_org_by_code(session=session, code=request.match_info["code"])
+        if org is None or not user.may_see(org):
+            # Same answer for "does not exist" and "not yours": no probing of other organisations.
+            return message_page("无权查看", "该组织不存在或不在您的管理范围内。", status=403)
+        people = await people_of(session=session, org=org)
+    rows = "".join(
+        f"<tr><td>{esc(p.person.name)}"
+        + "".join(f'<span class="tag">{ROLE_NAMES[RoleKind(k)]}</span>' for k in p.roles)
+        + f"</td><td>{esc(PERSON_KIND_NAMES[p.person.kind])}{'' if p.is_primary else '（参加）'}</td>"
+        f"<td>{'已绑定' if p.bound else '<span class=muted>未绑定</span>'}</td></tr>"
+        for p in people
+    )
+    table = f'<div class="card"><table><tr><th>姓名</th><th>类别</th><th>微信</th></tr>{rows}</table></div>'
+    back = '<p><a href="/admin/">← 返回总览</a></p>'
+    return page(org.name, back + (table if people else '<div class="card muted">暂无人员</div>'))
+
+
+async def logout(request: web.Request) -> web.Response:
+    response = message_page("已退出", "您已退出管理页面。", status=200)
+    response.del_cookie(COOKIE)
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/admin/login", login)
+    app.router.add_get("/admin/", overview)
+    app.router.add_get("/admin/org/{code}", organisation)
+    app.router.add_post("/admin/logout", logout)

@@ -1,0 +1,31 @@
+"""A phone-first HTML shell; every value is escaped by the caller with `esc`."""
+
+from html import escape
+
+from aiohttp import web
+
+esc = escape
+
+_CSS = """
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;
+background:#f4f4f4;color:#222}header{background:#c8161d;color:#fff;padding:12px 16px;font-size:17px}
+main{max-width:480px;margin:0 auto;padding:12px}.card{background:#fff;border-radius:8px;padding:12px;margin:0 0 10px}
+a{color:#c8161d;text-decoration:none}.muted{color:#888;font-size:13px}.bar{height:6px;background:#eee;border-radius:3px}
+.bar i{display:block;height:6px;background:#c8161d;border-radius:3px}table{width:100%;border-collapse:collapse}
+td,th{padding:6px 4px;border-bottom:1px solid #eee;text-align:left;font-size:14px}.tag{font-size:12px;
+background:#fdecea;color:#c8161d;border-radius:3px;padding:0 4px;margin-left:4px}
+"""
+
+
+def page(title: str, body: str, *, status: int = 200) -> web.Response:
+    html = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
+        f"<body><header>{esc(title)}</header><main>{body}</main></body></html>"
+    )
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+def message_page(title: str, text: str, *, status: int) -> web.Response:
+    return page(title, f'<div class="card">{esc(text)}</div>', status=status)

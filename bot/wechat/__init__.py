@@ -1,0 +1,1 @@
+"""WeChat platform edges: callback crypto and the outbound API client."""

@@ -1,0 +1,60 @@
+"""Binding a WeChat identity to a roster entry: `绑定 <邀请码>` on the Official Account, and the WeCom
+userid matched from the roster automatically on the first message."""
+
+from typing import Any
+
+from handlers.context import Context, Inbound
+from handlers.replies import describe
+from handlers.routing import HelpBook, Router
+from models.binding import bind_by_invite_code, bind_work_user, ensure_identity
+from models.identity import Platform
+
+router = Router("binding")
+
+
+@router.command("绑定", "bind")
+async def bind_with_code(msg: Inbound, ctx: Context, args: str) -> str:
+    if ctx.sender.is_bound:
+        return f"您已绑定为{describe(ctx.sender)}，无需再次绑定。"
+    code = args.replace(" ", "").upper()
+    if not code:
+        return "请回复“绑定 邀请码”，例如：绑定 A3K9QX。邀请码向支部书记索取。"
+    identity = await ensure_identity(
+        session=ctx.session, platform=msg.platform, app_id=msg.app_id, external_id=msg.from_user
+    )
+    result = await bind_by_invite_code(session=ctx.session, identity=identity, code=code)
+    if not result.ok:
+        await ctx.session.rollback()
+        return f"邀请码“{code}”无效或已被使用，请核对后重试，或向支部书记索取新的邀请码。"
+    await ctx.session.commit()
+    ctx.forget_sender()
+    sender = await ctx.reload_sender() if ctx.reload_sender else ctx.sender
+    return f"绑定成功！您好，{describe(sender)}。回复“帮助”查看可用指令。"
+
+
+def unbound_work_user(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
+    return msg.platform == Platform.work and not ctx.sender.is_bound and not msg.is_event
+
+
+@router.message(unbound_work_user)
+async def bind_work_member(msg: Inbound, ctx: Context) -> str | None:
+    """The first message from a WeCom member: bind from the roster, then handle the message itself."""
+    identity = await ensure_identity(
+        session=ctx.session, platform=msg.platform, app_id=msg.app_id, external_id=msg.from_user
+    )
+    person = await bind_work_user(session=ctx.session, identity=identity)
+    await ctx.session.commit()
+    if person is None:
+        return "您的企业微信账号不在花名册中，请联系所在支部书记核对。"
+    ctx.forget_sender()
+    redispatch = ctx.extras.get("redispatch")
+    if redispatch is None or ctx.reload_sender is None:
+        return f"您好，{person.name}！已按花名册自动关联您的账号。"
+    ctx.sender = await ctx.reload_sender()
+    answer = await redispatch(msg, ctx)
+    greeting = f"已按花名册自动关联您的账号（{describe(ctx.sender)}）。"
+    return f"{greeting}\n{answer}" if answer else greeting
+
+
+def register_help(book: HelpBook) -> None:
+    book.add("绑定 邀请码 — 党员绑定身份", "unbound")

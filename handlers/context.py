@@ -1,0 +1,60 @@
+"""What every handler receives: the inbound message and one typed context."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.text import normalise
+from models.directory import SenderProfile
+from models.identity import Platform
+
+
+class SettingsView(Protocol):
+    """The part of the settings handlers may read (bot.settings.Settings satisfies it)."""
+
+    public_url: str
+    timezone: str
+
+
+@dataclass(slots=True)
+class Inbound:
+    """A parsed callback. `raw` holds every XML field, for events wechatpy does not know."""
+
+    platform: Platform
+    app_id: str
+    from_user: str
+    msg_type: str  # text, image, voice, event, ...
+    create_time: int
+    raw: dict[str, str]
+    content: str = ""
+    event: str = ""  # lower case: subscribe, unsubscribe, scan, click, enter_agent, template_card_event...
+    event_key: str = ""
+    text: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.text = normalise(self.content)
+
+    @property
+    def is_event(self) -> bool:
+        return self.msg_type == "event"
+
+
+@dataclass(slots=True)
+class Context:
+    session: AsyncSession
+    sender: SenderProfile
+    now: datetime  # aware, in the service's time zone
+    settings: SettingsView
+    # Tell this process's who-is-who cache that the sender's identity changed (others learn it from
+    # the directory version in the database).
+    forget_sender: Callable[[], None] = lambda: None
+    # Reload the sender after a change (binding), for the rest of this message's handling.
+    reload_sender: Callable[[], Awaitable[SenderProfile]] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class UserError(Exception):
+    """A handler's refusal the user should read as it is (in Chinese)."""

@@ -1,0 +1,76 @@
+"""Follow, unfollow and QR-code scans (subscribe with qrscene_<community>, SCAN, WeCom enter_agent)."""
+
+from handlers.context import Context, Inbound
+from handlers.replies import UNBOUND_HINT, describe
+from handlers.routing import HelpBook, Router
+from models.binding import bind_work_user, ensure_identity, join_community_by_scene, set_following
+
+router = Router("follow")
+WELCOME = "欢迎关注基层党建服务助手！"
+
+
+async def _identity(msg: Inbound, ctx: Context):  # type: ignore[no-untyped-def]
+    return await ensure_identity(
+        session=ctx.session, platform=msg.platform, app_id=msg.app_id, external_id=msg.from_user
+    )
+
+
+async def _join(msg: Inbound, ctx: Context, scene: str) -> str:
+    identity = await _identity(msg, ctx)
+    result = await join_community_by_scene(session=ctx.session, identity=identity, scene=scene)
+    await ctx.session.commit()
+    ctx.forget_sender()
+    if result.community is None:
+        return "这个二维码已失效，请向社区索取新的二维码。"
+    name = result.community.name
+    if result.reason == "not_resident":
+        return f"您已绑定为党员，无需以居民身份加入{name}。回复“帮助”查看可用指令。"
+    if result.created:
+        return f"您已加入{name}。社区服务结束后会邀请您评价，回复“帮助”查看可用指令。"
+    return f"您的所在社区是{name}。回复“帮助”查看可用指令。"
+
+
+@router.event("subscribe", "subscribe_scan")
+async def welcome(msg: Inbound, ctx: Context) -> str:
+    identity = await _identity(msg, ctx)
+    if not identity.following:
+        await set_following(session=ctx.session, identity=identity, following=True)
+    await ctx.session.commit()
+    ctx.forget_sender()
+    if msg.event_key.startswith("qrscene_"):
+        return WELCOME + await _join(msg, ctx, msg.event_key.removeprefix("qrscene_"))
+    if ctx.sender.is_bound:
+        return f"{WELCOME}您好，{describe(ctx.sender)}。回复“帮助”查看可用指令。"
+    return WELCOME + UNBOUND_HINT
+
+
+@router.event("scan")
+async def scanned(msg: Inbound, ctx: Context) -> str:
+    return await _join(msg, ctx, msg.event_key)
+
+
+@router.event("unsubscribe")
+async def goodbye(msg: Inbound, ctx: Context) -> None:
+    # Nothing can reach an unfollowed user; remember it so senders stop trying.
+    identity = await _identity(msg, ctx)
+    await set_following(session=ctx.session, identity=identity, following=False)
+    await ctx.session.commit()
+    ctx.forget_sender()
+
+
+@router.event("enter_agent")
+async def entered_work_app(msg: Inbound, ctx: Context) -> str | None:
+    """Opening the WeCom app: bind from the roster on first visit, otherwise stay quiet."""
+    if ctx.sender.is_bound:
+        return None
+    identity = await _identity(msg, ctx)
+    person = await bind_work_user(session=ctx.session, identity=identity)
+    await ctx.session.commit()
+    ctx.forget_sender()
+    if person is None:
+        return "您的企业微信账号不在花名册中，请联系所在支部书记。"
+    return f"您好，{person.name}！已按花名册自动关联您的账号。回复“帮助”查看可用指令。"
+
+
+def register_help(book: HelpBook) -> None:
+    pass

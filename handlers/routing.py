@@ -1,0 +1,123 @@
+"""Routers in the aiogram manner: one per feature module, decorators only register, filters are plain
+callables (a dict result is passed to the handler as keyword arguments), and the order of the router
+list is the precedence."""
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.context import Context, Inbound, UserError
+from handlers.text import split_command
+
+Reply = str | None  # text to answer with, or None for "success" (nothing to say)
+Handler = Callable[..., Awaitable[Reply]]
+Filter = Callable[[Inbound, Context], bool | dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    filters: tuple[Filter, ...]
+    handler: Handler
+
+
+class Router:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+
+    def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.routes.append(Route(filters, fn))
+            return fn
+
+        return register
+
+    def text(self, *words: str) -> Callable[[Handler], Handler]:
+        return self.message(text_is(*words))
+
+    def command(self, *words: str) -> Callable[[Handler], Handler]:
+        return self.message(command(*words))
+
+    def event(self, *names: str) -> Callable[[Handler], Handler]:
+        return self.message(event_is(*names))
+
+
+def text_is(*words: str) -> Filter:
+    wanted = {w.lower() for w in words}
+    return lambda msg, _ctx: msg.msg_type == "text" and msg.text.lower() in wanted
+
+
+def command(*words: str) -> Filter:
+    def match(msg: Inbound, _ctx: Context) -> bool | dict[str, Any]:
+        if msg.msg_type != "text":
+            return False
+        for word in words:
+            rest = split_command(msg.text, word)
+            if rest is not None:
+                return {"args": rest}
+        return False
+
+    return match
+
+
+def event_is(*names: str) -> Filter:
+    wanted = {n.lower() for n in names}
+    return lambda msg, _ctx: msg.is_event and msg.event in wanted
+
+
+def anything(_msg: Inbound, _ctx: Context) -> bool:
+    return True
+
+
+def _match(route: Route, msg: Inbound, ctx: Context) -> dict[str, Any] | None:
+    kwargs: dict[str, Any] = {}
+    for flt in route.filters:
+        result = flt(msg, ctx)
+        if result is False:
+            return None
+        if isinstance(result, dict):
+            kwargs.update(result)
+    return kwargs
+
+
+def find_handler(routers: Iterable[Router], msg: Inbound, ctx: Context) -> tuple[Handler, dict[str, Any]] | None:
+    for router in routers:
+        for route in router.routes:
+            kwargs = _match(route, msg, ctx)
+            if kwargs is not None:
+                return route.handler, kwargs
+    return None
+
+
+async def dispatch(routers: Sequence[Router], msg: Inbound, ctx: Context) -> Reply:
+    """Run the first matching handler. A UserError becomes its message; other errors propagate to the
+    caller, which logs them and answers with an apology (never a 5xx to WeChat)."""
+    found = find_handler(routers, msg, ctx)
+    if found is None:
+        return None
+    handler, kwargs = found
+    try:
+        return await handler(msg, ctx, **kwargs)
+    except UserError as exc:
+        return str(exc)
+
+
+# Who a help line is for; a secretary also sees the lines of their person kind.
+AUDIENCES = ("unbound", "member", "resident", "unit_rep", "secretary")
+
+
+class HelpBook:
+    """Help lines contributed by each feature, so `帮助` lists exactly the commands that exist."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, list[str]] = {a: [] for a in AUDIENCES}
+
+    def add(self, line: str, *audiences: str) -> None:
+        for audience in audiences:
+            self.lines[audience].append(line)
+
+    def for_audiences(self, audiences: Sequence[str]) -> list[str]:
+        seen: list[str] = []
+        for audience in audiences:
+            seen.extend(line for line in self.lines[audience] if line not in seen)
+        return seen

@@ -1,0 +1,28 @@
+"""Forgiving text normalisation: phones send full-width characters, stray spaces and punctuation."""
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+# Punctuation a user may put around or after a command word: "绑定：AB12CD", "帮助！", "【后台】".
+_EDGE_PUNCT = "。，、；：？！…·.,;:?!~～\"'“”‘’()（）[]【】<>《》「」-—_ "
+_SEPARATORS = re.compile(r"[:：,，;；、]+")
+
+
+def normalise(text: str | None) -> str:
+    """NFKC folds full-width letters, digits and spaces to ASCII; whitespace collapses to one space."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKC", text)
+    return _SPACES.sub(" ", folded).strip().strip(_EDGE_PUNCT).strip()
+
+
+def split_command(text: str, word: str) -> str | None:
+    """If `text` starts with the command `word`, the rest (separators and spaces stripped), else None.
+
+    "绑定 AB12CD", "绑定AB12CD" and "绑定：ab12cd" all give "ab12cd" for the word "绑定".
+    """
+    if not text.startswith(word):
+        return None
+    rest = text[len(word) :]
+    return _SEPARATORS.sub(" ", rest).strip().strip(_EDGE_PUNCT).strip()

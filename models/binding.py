@@ -1,0 +1,148 @@
+"""Linking WeChat identities to people: follow/unfollow, invite codes, WeCom roster match, QR join."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.audit import record_audit
+from models.clock import utcnow
+from models.directory import bump_directory_version
+from models.identity import Identity, Platform
+from models.organisation import Organisation, OrgLevel
+from models.person import Membership, Person, PersonKind
+
+
+async def ensure_identity(*, session: AsyncSession, platform: Platform, app_id: str, external_id: str) -> Identity:
+    """The identity row for a sender, created on first contact (concurrent first contacts are fine)."""
+    values = {
+        "platform": platform.name,
+        "app_id": app_id,
+        "external_id": external_id,
+        "following": True,
+        "followed_at": utcnow(),
+        "created_at": utcnow(),
+    }
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Identity).values(**values).on_conflict_do_nothing()
+    await session.exec(stmt)  # type: ignore[call-overload]
+    identity = (
+        await session.exec(
+            select(Identity).where(
+                Identity.platform == platform, Identity.app_id == app_id, Identity.external_id == external_id
+            )
+        )
+    ).one()
+    return identity
+
+
+async def set_following(*, session: AsyncSession, identity: Identity, following: bool) -> None:
+    identity.following = following
+    if following:
+        identity.followed_at = utcnow()
+    else:
+        identity.unfollowed_at = utcnow()
+    session.add(identity)
+    await bump_directory_version(session=session)
+
+
+@dataclass(frozen=True, slots=True)
+class BindResult:
+    ok: bool
+    person: Person | None = None
+    reason: str = ""  # "unknown_code", "already_bound", "code_used"
+
+
+async def bind_by_invite_code(*, session: AsyncSession, identity: Identity, code: str) -> BindResult:
+    if identity.person_id is not None:
+        return BindResult(False, await session.get(Person, identity.person_id), "already_bound")
+    person = (await session.exec(select(Person).where(Person.invite_code == code.upper()))).first()
+    if person is None:
+        return BindResult(False, None, "unknown_code")
+    identity.person_id = person.id
+    # One code binds one identity: a forwarded code cannot be used again.
+    person.invite_code = None
+    session.add_all([identity, person])
+    record_audit(
+        session=session,
+        action="identity.bind",
+        actor=f"wechat:{identity.platform}:{identity.external_id}",
+        actor_person_id=person.id,
+        via="invite_code",
+    )
+    await bump_directory_version(session=session)
+    return BindResult(True, person)
+
+
+async def bind_work_user(*, session: AsyncSession, identity: Identity) -> Person | None:
+    """A WeCom userid that the roster knows binds by itself."""
+    if identity.person_id is not None or identity.platform != Platform.work:
+        return None
+    person = (await session.exec(select(Person).where(Person.work_userid == identity.external_id))).first()
+    if person is None:
+        return None
+    identity.person_id = person.id
+    session.add(identity)
+    record_audit(
+        session=session,
+        action="identity.bind",
+        actor=f"wechat:work:{identity.external_id}",
+        actor_person_id=person.id,
+        via="work_userid",
+    )
+    await bump_directory_version(session=session)
+    return person
+
+
+@dataclass(frozen=True, slots=True)
+class JoinResult:
+    community: Organisation | None
+    person: Person | None = None
+    created: bool = False  # a new resident was registered
+    reason: str = ""  # "unknown_scene", "already_member_elsewhere", "not_resident"
+
+
+async def join_community_by_scene(*, session: AsyncSession, identity: Identity, scene: str) -> JoinResult:
+    """A parameterised QR code (qrscene_<community code>) registers a follower as a resident there."""
+    community = (
+        await session.exec(
+            select(Organisation).where(Organisation.code == scene, Organisation.level == OrgLevel.community)
+        )
+    ).first()
+    if community is None:
+        return JoinResult(None, reason="unknown_scene")
+    if identity.person_id is not None:
+        person = await session.get(Person, identity.person_id)
+        assert person is not None
+        if person.kind != PersonKind.resident:
+            return JoinResult(community, person, reason="not_resident")
+        primary = (
+            await session.exec(select(Membership).where(Membership.person_id == person.id, col(Membership.is_primary)))
+        ).first()
+        if primary and primary.org_id == community.id:
+            return JoinResult(community, person)
+        # A resident who moved: the newest scan decides the home community.
+        if primary:
+            primary.org_id = community.id
+            session.add(primary)
+        else:
+            session.add(Membership(person_id=person.id, org_id=community.id, is_primary=True))
+        await bump_directory_version(session=session)
+        return JoinResult(community, person)
+    person = Person(name="居民", kind=PersonKind.resident)
+    session.add(person)
+    await session.flush()
+    session.add(Membership(person_id=person.id, org_id=community.id, is_primary=True))  # type: ignore[arg-type]
+    identity.person_id = person.id
+    session.add(identity)
+    record_audit(
+        session=session,
+        action="resident.join",
+        actor=f"wechat:{identity.platform}:{identity.external_id}",
+        actor_person_id=person.id,
+        org_id=community.id,
+        scene=scene,
+    )
+    await bump_directory_version(session=session)
+    return JoinResult(community, person, created=True)

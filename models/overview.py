@@ -1,0 +1,71 @@
+"""What the secretaries' pages show: counts per organisation in a subtree, and the people of one."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.identity import Identity
+from models.organisation import Organisation
+from models.person import Membership, Person, PersonKind, Role
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRow:
+    org: Organisation
+    depth: int
+    members: int
+    residents: int
+    bound: int
+
+
+async def subtree_counts(*, session: AsyncSession, root: Organisation) -> list[OrgRow]:
+    orgs = list(
+        await session.exec(
+            select(Organisation).where(col(Organisation.path).startswith(root.path)).order_by(Organisation.path)
+        )
+    )
+    ids = [o.id for o in orgs]
+    counts = await session.exec(
+        select(Membership.org_id, Person.kind, func.count(), func.count(Identity.id))
+        .join(Person, Person.id == Membership.person_id)  # type: ignore[arg-type]
+        .outerjoin(Identity, Identity.person_id == Person.id)  # type: ignore[arg-type]
+        .where(col(Membership.org_id).in_(ids))
+        .group_by(Membership.org_id, Person.kind)
+    )
+    table: dict[int, dict[str, int]] = {}
+    for org_id, kind, n, bound in counts:
+        row = table.setdefault(org_id, {"member": 0, "resident": 0, "bound": 0})
+        row["member" if kind == PersonKind.member else "resident" if kind == PersonKind.resident else "other"] = n
+        row["bound"] += bound
+    base = root.path.count("/")
+    return [
+        OrgRow(o, o.path.count("/") - base, table.get(o.id, {}).get("member", 0),  # type: ignore[arg-type]
+               table.get(o.id, {}).get("resident", 0), table.get(o.id, {}).get("bound", 0))  # type: ignore[arg-type]
+        for o in orgs
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    person: Person
+    is_primary: bool
+    bound: bool
+    roles: list[str]
+
+
+async def people_of(*, session: AsyncSession, org: Organisation) -> list[PersonRow]:
+    rows = await session.exec(
+        select(Person, Membership.is_primary)
+        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .where(Membership.org_id == org.id)
+        .order_by(Person.kind, Person.name)
+    )
+    people = list(rows)
+    ids = [p.id for p, _ in people]
+    bound_ids = set(await session.exec(select(Identity.person_id).where(col(Identity.person_id).in_(ids))))
+    roles: dict[int, list[str]] = {}
+    for role in await session.exec(select(Role).where(col(Role.person_id).in_(ids), Role.org_id == org.id)):
+        roles.setdefault(role.person_id, []).append(role.kind.value)
+    return [PersonRow(p, primary, p.id in bound_ids, roles.get(p.id, [])) for p, primary in people]  # type: ignore[arg-type]
