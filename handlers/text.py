@@ -13,8 +13,9 @@ def normalise(text: str | None) -> str:
     """NFKC folds full-width letters, digits and spaces to ASCII; whitespace collapses to one space."""
     if not text:
         return ""
-    folded = unicodedata.normalize("NFKC", text)
-    return _SPACES.sub(" ", folded).strip().strip(_EDGE_PUNCT).strip()
+    folded = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    # A message of punctuation only ("？") keeps it: it still means something.
+    return folded.strip(_EDGE_PUNCT).strip() or folded
 
 
 def split_command(text: str, word: str) -> str | None:

@@ -60,5 +60,7 @@ def dedupe_key(msg: Inbound) -> str:
 
 
 def render_text_reply(msg: Inbound, content: str, now: int) -> str:
+    # wechatpy wraps text in CDATA without escaping "]]>", which a user's own words may contain.
+    safe = content.replace("]]>", "]]]]><![CDATA[>")
     to_user = msg.raw.get("ToUserName", "")
-    return TextReply(source=to_user, target=msg.from_user, content=content, time=now).render()
+    return TextReply(source=to_user, target=msg.from_user, content=safe, time=now).render()

@@ -1,0 +1,36 @@
+"""Run the app until SIGINT/SIGTERM, then close everything in order."""
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def run_site(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, backlog=1024)
+        await site.start()
+        log.info("listening on http://%s:%s", host, port)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve(settings: Settings) -> None:
+    await run_site(create_app(settings), settings.host, settings.port, stop_event())

@@ -1,0 +1,40 @@
+"""Anyone who writes gets an answer: help that fits who they are, and a hint for what is not understood."""
+
+from tests.seed import Roster
+from tests.stack import Stack
+
+
+async def test_a_stranger_is_told_how_to_bind_or_join(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").send_text("帮助")
+    assert "绑定 邀请码" in reply.content and "扫描所在社区的二维码" in reply.content
+
+
+async def test_a_secretary_sees_the_secretary_commands(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("work", "wangshuji").send_text("？")
+    assert "后台" in reply.content and "阳光社区 书记" in reply.content
+
+
+async def test_text_the_bot_does_not_understand_gets_a_short_hint(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").send_text("今天天气怎么样呀我想问问社区的活动安排")
+    assert reply.content.startswith("没看懂") and "帮助" in reply.content
+    assert "…" in reply.content  # long text is shortened in the answer
+
+
+async def test_a_reply_echoing_cdata_terminators_stays_valid_xml(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").send_text("a]]>b")
+    assert "a]]>b" in reply.content
+
+
+async def test_a_picture_gets_told_that_only_text_works(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").send_message("image", PicUrl="http://x/y.jpg", MediaId="m1")
+    assert "文字消息" in reply.content
+
+
+async def test_an_unhandled_event_is_answered_success(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").send_event("VIEW", "http://example.com")
+    assert reply.status == 200 and reply.raw == "success"
+
+
+async def test_the_help_menu_button_gives_help(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").click("HELP")
+    assert "可用指令" in reply.content
