@@ -36,6 +36,7 @@ from bot.wechat.crypto import CallbackCrypto
 from bot.wechat.tokens import TokenStore
 from handlers.routing import Router
 from models.identity import Platform
+from schedules.scheduler import build_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,13 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     await journal.stop()
 
 
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    scheduler = build_scheduler(sessions=app[SESSIONS], timezone=app[SETTINGS].timezone)
+    scheduler.start()
+    yield
+    scheduler.shutdown(wait=False)
+
+
 def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> web.Application:
     """`extra_routers` take precedence over the built-in ones (tests add slow or failing handlers)."""
     app = web.Application(client_max_size=settings.max_body_bytes)
@@ -102,7 +110,7 @@ def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> w
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[ENDPOINTS] = build_endpoints(settings)
-    app.cleanup_ctx.extend([_database, _http, _callbacks])
+    app.cleanup_ctx.extend([_database, _http, _callbacks, _scheduler])
     callback_views.add_routes(app)
     ops.add_routes(app)
     admin.add_routes(app)

@@ -7,6 +7,7 @@ callback, and nothing is acknowledged to WeChat before it is on disk."""
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -72,6 +73,23 @@ class InboundJournal:
 
     async def settle(self, dedupe_key: str, status: InboundStatus, reply: str | None, error: str | None = None) -> None:
         await self._submit("settle", {"k": dedupe_key, "s": status.name, "r": reply, "e": error and error[:500]})
+
+    async def take_over(self, dedupe_key: str, older_than: float) -> bool:
+        """Claim a callback whose first delivery was logged but never settled (its process died).
+
+        Conditional, so of several processes seeing the same orphan exactly one gets it."""
+        cutoff = utcnow() - timedelta(seconds=older_than)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(TABLE)
+                .where(
+                    TABLE.c.dedupe_key == dedupe_key,
+                    TABLE.c.status == InboundStatus.received.name,
+                    TABLE.c.received_at < cutoff,
+                )
+                .values(received_at=utcnow())
+            )
+        return result.rowcount == 1
 
     async def _submit(self, kind: str, values: dict[str, Any]) -> Any:
         op = _Op(kind, values)

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 SUCCESS = "success"
 # A duplicate that finds its first delivery still running polls for the reply this often.
 DUPLICATE_POLL = 0.2
+# A logged callback still unsettled after this many seconds belongs to a dead process (a live one
+# settles or defers within the handler deadline).
+ORPHAN_AFTER = 10.0
+DRAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +105,17 @@ class CallbackService:
             log.exception("could not log inbound callback %s", key)
             return Answer(render_text_reply(msg, SYSTEM_BUSY, int(time.time())), "journal_error")
         if not claim.new:
-            return await self._answer_duplicate(key, claim)
+            return await self._answer_duplicate(key, msg, claim)
         return await self._run_with_deadline(key, msg)
 
-    async def _answer_duplicate(self, key: str, claim: Claim) -> Answer:
+    async def _answer_duplicate(self, key: str, msg: Inbound, claim: Claim) -> Answer:
         deadline = time.monotonic() + self.settings.handler_deadline
         while claim.status == InboundStatus.received and time.monotonic() < deadline:
             await asyncio.sleep(DUPLICATE_POLL)
             claim = await self._read_claim(key)
+        if claim.status == InboundStatus.received and await self.journal.take_over(key, ORPHAN_AFTER):
+            # Logged but never settled: the process that took it died. WeChat's retry runs it now.
+            return await self._run_with_deadline(key, msg)
         return Answer(claim.reply or SUCCESS, "duplicate")
 
     async def _read_claim(self, key: str) -> Claim:
@@ -177,7 +184,7 @@ class CallbackService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def drain(self, timeout: float = 10.0) -> None:
+    async def drain(self) -> None:
         """On shutdown: let late replies finish (they are already acknowledged to WeChat)."""
         if self._background:
-            await asyncio.wait(set(self._background), timeout=timeout)
+            await asyncio.wait(set(self._background), timeout=DRAIN_SECONDS)

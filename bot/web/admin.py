@@ -24,7 +24,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         await session.commit()
     if row is None:
         return message_page("无法登录", EXPIRED, status=403)
-    response = web.HTTPSeeOther("/admin/")
+    response = web.Response(status=303, headers={"Location": "/admin/"})
     secure = request.app[SETTINGS].public_url.startswith("https://")
     set_session(response, _secret(request), row.person_id, row.org_id, secure)
     return response

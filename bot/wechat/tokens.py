@@ -51,7 +51,8 @@ class TokenStore:
                 .values(app_key=app_key, token="", expires_at=epoch, fetched_at=epoch)
                 .on_conflict_do_nothing()
             )
-            row = (await session.exec(select(AccessToken).where(AccessToken.app_key == app_key).with_for_update())).one()
+            locked = select(AccessToken).where(AccessToken.app_key == app_key).with_for_update()
+            row = (await session.exec(locked)).one()
             if row.token and self._fresh(row.token, row.expires_at, stale):
                 await session.commit()
                 return row.token, row.expires_at

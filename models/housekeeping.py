@@ -1,0 +1,25 @@
+"""Pruning what is only kept for a while: the inbound log (dedupe needs minutes, the 48 h window two
+days, support questions a few weeks) and used or expired login links."""
+
+from datetime import timedelta
+
+from sqlalchemy import delete, or_
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.clock import utcnow
+from models.inbound import InboundMessage
+from models.login import LoginToken
+
+INBOUND_RETENTION = timedelta(days=30)
+
+
+async def prune(*, session: AsyncSession, inbound_retention: timedelta = INBOUND_RETENTION) -> tuple[int, int]:
+    now = utcnow()
+    inbound = await session.exec(  # type: ignore[call-overload]
+        delete(InboundMessage).where(col(InboundMessage.received_at) < now - inbound_retention)
+    )
+    tokens = await session.exec(  # type: ignore[call-overload]
+        delete(LoginToken).where(or_(col(LoginToken.expires_at) < now, col(LoginToken.used_at).is_not(None)))
+    )
+    return inbound.rowcount, tokens.rowcount

@@ -1,0 +1,67 @@
+"""A secretary sends 后台 and gets a one-time link to phone pages that show only their own subtree."""
+
+import re
+from datetime import timedelta
+
+from sqlmodel import select
+
+from models import LoginToken
+from tests.seed import Roster
+from tests.stack import Stack
+
+
+async def _link(stack: Stack, user: str = "wangshuji") -> str:
+    reply = await stack.phone("work", user).send_text("后台")
+    match = re.search(r"(http://\S+/admin/login\?t=\S+)", reply.content)
+    assert match, reply.content
+    return match.group(1)
+
+
+async def test_a_community_secretary_sees_the_community_and_not_the_neighbour(stack: Stack, roster: Roster) -> None:
+    link = await _link(stack)
+    assert "10分钟内有效" in (await stack.phone("work", "wangshuji").send_text("后台")).content
+    async with stack.http(follow_redirects=True) as browser:
+        overview = await browser.get(link.removeprefix(stack.base_url))
+        assert overview.status_code == 200
+        assert "阳光社区" in overview.text and "阳光社区第一党支部" in overview.text
+        assert "和平社区" not in overview.text and "朝阳街道" not in overview.text
+
+        branch = await browser.get("/admin/org/B01")
+        assert branch.status_code == 200 and "李党员" in branch.text
+
+        neighbour = await browser.get("/admin/org/C02")
+        assert neighbour.status_code == 403 and "何书记" not in neighbour.text
+        parent = await browser.get("/admin/org/S01")
+        assert parent.status_code == 403
+
+
+async def test_a_link_works_once(stack: Stack, roster: Roster) -> None:
+    link = (await _link(stack)).removeprefix(stack.base_url)
+    async with stack.http() as first, stack.http() as second:
+        assert (await first.get(link)).status_code == 303
+        reused = await second.get(link)
+        assert reused.status_code == 403 and "重新发送“后台”" in reused.text
+
+
+async def test_an_expired_link_is_refused(stack: Stack, roster: Roster) -> None:
+    link = (await _link(stack)).removeprefix(stack.base_url)
+    async with stack.sessions() as s:
+        token = (await s.exec(select(LoginToken))).one()
+        token.expires_at = token.expires_at - timedelta(minutes=11)
+        s.add(token)
+        await s.commit()
+    async with stack.http() as browser:
+        assert (await browser.get(link)).status_code == 403
+
+
+async def test_pages_without_a_session_ask_to_log_in(stack: Stack, roster: Roster) -> None:
+    async with stack.http() as browser:
+        response = await browser.get("/admin/")
+        assert response.status_code == 401 and "后台" in response.text
+    async with stack.http(cookies={"gr_session": "forged"}) as forger:
+        assert (await forger.get("/admin/")).status_code == 401
+
+
+async def test_members_and_strangers_get_no_link(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("work", "zhaody").send_text("后台")
+    assert "只对书记" in reply.content and "http" not in reply.content
