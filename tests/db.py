@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
@@ -68,3 +69,21 @@ async def fresh_database(template_url: str, tmp_dir: Path) -> str:
         await conn.execute(text("INSERT INTO directory_version (id, version) VALUES (1, 0)"))
     await engine.dispose()
     return template_url
+
+
+async def empty_all_tables(engine: AsyncEngine) -> None:
+    """Empty an existing test database in place (for tests that need "an empty database" twice)."""
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            # The append-only triggers would refuse the DELETE: lift them for the moment of emptying.
+            triggers = (await conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))).all()
+            for name, _ in triggers:
+                await conn.execute(text(f"DROP TRIGGER {name}"))
+            for name in tables:
+                await conn.execute(text(f"DELETE FROM {name}"))
+            for _, sql in triggers:
+                await conn.execute(text(sql))
+        await conn.execute(text("INSERT INTO directory_version (id, version) VALUES (1, 0)"))
