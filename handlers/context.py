@@ -44,7 +44,8 @@ class Inbound:
 
 @dataclass(slots=True)
 class Context:
-    session: AsyncSession
+    # Most messages (help, unknown text) need no database at all: the session opens on first use.
+    open_session: Callable[[], AsyncSession]
     sender: SenderProfile
     now: datetime  # aware, in the service's time zone
     settings: SettingsView
@@ -54,6 +55,18 @@ class Context:
     # Reload the sender after a change (binding), for the rest of this message's handling.
     reload_sender: Callable[[], Awaitable[SenderProfile]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    _session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.open_session()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 class UserError(Exception):

@@ -41,7 +41,7 @@ def _msg(text: str) -> Inbound:
 
 
 def _ctx() -> Context:
-    return Context(session=None, sender=SenderProfile(identity_id=None, following=True), now=None,  # type: ignore[arg-type]
+    return Context(open_session=None, sender=SenderProfile(identity_id=None, following=True), now=None,  # type: ignore[arg-type]
                    settings=None)  # type: ignore[arg-type]
 
 

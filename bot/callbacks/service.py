@@ -69,6 +69,7 @@ class CallbackService:
         self.help_book = help_book
         self.late_sender = late_sender
         self.metrics = metrics
+        self.tz = settings.tz
         self._inflight: dict[str, asyncio.Future[Answer]] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -140,26 +141,29 @@ class CallbackService:
     async def _run_handler(self, msg: Inbound) -> tuple[Reply, bool]:
         """The handler's reply, and whether it failed (then the reply is an apology)."""
         key = (msg.platform, msg.app_id, msg.from_user)
+        ctx: Context | None = None
         try:
             sender = await self.directory.get(*key)
-            async with self.sessions() as session:
 
-                async def reload_sender():  # type: ignore[no-untyped-def]
-                    return await self.directory.load(key)
+            async def reload_sender():  # type: ignore[no-untyped-def]
+                return await self.directory.load(key)
 
-                ctx = Context(
-                    session=session,
-                    sender=sender,
-                    now=datetime.now(self.settings.tz),
-                    settings=self.settings,
-                    forget_sender=lambda: self.directory.forget(key),
-                    reload_sender=reload_sender,
-                    extras={"help_book": self.help_book, "redispatch": self._redispatch},
-                )
-                return await dispatch(self.routers, msg, ctx), False
+            ctx = Context(
+                open_session=self.sessions,
+                sender=sender,
+                now=datetime.now(self.tz),
+                settings=self.settings,
+                forget_sender=lambda: self.directory.forget(key),
+                reload_sender=reload_sender,
+                extras={"help_book": self.help_book, "redispatch": self._redispatch},
+            )
+            return await dispatch(self.routers, msg, ctx), False
         except Exception:
             log.exception("handler failed for %s message from %s", msg.msg_type, msg.from_user)
             return SYSTEM_BUSY, True
+        finally:
+            if ctx is not None:
+                await ctx.close()
 
     async def _redispatch(self, msg: Inbound, ctx: Context) -> Reply:
         return await dispatch(self.routers, msg, ctx)
