@@ -1,0 +1,113 @@
+"""The demo, assembled: the emulator on a free loopback port, the service pointed at it, the demo roster
+seeded, the personas prepared, and the chat page mounted. `run_demo` and the tests both use it."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.demo.personas import NEWCOMER, Persona, prepare_personas
+from bot.demo.routes import add_demo_routes
+from bot.demo.state import DemoState
+from bot.emulator import Emulator, EmulatorConfig, Phone
+from bot.keys import SESSIONS
+from bot.roster.demo_seed import seed_demo
+from bot.roster.report import ImportReport
+from bot.settings import Settings, load_settings
+
+HOST = "127.0.0.1"  # the demo has pre-bound personas and a fake WeChat: never reachable from outside
+AppFactory = Callable[[Settings], web.Application]
+
+
+class DemoSetupError(Exception):
+    """The demo could not be prepared; the message says why, in Chinese."""
+
+
+@dataclass
+class DemoStack:
+    emulator: Emulator
+    app: web.Application
+    settings: Settings
+    state: DemoState
+    base_url: str
+    seed_report: ImportReport
+
+    @property
+    def personas(self) -> list[Persona]:
+        return list(self.state.personas.values())
+
+    def phone(self, persona: Persona) -> Phone:
+        return self.emulator.phone(persona.platform.value, persona.user_id)
+
+
+def demo_settings(emulator: Emulator, *, database_url: str, secret_key: str, **overrides: Any) -> Settings:
+    """Settings pointing the service's WeChat clients at the emulator, with its credentials."""
+    config = emulator.config
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "host": HOST,
+        "mp_appid": config.mp_appid,
+        "mp_secret": config.mp_secret,
+        "mp_token": config.mp_token,
+        "mp_aes_key": config.mp_aes_key,
+        "work_corpid": config.work_corpid,
+        "work_agentid": config.work_agentid,
+        "work_secret": config.work_secret,
+        "work_token": config.work_token,
+        "work_aes_key": config.work_aes_key,
+        "mp_api_base": emulator.mp_api_base,
+        "work_api_base": emulator.work_api_base,
+        "secret_key": secret_key,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+async def _seed(app: web.Application, state: DemoState, settings: Settings) -> ImportReport:
+    report = await seed_demo(session_factory=app[SESSIONS])
+    if not report.ok:
+        raise DemoSetupError("演示数据导入失败：\n" + report.render())
+    async with app[SESSIONS]() as session:
+        personas, community = await prepare_personas(session=session, mp_app_id=settings.mp_appid)
+        await session.commit()
+    state.set_personas(personas, community)
+    for persona in personas:
+        # The newcomer has not followed yet; everyone else follows the account or is in the corp.
+        state.emulator.register_user(persona.platform.value, persona.user_id, following=persona.id != NEWCOMER)
+    return report
+
+
+@asynccontextmanager
+async def demo_stack(
+    *, create_app: AppFactory, database_url: str, secret_key: str, port: int = 0, **overrides: Any
+) -> AsyncIterator[DemoStack]:
+    """Runs the demo on HOST:`port` (0: any free port) until the block ends. The database must be
+    migrated already. Raises OSError when the port is taken, DemoSetupError when the seed fails."""
+    emulator = Emulator(EmulatorConfig(mp_safe_mode=True))
+    await emulator.start(HOST, 0)
+    try:
+        # public_url is set again once the port is bound (port 0 is only known then).
+        settings = demo_settings(
+            emulator, database_url=database_url, secret_key=secret_key, public_url=f"http://{HOST}:{port or 80}",
+            **overrides,
+        )
+        app = create_app(settings)
+        state = DemoState(emulator)
+        add_demo_routes(app, state)
+        # A short grace period: the page's long-polls are answered on shutdown, nothing else lingers.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            report = await _seed(app, state, settings)
+            await web.TCPSite(runner, HOST, port).start()
+            base_url = f"http://{HOST}:{runner.addresses[0][1]}"
+            settings.public_url = base_url
+            emulator.config.mp_callback_url = f"{base_url}/wechat/mp"
+            emulator.config.work_callback_url = f"{base_url}/wechat/work"
+            yield DemoStack(emulator, app, settings, state, base_url, report)
+        finally:
+            await runner.cleanup()
+    finally:
+        await emulator.stop()
