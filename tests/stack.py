@@ -11,8 +11,9 @@ from aiohttp import web
 from bot.app import create_app
 from bot.db import SessionFactory
 from bot.emulator import Emulator, EmulatorConfig, Phone
+from bot.emulator.wiring import service_settings
 from bot.keys import SESSIONS
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 from handlers.routing import Router
 
 
@@ -34,24 +35,6 @@ class Stack:
         return httpx.AsyncClient(base_url=self.base_url, **kwargs)
 
 
-def emulator_settings(config: EmulatorConfig, database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "mp_appid": config.mp_appid,
-        "mp_secret": config.mp_secret,
-        "mp_token": config.mp_token,
-        "mp_aes_key": config.mp_aes_key,
-        "work_corpid": config.work_corpid,
-        "work_agentid": config.work_agentid,
-        "work_secret": config.work_secret,
-        "work_token": config.work_token,
-        "work_aes_key": config.work_aes_key,
-        "secret_key": "test-secret-key",
-    }
-    values.update(overrides)
-    return load_settings(**values)
-
-
 @asynccontextmanager
 async def running_stack(
     database_url: str, *, extra_routers: Sequence[Router] = (), mp_safe_mode: bool = True, **overrides: Any
@@ -59,13 +42,7 @@ async def running_stack(
     config = EmulatorConfig(mp_safe_mode=mp_safe_mode)
     emulator = Emulator(config)
     await emulator.start()
-    settings = emulator_settings(
-        config,
-        database_url,
-        mp_api_base=emulator.mp_api_base,
-        work_api_base=emulator.work_api_base,
-        **overrides,
-    )
+    settings = service_settings(emulator, database_url=database_url, secret_key="test-secret-key", **overrides)
     app = create_app(settings, extra_routers=extra_routers)
     runner = web.AppRunner(app)
     await runner.setup()

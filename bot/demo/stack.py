@@ -12,10 +12,11 @@ from bot.demo.personas import NEWCOMER, Persona, prepare_personas
 from bot.demo.routes import add_demo_routes
 from bot.demo.state import DemoState
 from bot.emulator import Emulator, EmulatorConfig, Phone
+from bot.emulator.wiring import service_settings
 from bot.keys import SESSIONS
 from bot.roster.demo_seed import seed_demo
 from bot.roster.report import ImportReport
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 
 HOST = "127.0.0.1"  # the demo has pre-bound personas and a fake WeChat: never reachable from outside
 AppFactory = Callable[[Settings], web.Application]
@@ -44,25 +45,7 @@ class DemoStack:
 
 def demo_settings(emulator: Emulator, *, database_url: str, secret_key: str, **overrides: Any) -> Settings:
     """Settings pointing the service's WeChat clients at the emulator, with its credentials."""
-    config = emulator.config
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "host": HOST,
-        "mp_appid": config.mp_appid,
-        "mp_secret": config.mp_secret,
-        "mp_token": config.mp_token,
-        "mp_aes_key": config.mp_aes_key,
-        "work_corpid": config.work_corpid,
-        "work_agentid": config.work_agentid,
-        "work_secret": config.work_secret,
-        "work_token": config.work_token,
-        "work_aes_key": config.work_aes_key,
-        "mp_api_base": emulator.mp_api_base,
-        "work_api_base": emulator.work_api_base,
-        "secret_key": secret_key,
-    }
-    values.update(overrides)
-    return load_settings(**values)
+    return service_settings(emulator, database_url=database_url, host=HOST, secret_key=secret_key, **overrides)
 
 
 async def _seed(app: web.Application, state: DemoState, settings: Settings) -> ImportReport:
