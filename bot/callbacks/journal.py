@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.callbacks.journal_stores import journal_store
 from models.clock import utcnow
 from models.inbound import InboundMessage, InboundStatus
 
 log = logging.getLogger(__name__)
 TABLE = InboundMessage.__table__  # type: ignore[attr-defined]
-MAX_BATCH = 400  # keeps a multi-row INSERT under SQLite's bound-parameter limit
+MAX_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class InboundJournal:
         self._engine = engine
         self._queue: asyncio.Queue[_Op] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(TABLE)
+        self._store = journal_store(engine)
         self.batches = 0  # for metrics and tests
 
     async def start(self) -> None:
@@ -58,6 +58,7 @@ class InboundJournal:
         # Writes queued during shutdown still get their answer.
         while not self._queue.empty():
             await self._write(self._drain())
+        await self._store.close()
 
     async def claim(self, *, dedupe_key: str, platform: str, from_user: str, msg_type: str, content: str) -> Claim:
         values = {
@@ -109,9 +110,10 @@ class InboundJournal:
             await self._write(ops)
 
     async def _write(self, ops: list[_Op]) -> None:
+        claims = [op.values for op in ops if op.kind == "claim"]
+        settles = [op.values for op in ops if op.kind == "settle"]
         try:
-            async with self._engine.begin() as conn:
-                results = await self._apply(conn, ops)
+            existing = await self._store.write(claims, settles)
         except Exception as exc:  # the callers answer WeChat without acknowledging; it will retry
             log.exception("inbound journal write failed for %d operations", len(ops))
             for op in ops:
@@ -119,37 +121,12 @@ class InboundJournal:
                     op.done.set_exception(exc)
             return
         self.batches += 1
-        for op, result in zip(ops, results, strict=True):
-            if not op.done.done():
-                op.done.set_result(result)
-
-    async def _apply(self, conn: AsyncConnection, ops: list[_Op]) -> list[Any]:
-        claims = [op.values for op in ops if op.kind == "claim"]
-        settles = [op.values for op in ops if op.kind == "settle"]
-        inserted: set[str] = set()
-        existing: dict[str, Claim] = {}
-        if claims:
-            stmt = self._insert.values(claims).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            rows = await conn.execute(stmt.returning(TABLE.c.dedupe_key))
-            inserted = {r[0] for r in rows}
-            dupes = [c["dedupe_key"] for c in claims if c["dedupe_key"] not in inserted]
-            if dupes:
-                found = await conn.execute(
-                    select(TABLE.c.dedupe_key, TABLE.c.status, TABLE.c.reply).where(TABLE.c.dedupe_key.in_(dupes))
-                )
-                existing = {k: Claim(False, InboundStatus[s], r) for k, s, r in found}
-        if settles:
-            await conn.execute(
-                update(TABLE)
-                .where(TABLE.c.dedupe_key == bindparam("k"))
-                .values(status=bindparam("s"), reply=bindparam("r"), error=bindparam("e")),
-                settles,
-            )
-        results: list[Any] = []
         for op in ops:
+            if op.done.done():
+                continue
             if op.kind == "settle":
-                results.append(None)
-            else:
-                key = op.values["dedupe_key"]
-                results.append(Claim(True) if key in inserted else existing.get(key, Claim(False)))
-        return results
+                op.done.set_result(None)
+                continue
+            stored = existing.get(op.values["dedupe_key"])
+            claim = Claim(True) if stored is None else Claim(False, InboundStatus[stored.status], stored.reply)
+            op.done.set_result(claim)

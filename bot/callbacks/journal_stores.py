@@ -1,0 +1,140 @@
+"""How a batch of claims and settlements reaches the database, per backend.
+
+The hot path pays one commit per batch, so the statements are fixed SQL run at driver level: no
+SQLAlchemy compilation per batch (the row count varies, so its statement cache would never hit), and on
+SQLite a single hop to one dedicated writer thread per batch instead of one per statement."""
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any, Protocol
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+COLUMNS = ("dedupe_key", "platform", "from_user", "msg_type", "content", "received_at", "status")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A claim that met an earlier delivery of the same callback."""
+
+    status: str
+    reply: str | None
+
+
+class JournalStore(Protocol):
+    async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
+        """Inserts the claims that are new and applies the settlements, in one transaction; returns the
+        claims that already existed."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class SqliteJournalStore:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-journal")
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    def _write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        # IMMEDIATE takes the write lock first, so no other writer can slip in between look-up and insert.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            existing: dict[str, Stored] = {}
+            for keys in _chunks([c["dedupe_key"] for c in claims], 500):
+                marks = ",".join("?" * len(keys))
+                sql = f"SELECT dedupe_key, status, reply FROM inbound_message WHERE dedupe_key IN ({marks})"
+                for key, status, reply in conn.execute(sql, keys):
+                    existing[key] = Stored(status, reply)
+            rows = [
+                (*(c[k] for k in COLUMNS[:5]), c["received_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+                 c["status"])
+                for c in claims
+                if c["dedupe_key"] not in existing
+            ]
+            conn.executemany(f"INSERT INTO inbound_message ({', '.join(COLUMNS)}) VALUES (?,?,?,?,?,?,?)", rows)
+            conn.executemany(
+                "UPDATE inbound_message SET status = ?, reply = ?, error = ? WHERE dedupe_key = ?",
+                [(s["s"], s["r"], s["e"], s["k"]) for s in settles],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return existing
+
+    async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._write, claims, settles)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=True)
+
+
+_PG_INSERT = (
+    f"INSERT INTO inbound_message ({', '.join(COLUMNS)}) "
+    "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], "
+    "$6::timestamptz[], $7::inboundstatus[]) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+)
+_PG_EXISTING = "SELECT dedupe_key, status::text, reply FROM inbound_message WHERE dedupe_key = ANY($1::varchar[])"
+_PG_SETTLE = (
+    "UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e "
+    "FROM unnest($1::varchar[], $2::text[], $3::text[], $4::text[]) AS u(k, s, r, e) WHERE m.dedupe_key = u.k"
+)
+
+
+class PostgresJournalStore:
+    """asyncpg through the engine's pool: arrays in, so the three statements are prepared once."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
+        existing: dict[str, Stored] = {}
+        async with self._engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            async with raw.transaction():
+                if claims:
+                    columns = [[c[k] for c in claims] for k in COLUMNS]
+                    inserted = {r[0] for r in await raw.fetch(_PG_INSERT, *columns)}
+                    dupes = [c["dedupe_key"] for c in claims if c["dedupe_key"] not in inserted]
+                    if dupes:
+                        for key, status, reply in await raw.fetch(_PG_EXISTING, dupes):
+                            existing[key] = Stored(status, reply)
+                if settles:
+                    await raw.execute(_PG_SETTLE, *([s[k] for s in settles] for k in "ksre"))
+        return existing
+
+    async def close(self) -> None:
+        pass
+
+
+def journal_store(engine: AsyncEngine) -> JournalStore:
+    if engine.dialect.name == "postgresql":
+        return PostgresJournalStore(engine)
+    database = make_url(str(engine.url)).database
+    assert database and database != ":memory:", "the inbound journal needs a file database"
+    return SqliteJournalStore(database)
