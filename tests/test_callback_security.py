@@ -143,3 +143,21 @@ async def test_health_and_metrics(stack: Stack) -> None:
     assert health.json() == {"status": "ok", "database": "ok"}
     assert 'grassroots_callbacks_total{outcome="replied",platform="mp"} 1.0' in metrics.text
     assert "grassroots_callback_seconds_bucket" in metrics.text
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ('<!DOCTYPE xml SYSTEM "http://evil/x.dtd"><xml><MsgType>text</MsgType></xml>', "DTD"),
+        ('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><Content>&e;</Content></xml>', "DTD"),
+        ("<xml><Content>&undefined;</Content></xml>", "XML 格式错误"),
+        ("not xml at all", "XML 格式错误"),
+        ("", "XML 格式错误"),
+    ],
+)
+def test_hostile_or_broken_xml_is_refused_with_a_reason(body: str, reason: str) -> None:
+    from bot.callbacks.parsing import BadCallback, xml_fields
+
+    with pytest.raises(BadCallback) as caught:
+        xml_fields(body.encode())
+    assert caught.value.status == 400 and reason in caught.value.reason
