@@ -27,8 +27,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.app import create_app
     from bot.migrate import database_is_current
-    from bot.serve import serve
+    from bot.serve import run_site, stop_event
 
     settings = _settings()
     if not settings.secret_key.get_secret_value():
@@ -40,7 +41,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not database_is_current(settings.database_url):
         print("数据库尚未迁移到最新版本，请先运行：grassroots migrate", file=sys.stderr)
         return 2
-    asyncio.run(serve(settings))
+
+    async def serve() -> None:
+        await run_site(create_app(settings), settings.host, settings.port, stop_event())
+
+    asyncio.run(serve())
     return 0
 
 

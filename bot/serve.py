@@ -1,13 +1,10 @@
-"""Run the app until SIGINT/SIGTERM, then close everything in order."""
+"""Run an app until SIGINT/SIGTERM, then close everything in order (the app is built by the caller)."""
 
 import asyncio
 import logging
 import signal
 
 from aiohttp import web
-
-from bot.app import create_app
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +27,3 @@ def stop_event() -> asyncio.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     return stop
-
-
-async def serve(settings: Settings) -> None:
-    await run_site(create_app(settings), settings.host, settings.port, stop_event())

@@ -5,7 +5,7 @@ from models.directory import DirectoryVersion, SenderProfile
 from models.identity import Identity, Platform
 from models.inbound import InboundMessage, InboundStatus
 from models.login import LoginToken
-from models.organisation import OrgLevel, Organisation, Unit
+from models.organisation import Organisation, OrgLevel, Unit
 from models.person import Membership, Person, PersonKind, Role, RoleKind
 from models.token import AccessToken
 
@@ -13,7 +13,6 @@ __all__ = [
     "AccessToken",
     "AuditEntry",
     "DirectoryVersion",
-    "SenderProfile",
     "Identity",
     "InboundMessage",
     "InboundStatus",
@@ -26,6 +25,7 @@ __all__ = [
     "Platform",
     "Role",
     "RoleKind",
+    "SenderProfile",
     "Unit",
     "record_audit",
 ]
