@@ -93,9 +93,10 @@ class InboundJournal:
         return result.rowcount == 1
 
     async def _submit(self, kind: str, values: dict[str, Any]) -> Any:
+        # No shield: if the caller is cancelled its future is cancelled, and the writer skips it.
         op = _Op(kind, values)
         self._queue.put_nowait(op)
-        return await asyncio.shield(op.done)
+        return await op.done
 
     def _drain(self) -> list[_Op]:
         ops = []

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from sqlmodel import select
 
+from bot.callbacks.eager import start_eagerly
 from bot.callbacks.journal import Claim, InboundJournal
 from bot.callbacks.parsing import dedupe_key, render_text_reply
 from bot.db import SessionFactory
@@ -125,9 +126,10 @@ class CallbackService:
             return Claim(False, row.status, row.reply)
 
     async def _run_with_deadline(self, key: str, msg: Inbound) -> Answer:
-        task = asyncio.create_task(self._run_handler(msg))
-        done, _ = await asyncio.wait({task}, timeout=self.settings.handler_deadline)
-        if not done:
+        task = start_eagerly(self._run_handler(msg))
+        if not task.done():
+            await asyncio.wait({task}, timeout=self.settings.handler_deadline)
+        if not task.done():
             # WeChat gives up after 5 s: answer now, send the reply through the API when it is ready.
             await self.journal.settle(key, InboundStatus.deferred, None)
             self._spawn(self._finish_late(key, msg, task))
@@ -168,7 +170,7 @@ class CallbackService:
     async def _redispatch(self, msg: Inbound, ctx: Context) -> Reply:
         return await dispatch(self.routers, msg, ctx)
 
-    async def _finish_late(self, key: str, msg: Inbound, task: asyncio.Task[tuple[Reply, bool]]) -> None:
+    async def _finish_late(self, key: str, msg: Inbound, task: asyncio.Future[tuple[Reply, bool]]) -> None:
         text, failed = await task
         if not text:
             await self.journal.settle(key, InboundStatus.sent, None)
