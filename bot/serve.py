@@ -1,6 +1,7 @@
 """Run an app until SIGINT/SIGTERM, then close everything in order (the app is built by the caller)."""
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -15,6 +16,10 @@ async def run_site(app: web.Application, host: str, port: int, stop: asyncio.Eve
     try:
         site = web.TCPSite(runner, host, port, backlog=1024)
         await site.start()
+        # Everything built so far lives as long as the process: keep it out of the collector's way so
+        # full collections under load stay short (p99 latency).
+        gc.collect()
+        gc.freeze()
         log.info("listening on http://%s:%s", host, port)
         await stop.wait()
     finally:

@@ -45,6 +45,7 @@ class InboundJournal:
         self.batches = 0  # for metrics and tests
 
     async def start(self) -> None:
+        await self._store.start()
         self._task = asyncio.create_task(self._run(), name="inbound-journal")
 
     async def stop(self) -> None:

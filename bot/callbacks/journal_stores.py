@@ -5,6 +5,7 @@ SQLAlchemy compilation per batch (the row count varies, so its statement cache w
 SQLite a single hop to one dedicated writer thread per batch instead of one per statement."""
 
 import asyncio
+import contextlib
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ class Stored:
 
 
 class JournalStore(Protocol):
+    async def start(self) -> None: ...
+
     async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
         """Inserts the claims that are new and applies the settlements, in one transaction; returns the
         claims that already existed."""
@@ -39,17 +42,37 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 
 
 class SqliteJournalStore:
+    CHECKPOINT_EVERY = 1.0  # seconds
+
     def __init__(self, path: str) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-journal")
         self._conn: sqlite3.Connection | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=10000")
+        # A checkpoint inside a commit would stall every callback of that batch: the journal never
+        # checkpoints itself; `_checkpoint_forever` does it beside it, without blocking writers.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         return conn
+
+    async def start(self) -> None:
+        self._checkpointer = asyncio.create_task(self._checkpoint_forever(), name="inbound-journal-checkpoint")
+
+    async def _checkpoint_forever(self) -> None:
+        conn = await asyncio.to_thread(sqlite3.connect, self._path, check_same_thread=False)
+        try:
+            while True:
+                await asyncio.sleep(self.CHECKPOINT_EVERY)
+                await asyncio.to_thread(conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            # A checkpoint still running in its thread when we are cancelled finishes on its own.
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     def _write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
         if self._conn is None:
@@ -90,6 +113,12 @@ class SqliteJournalStore:
             self._conn = None
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            try:
+                await self._checkpointer
+            except asyncio.CancelledError:
+                pass
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)
 
@@ -127,6 +156,9 @@ class PostgresJournalStore:
                 if settles:
                     await raw.execute(_PG_SETTLE, *([s[k] for s in settles] for k in "ksre"))
         return existing
+
+    async def start(self) -> None:
+        pass
 
     async def close(self) -> None:
         pass
