@@ -106,10 +106,21 @@ class InboundJournal:
         return ops
 
     async def _run(self) -> None:
-        while True:
-            first = await self._queue.get()
-            ops = [first, *self._drain()]
-            await self._write(ops)
+        # SQLite has one writer; PostgreSQL commits several batches at once, so a batch's commit
+        # latency does not cap the throughput.
+        slots = asyncio.Semaphore(self._store.concurrency)
+        writing: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                first = await self._queue.get()
+                await slots.acquire()
+                ops = [first, *self._drain()]
+                task = asyncio.create_task(self._write(ops))
+                writing.add(task)
+                task.add_done_callback(lambda t: (writing.discard(t), slots.release()))
+        finally:
+            if writing:
+                await asyncio.wait(writing)
 
     async def _write(self, ops: list[_Op]) -> None:
         claims = [op.values for op in ops if op.kind == "claim"]

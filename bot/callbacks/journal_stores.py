@@ -27,6 +27,8 @@ class Stored:
 
 
 class JournalStore(Protocol):
+    concurrency: int  # batches that may be written at the same time
+
     async def start(self) -> None: ...
 
     async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
@@ -43,6 +45,7 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 
 class SqliteJournalStore:
     CHECKPOINT_EVERY = 1.0  # seconds
+    concurrency = 1  # SQLite has one writer at a time anyway
 
     def __init__(self, path: str) -> None:
         self._path = path
@@ -123,20 +126,25 @@ class SqliteJournalStore:
         self._executor.shutdown(wait=True)
 
 
-_PG_INSERT = (
-    f"INSERT INTO inbound_message ({', '.join(COLUMNS)}) "
+# Claims and settlements of a batch in ONE statement: one round trip and one commit per batch. The
+# settlements always concern keys claimed in earlier, committed batches, so the UPDATE never needs to
+# see this statement's own inserts.
+_PG_WRITE = (
+    "WITH settled AS ("
+    " UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e"
+    " FROM unnest($8::varchar[], $9::text[], $10::text[], $11::text[]) AS u(k, s, r, e)"
+    " WHERE m.dedupe_key = u.k RETURNING 1"
+    f") INSERT INTO inbound_message ({', '.join(COLUMNS)}) "
     "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], "
     "$6::timestamptz[], $7::inboundstatus[]) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 )
 _PG_EXISTING = "SELECT dedupe_key, status::text, reply FROM inbound_message WHERE dedupe_key = ANY($1::varchar[])"
-_PG_SETTLE = (
-    "UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e "
-    "FROM unnest($1::varchar[], $2::text[], $3::text[], $4::text[]) AS u(k, s, r, e) WHERE m.dedupe_key = u.k"
-)
 
 
 class PostgresJournalStore:
-    """asyncpg through the engine's pool: arrays in, so the three statements are prepared once."""
+    """asyncpg through the engine's pool: arrays in, so the statement is prepared once."""
+
+    concurrency = 4
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -145,16 +153,13 @@ class PostgresJournalStore:
         existing: dict[str, Stored] = {}
         async with self._engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
-            async with raw.transaction():
-                if claims:
-                    columns = [[c[k] for c in claims] for k in COLUMNS]
-                    inserted = {r[0] for r in await raw.fetch(_PG_INSERT, *columns)}
-                    dupes = [c["dedupe_key"] for c in claims if c["dedupe_key"] not in inserted]
-                    if dupes:
-                        for key, status, reply in await raw.fetch(_PG_EXISTING, dupes):
-                            existing[key] = Stored(status, reply)
-                if settles:
-                    await raw.execute(_PG_SETTLE, *([s[k] for s in settles] for k in "ksre"))
+            columns = [[c[k] for c in claims] for k in COLUMNS]
+            settled = [[s[k] for s in settles] for k in "ksre"]
+            inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *columns, *settled)}
+            dupes = [c["dedupe_key"] for c in claims if c["dedupe_key"] not in inserted]
+            if dupes:  # rare: a retry whose first delivery is logged
+                for key, status, reply in await raw.fetch(_PG_EXISTING, dupes):
+                    existing[key] = Stored(status, reply)
         return existing
 
     async def start(self) -> None:
