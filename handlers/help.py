@@ -18,17 +18,17 @@ def help_text(ctx: Context, book: HelpBook) -> str:
     return f"{head}\n可用指令：\n{body}{tail}"
 
 
-@router.message(text_is(*HELP_WORDS))
+@router.message(text_is(*HELP_WORDS), pure=True)
 async def show_help(msg: Inbound, ctx: Context) -> str:
     return help_text(ctx, ctx.extras["help_book"])
 
 
-@router.message(event_is("click"), lambda msg, _ctx: msg.event_key.upper() == "HELP")
+@router.message(event_is("click"), lambda msg, _ctx: msg.event_key.upper() == "HELP", pure=True)
 async def show_help_from_menu(msg: Inbound, ctx: Context) -> str:
     return help_text(ctx, ctx.extras["help_book"])
 
 
-@fallback_router.message(anything)
+@fallback_router.message(anything, pure=True)
 async def not_understood(msg: Inbound, ctx: Context) -> str | None:
     if msg.is_event:
         return None  # events we do not handle need no answer

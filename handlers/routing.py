@@ -18,6 +18,13 @@ Filter = Callable[[Inbound, Context], bool | dict[str, Any]]
 class Route:
     filters: tuple[Filter, ...]
     handler: Handler
+    # Pure: no side effects and no slow I/O, the answer comes from memory (help, "not understood").
+    # The callback path then logs the message once, with its reply, after running the handler;
+    # other handlers are claimed in the log first, so that they never run twice.
+    pure: bool = False
+
+
+Found = tuple[Route, dict[str, Any]]
 
 
 class Router:
@@ -25,21 +32,21 @@ class Router:
         self.name = name
         self.routes: list[Route] = []
 
-    def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
+    def message(self, *filters: Filter, pure: bool = False) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
-            self.routes.append(Route(filters, fn))
+            self.routes.append(Route(filters, fn, pure))
             return fn
 
         return register
 
-    def text(self, *words: str) -> Callable[[Handler], Handler]:
-        return self.message(text_is(*words))
+    def text(self, *words: str, pure: bool = False) -> Callable[[Handler], Handler]:
+        return self.message(text_is(*words), pure=pure)
 
-    def command(self, *words: str) -> Callable[[Handler], Handler]:
-        return self.message(command(*words))
+    def command(self, *words: str, pure: bool = False) -> Callable[[Handler], Handler]:
+        return self.message(command(*words), pure=pure)
 
-    def event(self, *names: str) -> Callable[[Handler], Handler]:
-        return self.message(event_is(*names))
+    def event(self, *names: str, pure: bool = False) -> Callable[[Handler], Handler]:
+        return self.message(event_is(*names), pure=pure)
 
 
 def text_is(*words: str) -> Filter:
@@ -80,26 +87,29 @@ def _match(route: Route, msg: Inbound, ctx: Context) -> dict[str, Any] | None:
     return kwargs
 
 
-def find_handler(routers: Iterable[Router], msg: Inbound, ctx: Context) -> tuple[Handler, dict[str, Any]] | None:
+def find_handler(routers: Iterable[Router], msg: Inbound, ctx: Context) -> Found | None:
     for router in routers:
         for route in router.routes:
             kwargs = _match(route, msg, ctx)
             if kwargs is not None:
-                return route.handler, kwargs
+                return route, kwargs
     return None
 
 
-async def dispatch(routers: Sequence[Router], msg: Inbound, ctx: Context) -> Reply:
-    """Run the first matching handler. A UserError becomes its message; other errors propagate to the
-    caller, which logs them and answers with an apology (never a 5xx to WeChat)."""
-    found = find_handler(routers, msg, ctx)
-    if found is None:
-        return None
-    handler, kwargs = found
+async def run_handler(found: Found, msg: Inbound, ctx: Context) -> Reply:
+    """A UserError becomes its message; other errors propagate to the caller, which logs them and
+    answers with an apology (never a 5xx to WeChat)."""
+    route, kwargs = found
     try:
-        return await handler(msg, ctx, **kwargs)
+        return await route.handler(msg, ctx, **kwargs)
     except UserError as exc:
         return str(exc)
+
+
+async def dispatch(routers: Sequence[Router], msg: Inbound, ctx: Context) -> Reply:
+    """Run the first matching handler."""
+    found = find_handler(routers, msg, ctx)
+    return await run_handler(found, msg, ctx) if found else None
 
 
 # Who a help line is for; a secretary also sees the lines of their person kind.

@@ -119,3 +119,16 @@ async def test_a_callback_orphaned_by_a_crash_is_handled_on_the_retry(stack: Sta
 
     assert "绑定成功" in retry.content
     assert await _count(stack, AuditEntry, AuditEntry.action == "identity.bind") == 1
+
+
+async def test_a_retried_help_request_gets_the_identical_reply_and_one_log_row(stack: Stack, roster: Roster) -> None:
+    phone = stack.phone("mp", "o_new")
+    first = await phone.send_text("帮助")
+    await asyncio.sleep(1.1)  # a later CreateTime would show if the reply were rendered again
+    retry = await phone.replay()
+
+    assert first.reply == retry.reply and "可用指令" in retry.content
+    assert await _count(stack, InboundMessage) == 1
+    async with stack.sessions() as s:
+        row = (await s.exec(select(InboundMessage))).one()
+    assert row.status == InboundStatus.replied and row.reply and "可用指令" in row.reply

@@ -61,7 +61,19 @@ class InboundJournal:
             await self._write(self._drain())
         await self._store.close()
 
-    async def claim(self, *, dedupe_key: str, platform: str, from_user: str, msg_type: str, content: str) -> Claim:
+    async def claim(
+        self,
+        *,
+        dedupe_key: str,
+        platform: str,
+        from_user: str,
+        msg_type: str,
+        content: str,
+        status: InboundStatus = InboundStatus.received,
+        reply: str | None = None,
+    ) -> Claim:
+        """Logs a callback unless it was logged before (then: what was logged). A handler without side
+        effects is logged after it ran, with its status and reply, in one write."""
         values = {
             "dedupe_key": dedupe_key,
             "platform": platform,
@@ -69,7 +81,8 @@ class InboundJournal:
             "msg_type": msg_type[:32],
             "content": content[:4000],
             "received_at": utcnow(),
-            "status": InboundStatus.received.name,
+            "status": status.name,
+            "reply": reply,
         }
         return await self._submit("claim", values)
 

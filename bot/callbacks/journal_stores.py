@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-COLUMNS = ("dedupe_key", "platform", "from_user", "msg_type", "content", "received_at", "status")
+COLUMNS = ("dedupe_key", "platform", "from_user", "msg_type", "content", "received_at", "status", "reply")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +92,11 @@ class SqliteJournalStore:
                     existing[key] = Stored(status, reply)
             rows = [
                 (*(c[k] for k in COLUMNS[:5]), c["received_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-                 c["status"])
+                 c["status"], c["reply"])
                 for c in claims
                 if c["dedupe_key"] not in existing
             ]
-            conn.executemany(f"INSERT INTO inbound_message ({', '.join(COLUMNS)}) VALUES (?,?,?,?,?,?,?)", rows)
+            conn.executemany(f"INSERT INTO inbound_message ({', '.join(COLUMNS)}) VALUES (?,?,?,?,?,?,?,?)", rows)
             conn.executemany(
                 "UPDATE inbound_message SET status = ?, reply = ?, error = ? WHERE dedupe_key = ?",
                 [(s["s"], s["r"], s["e"], s["k"]) for s in settles],
@@ -132,11 +132,11 @@ class SqliteJournalStore:
 _PG_WRITE = (
     "WITH settled AS ("
     " UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e"
-    " FROM unnest($8::varchar[], $9::text[], $10::text[], $11::text[]) AS u(k, s, r, e)"
+    " FROM unnest($9::varchar[], $10::text[], $11::text[], $12::text[]) AS u(k, s, r, e)"
     " WHERE m.dedupe_key = u.k RETURNING 1"
     f") INSERT INTO inbound_message ({', '.join(COLUMNS)}) "
     "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], "
-    "$6::timestamptz[], $7::inboundstatus[]) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+    "$6::timestamptz[], $7::inboundstatus[], $8::text[]) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 )
 _PG_EXISTING = "SELECT dedupe_key, status::text, reply FROM inbound_message WHERE dedupe_key = ANY($1::varchar[])"
 

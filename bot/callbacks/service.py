@@ -22,7 +22,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from handlers.context import Context, Inbound
 from handlers.replies import SYSTEM_BUSY
-from handlers.routing import HelpBook, Reply, Router, dispatch
+from handlers.routing import Found, HelpBook, Reply, Router, dispatch, find_handler, run_handler
 from models.inbound import InboundMessage, InboundStatus
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,10 @@ class LateReplySender(Protocol):
     """Sends a reply that missed the callback deadline through the API."""
 
     async def send(self, msg: Inbound, text: str) -> None: ...
+
+
+def _outcome(text: Reply, failed: bool) -> str:
+    return "error" if failed else ("replied" if text else "success")
 
 
 class CallbackService:
@@ -95,20 +99,53 @@ class CallbackService:
 
     async def _handle_once(self, key: str, msg: Inbound) -> Answer:
         try:
-            claim = await self.journal.claim(
-                dedupe_key=key,
-                platform=msg.platform.value,
-                from_user=msg.from_user,
-                msg_type=msg.event if msg.is_event else msg.msg_type,
-                content=msg.content or msg.event_key,
-            )
+            ctx = await self._context(msg)
+        except Exception:  # the sender could not be looked up: nothing ran, nothing is logged
+            return self._not_logged(key, msg)
+        found = find_handler(self.routers, msg, ctx)
+        if found is not None and found[0].pure:
+            return await self._handle_pure(key, msg, ctx, found)
+        try:
+            claim = await self._log(key, msg)
         except Exception:
-            # Not durable, so not acknowledged as handled: the user is asked to send again.
-            log.exception("could not log inbound callback %s", key)
-            return Answer(render_text_reply(msg, SYSTEM_BUSY, int(time.time())), "journal_error")
+            await ctx.close()
+            return self._not_logged(key, msg)
+        if not claim.new:
+            await ctx.close()
+            return await self._answer_duplicate(key, msg, claim)
+        return await self._run_with_deadline(key, msg, ctx, found)
+
+    async def _log(self, key: str, msg: Inbound, status: InboundStatus = InboundStatus.received,
+                   reply: str | None = None) -> Claim:
+        return await self.journal.claim(
+            dedupe_key=key,
+            platform=msg.platform.value,
+            from_user=msg.from_user,
+            msg_type=msg.event if msg.is_event else msg.msg_type,
+            content=msg.content or msg.event_key,
+            status=status,
+            reply=reply,
+        )
+
+    def _not_logged(self, key: str, msg: Inbound) -> Answer:
+        # Not durable, so not acknowledged as handled: the user is asked to send again.
+        log.exception("could not log or look up inbound callback %s", key)
+        return Answer(render_text_reply(msg, SYSTEM_BUSY, int(time.time())), "journal_error")
+
+    async def _handle_pure(self, key: str, msg: Inbound, ctx: Context, found: Found) -> Answer:
+        """A handler without side effects runs first and is logged once, with its reply: one write
+        instead of claim + settle. Run twice by two processes it does no harm, and the reply logged
+        first is the one every retry gets."""
+        text, failed = await self._invoke(msg, ctx, found)
+        body = render_text_reply(msg, text, int(time.time())) if text else SUCCESS
+        status = InboundStatus.failed if failed else InboundStatus.replied
+        try:
+            claim = await self._log(key, msg, status, body)
+        except Exception:
+            return self._not_logged(key, msg)
         if not claim.new:
             return await self._answer_duplicate(key, msg, claim)
-        return await self._run_with_deadline(key, msg)
+        return Answer(body, _outcome(text, failed))
 
     async def _answer_duplicate(self, key: str, msg: Inbound, claim: Claim) -> Answer:
         deadline = time.monotonic() + self.settings.handler_deadline
@@ -117,7 +154,8 @@ class CallbackService:
             claim = await self._read_claim(key)
         if claim.status == InboundStatus.received and await self.journal.take_over(key, ORPHAN_AFTER):
             # Logged but never settled: the process that took it died. WeChat's retry runs it now.
-            return await self._run_with_deadline(key, msg)
+            ctx = await self._context(msg)
+            return await self._run_with_deadline(key, msg, ctx, find_handler(self.routers, msg, ctx))
         return Answer(claim.reply or SUCCESS, "duplicate")
 
     async def _read_claim(self, key: str) -> Claim:
@@ -125,8 +163,8 @@ class CallbackService:
             row = (await session.exec(select(InboundMessage).where(InboundMessage.dedupe_key == key))).one()
             return Claim(False, row.status, row.reply)
 
-    async def _run_with_deadline(self, key: str, msg: Inbound) -> Answer:
-        task = start_eagerly(self._run_handler(msg))
+    async def _run_with_deadline(self, key: str, msg: Inbound, ctx: Context, found: Found | None) -> Answer:
+        task = start_eagerly(self._invoke(msg, ctx, found))
         if not task.done():
             await asyncio.wait({task}, timeout=self.settings.handler_deadline)
         if not task.done():
@@ -138,34 +176,34 @@ class CallbackService:
         body = render_text_reply(msg, text, int(time.time())) if text else SUCCESS
         status = InboundStatus.failed if failed else InboundStatus.replied
         await self.journal.settle(key, status, body, "handler error" if failed else None)
-        return Answer(body, "error" if failed else ("replied" if text else "success"))
+        return Answer(body, _outcome(text, failed))
 
-    async def _run_handler(self, msg: Inbound) -> tuple[Reply, bool]:
-        """The handler's reply, and whether it failed (then the reply is an apology)."""
+    async def _context(self, msg: Inbound) -> Context:
         key = (msg.platform, msg.app_id, msg.from_user)
-        ctx: Context | None = None
+        sender = await self.directory.get(*key)
+
+        async def reload_sender():  # type: ignore[no-untyped-def]
+            return await self.directory.load(key)
+
+        return Context(
+            open_session=self.sessions,
+            sender=sender,
+            now=datetime.now(self.tz),
+            settings=self.settings,
+            forget_sender=lambda: self.directory.forget(key),
+            reload_sender=reload_sender,
+            extras={"help_book": self.help_book, "redispatch": self._redispatch},
+        )
+
+    async def _invoke(self, msg: Inbound, ctx: Context, found: Found | None) -> tuple[Reply, bool]:
+        """The handler's reply, and whether it failed (then the reply is an apology)."""
         try:
-            sender = await self.directory.get(*key)
-
-            async def reload_sender():  # type: ignore[no-untyped-def]
-                return await self.directory.load(key)
-
-            ctx = Context(
-                open_session=self.sessions,
-                sender=sender,
-                now=datetime.now(self.tz),
-                settings=self.settings,
-                forget_sender=lambda: self.directory.forget(key),
-                reload_sender=reload_sender,
-                extras={"help_book": self.help_book, "redispatch": self._redispatch},
-            )
-            return await dispatch(self.routers, msg, ctx), False
+            return (await run_handler(found, msg, ctx) if found else None), False
         except Exception:
             log.exception("handler failed for %s message from %s", msg.msg_type, msg.from_user)
             return SYSTEM_BUSY, True
         finally:
-            if ctx is not None:
-                await ctx.close()
+            await ctx.close()
 
     async def _redispatch(self, msg: Inbound, ctx: Context) -> Reply:
         return await dispatch(self.routers, msg, ctx)
