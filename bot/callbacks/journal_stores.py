@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Protocol
 
+import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -142,17 +143,23 @@ _PG_EXISTING = "SELECT dedupe_key, status::text, reply FROM inbound_message WHER
 
 
 class PostgresJournalStore:
-    """asyncpg through the engine's pool: arrays in, so the statement is prepared once."""
+    """Its own small asyncpg pool (no pre-ping or pool events per batch, as the engine's pool has);
+    arrays in, so the statement is prepared once per connection."""
 
     concurrency = 4
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        url = engine.url
+        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self.concurrency)
 
     async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
         existing: dict[str, Stored] = {}
-        async with self._engine.connect() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
+        assert self._pool is not None, "start() first"
+        async with self._pool.acquire() as raw:
             columns = [[c[k] for c in claims] for k in COLUMNS]
             settled = [[s[k] for s in settles] for k in "ksre"]
             inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *columns, *settled)}
@@ -162,11 +169,9 @@ class PostgresJournalStore:
                     existing[key] = Stored(status, reply)
         return existing
 
-    async def start(self) -> None:
-        pass
-
     async def close(self) -> None:
-        pass
+        if self._pool is not None:
+            await self._pool.close()
 
 
 def journal_store(engine: AsyncEngine) -> JournalStore:
