@@ -52,7 +52,7 @@ async def bind_work_member(msg: Inbound, ctx: Context) -> str | None:
         return f"您好，{person.name}！已按花名册自动关联您的账号。"
     ctx.sender = await ctx.reload_sender()
     answer = await redispatch(msg, ctx)
-    greeting = f"已按花名册自动关联您的账号（{describe(ctx.sender)}）。"
+    greeting = f"已按花名册自动关联您的账号：{describe(ctx.sender)}。"
     return f"{greeting}\n{answer}" if answer else greeting
 
 
