@@ -5,7 +5,6 @@ SQLAlchemy compilation per batch (the row count varies, so its statement cache w
 SQLite a single hop to one dedicated writer thread per batch instead of one per statement."""
 
 import asyncio
-import contextlib
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ class SqliteJournalStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-journal")
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
+        self._checkpoint_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoint")
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -68,15 +68,16 @@ class SqliteJournalStore:
         self._checkpointer = asyncio.create_task(self._checkpoint_forever(), name="inbound-journal-checkpoint")
 
     async def _checkpoint_forever(self) -> None:
-        conn = await asyncio.to_thread(sqlite3.connect, self._path, check_same_thread=False)
+        # Its own connection on its own thread: opened, used and closed there only, so closing can
+        # never race a checkpoint still running (sqlite3 connections are not safe across threads).
+        loop = asyncio.get_running_loop()
+        conn = await loop.run_in_executor(self._checkpoint_thread, sqlite3.connect, self._path)
         try:
             while True:
                 await asyncio.sleep(self.CHECKPOINT_EVERY)
-                await asyncio.to_thread(conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                await loop.run_in_executor(self._checkpoint_thread, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
         finally:
-            # A checkpoint still running in its thread when we are cancelled finishes on its own.
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
+            self._checkpoint_thread.submit(conn.close)
 
     def _write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
         if self._conn is None:
@@ -125,6 +126,7 @@ class SqliteJournalStore:
                 pass
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)
+        self._checkpoint_thread.shutdown(wait=True)
 
 
 # Claims and settlements of a batch in ONE statement: one round trip and one commit per batch. The
