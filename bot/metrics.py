@@ -6,6 +6,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str], Counter] = {}
+        self._latency_children: dict[str, Histogram] = {}
         self.callbacks = Counter(
             "grassroots_callbacks",
             "WeChat callbacks by platform and outcome",
@@ -25,3 +27,16 @@ class Metrics:
             ["platform", "result"],
             registry=self.registry,
         )
+
+    def callback(self, platform: str, outcome: str, seconds: float | None = None) -> None:
+        """Count one callback; label children are looked up once, not per request."""
+        key = (platform, outcome)
+        counter = self._children.get(key)
+        if counter is None:
+            counter = self._children[key] = self.callbacks.labels(platform, outcome)
+        counter.inc()
+        if seconds is not None:
+            histogram = self._latency_children.get(platform)
+            if histogram is None:
+                histogram = self._latency_children[platform] = self.latency.labels(platform)
+            histogram.observe(seconds)

@@ -48,7 +48,7 @@ async def receive(request: web.Request, platform: Platform) -> web.Response:
         plaintext = endpoint.open(request.query, body)
         msg = to_inbound(xml_fields(plaintext), platform, endpoint.app_id)
     except BadCallback as exc:
-        metrics.callbacks.labels(platform.value, f"rejected_{exc.status}").inc()
+        metrics.callback(platform.value, f"rejected_{exc.status}")
         return web.Response(status=exc.status, text=exc.reason, content_type=TEXT)
     try:
         answer = await request.app[SERVICE].handle(msg)
@@ -57,8 +57,7 @@ async def receive(request: web.Request, platform: Platform) -> web.Response:
     except Exception:
         log.exception("callback pipeline failed after a valid signature")
         body_out, outcome = "success", "error"
-    metrics.callbacks.labels(platform.value, outcome).inc()
-    metrics.latency.labels(platform.value).observe(time.perf_counter() - started)
+    metrics.callback(platform.value, outcome, time.perf_counter() - started)
     return web.Response(text=body_out, content_type="application/xml" if body_out.startswith("<xml") else TEXT)
 
 
