@@ -6,7 +6,8 @@ callback, and nothing is acknowledged to WeChat before it is on disk."""
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,17 +30,22 @@ class Claim:
     reply: str | None = None
 
 
-@dataclass(slots=True)
 class _Op:
-    kind: str  # "claim" or "settle"
-    values: dict[str, Any]
-    done: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    """One queued write: a claim row or a settlement row, and the future its caller awaits."""
+
+    __slots__ = ("done", "is_claim", "row")
+
+    def __init__(self, is_claim: bool, row: tuple[Any, ...]) -> None:
+        self.is_claim = is_claim
+        self.row = row
+        self.done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
 
 class InboundJournal:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._queue: asyncio.Queue[_Op] = asyncio.Queue()
+        self._queue: deque[_Op] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._store = journal_store(engine)
         self.batches = 0  # for metrics and tests
@@ -57,7 +63,7 @@ class InboundJournal:
         except asyncio.CancelledError:
             pass
         # Writes queued during shutdown still get their answer.
-        while not self._queue.empty():
+        while self._queue:
             await self._write(self._drain())
         await self._store.close()
 
@@ -74,20 +80,11 @@ class InboundJournal:
     ) -> Claim:
         """Logs a callback unless it was logged before (then: what was logged). A handler without side
         effects is logged after it ran, with its status and reply, in one write."""
-        values = {
-            "dedupe_key": dedupe_key,
-            "platform": platform,
-            "from_user": from_user[:64],
-            "msg_type": msg_type[:32],
-            "content": content[:4000],
-            "received_at": utcnow(),
-            "status": status.name,
-            "reply": reply,
-        }
-        return await self._submit("claim", values)
+        row = (dedupe_key, platform, from_user[:64], msg_type[:32], content[:4000], status.name, reply)
+        return await self._submit(_Op(True, row))
 
     async def settle(self, dedupe_key: str, status: InboundStatus, reply: str | None, error: str | None = None) -> None:
-        await self._submit("settle", {"k": dedupe_key, "s": status.name, "r": reply, "e": error and error[:500]})
+        await self._submit(_Op(False, (status.name, reply, error and error[:500], dedupe_key)))
 
     async def take_over(self, dedupe_key: str, older_than: float) -> bool:
         """Claim a callback whose first delivery was logged but never settled (its process died).
@@ -106,29 +103,32 @@ class InboundJournal:
             )
         return result.rowcount == 1
 
-    async def _submit(self, kind: str, values: dict[str, Any]) -> Any:
+    async def _submit(self, op: _Op) -> Any:
         # No shield: if the caller is cancelled its future is cancelled, and the writer skips it.
-        op = _Op(kind, values)
-        self._queue.put_nowait(op)
+        self._queue.append(op)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
         return await op.done
 
     def _drain(self) -> list[_Op]:
-        ops = []
-        while not self._queue.empty() and len(ops) < MAX_BATCH:
-            ops.append(self._queue.get_nowait())
-        return ops
+        queue = self._queue
+        count = min(len(queue), MAX_BATCH)
+        return [queue.popleft() for _ in range(count)]
 
     async def _run(self) -> None:
         # SQLite has one writer; PostgreSQL commits several batches at once, so a batch's commit
         # latency does not cap the throughput.
         slots = asyncio.Semaphore(self._store.concurrency)
         writing: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                first = await self._queue.get()
+                if not self._queue:
+                    self._wakeup = loop.create_future()
+                    await self._wakeup
                 await slots.acquire()
-                ops = [first, *self._drain()]
-                task = asyncio.create_task(self._write(ops))
+                task = asyncio.create_task(self._write(self._drain()))
                 writing.add(task)
                 task.add_done_callback(lambda t: (writing.discard(t), slots.release()))
         finally:
@@ -136,10 +136,12 @@ class InboundJournal:
                 await asyncio.wait(writing)
 
     async def _write(self, ops: list[_Op]) -> None:
-        claims = [op.values for op in ops if op.kind == "claim"]
-        settles = [op.values for op in ops if op.kind == "settle"]
+        if not ops:
+            return
+        claims = [op.row for op in ops if op.is_claim]
+        settles = [op.row for op in ops if not op.is_claim]
         try:
-            existing = await self._store.write(claims, settles)
+            existing = await self._store.write(claims, settles, utcnow())
         except Exception as exc:  # the callers answer WeChat without acknowledging; it will retry
             log.exception("inbound journal write failed for %d operations", len(ops))
             for op in ops:
@@ -147,12 +149,12 @@ class InboundJournal:
                     op.done.set_exception(exc)
             return
         self.batches += 1
+        new = Claim(True)
         for op in ops:
             if op.done.done():
                 continue
-            if op.kind == "settle":
+            if not op.is_claim:
                 op.done.set_result(None)
                 continue
-            stored = existing.get(op.values["dedupe_key"])
-            claim = Claim(True) if stored is None else Claim(False, InboundStatus[stored.status], stored.reply)
-            op.done.set_result(claim)
+            stored = existing.get(op.row[0])
+            op.done.set_result(new if stored is None else Claim(False, InboundStatus[stored.status], stored.reply))

@@ -8,14 +8,17 @@ import asyncio
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-COLUMNS = ("dedupe_key", "platform", "from_user", "msg_type", "content", "received_at", "status", "reply")
+# A claim row is (dedupe_key, platform, from_user, msg_type, content, status, reply); received_at is the
+# batch's time. A settlement row is (status, reply, error, dedupe_key).
+COLUMNS = ("dedupe_key", "platform", "from_user", "msg_type", "content", "status", "reply", "received_at")
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +34,7 @@ class JournalStore(Protocol):
 
     async def start(self) -> None: ...
 
-    async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
+    async def write(self, claims: list[Row], settles: list[Row], now: datetime) -> dict[str, Stored]:
         """Inserts the claims that are new and applies the settlements, in one transaction; returns the
         claims that already existed."""
         ...
@@ -41,6 +44,10 @@ class JournalStore(Protocol):
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+_SQLITE_INSERT = f"INSERT INTO inbound_message ({', '.join(COLUMNS)}) VALUES (?,?,?,?,?,?,?,?)"
+_SQLITE_SETTLE = "UPDATE inbound_message SET status = ?, reply = ?, error = ? WHERE dedupe_key = ?"
 
 
 class SqliteJournalStore:
@@ -79,7 +86,7 @@ class SqliteJournalStore:
         finally:
             self._checkpoint_thread.submit(conn.close)
 
-    def _write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
+    def _write(self, claims: list[Row], settles: list[Row], now: datetime) -> dict[str, Stored]:
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
@@ -87,30 +94,23 @@ class SqliteJournalStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             existing: dict[str, Stored] = {}
-            for keys in _chunks([c["dedupe_key"] for c in claims], 500):
+            for keys in _chunks([c[0] for c in claims], 500):
                 marks = ",".join("?" * len(keys))
                 sql = f"SELECT dedupe_key, status, reply FROM inbound_message WHERE dedupe_key IN ({marks})"
                 for key, status, reply in conn.execute(sql, keys):
                     existing[key] = Stored(status, reply)
-            rows = [
-                (*(c[k] for k in COLUMNS[:5]), c["received_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-                 c["status"], c["reply"])
-                for c in claims
-                if c["dedupe_key"] not in existing
-            ]
-            conn.executemany(f"INSERT INTO inbound_message ({', '.join(COLUMNS)}) VALUES (?,?,?,?,?,?,?,?)", rows)
-            conn.executemany(
-                "UPDATE inbound_message SET status = ?, reply = ?, error = ? WHERE dedupe_key = ?",
-                [(s["s"], s["r"], s["e"], s["k"]) for s in settles],
-            )
+            stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
+            rows = [(*c, stamp) for c in claims if c[0] not in existing]
+            conn.executemany(_SQLITE_INSERT, rows)
+            conn.executemany(_SQLITE_SETTLE, settles)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         return existing
 
-    async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._write, claims, settles)
+    async def write(self, claims: list[Row], settles: list[Row], now: datetime) -> dict[str, Stored]:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._write, claims, settles, now)
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -135,11 +135,11 @@ class SqliteJournalStore:
 _PG_WRITE = (
     "WITH settled AS ("
     " UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e"
-    " FROM unnest($9::varchar[], $10::text[], $11::text[], $12::text[]) AS u(k, s, r, e)"
+    " FROM unnest($8::text[], $9::text[], $10::text[], $11::varchar[]) AS u(s, r, e, k)"
     " WHERE m.dedupe_key = u.k RETURNING 1"
     f") INSERT INTO inbound_message ({', '.join(COLUMNS)}) "
-    "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], "
-    "$6::timestamptz[], $7::inboundstatus[], $8::text[]) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+    "SELECT *, $12::timestamptz FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], "
+    "$5::varchar[], $6::inboundstatus[], $7::text[]) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 )
 _PG_EXISTING = "SELECT dedupe_key, status::text, reply FROM inbound_message WHERE dedupe_key = ANY($1::varchar[])"
 
@@ -156,16 +156,23 @@ class PostgresJournalStore:
         self._pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
-        self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self.concurrency)
+        # A generic plan made while the table was small (or never analysed) joins unnest() to the
+        # table by scanning all of it; a custom plan per batch uses the dedupe_key index.
+        self._pool = await asyncpg.create_pool(
+            self._dsn,
+            min_size=1,
+            max_size=self.concurrency,
+            server_settings={"plan_cache_mode": "force_custom_plan"},
+        )
 
-    async def write(self, claims: list[dict[str, Any]], settles: list[dict[str, Any]]) -> dict[str, Stored]:
+    async def write(self, claims: list[Row], settles: list[Row], now: datetime) -> dict[str, Stored]:
         existing: dict[str, Stored] = {}
         assert self._pool is not None, "start() first"
+        claim_columns = [list(col) for col in zip(*claims, strict=True)] if claims else [[] for _ in range(7)]
+        settle_columns = [list(col) for col in zip(*settles, strict=True)] if settles else [[] for _ in range(4)]
         async with self._pool.acquire() as raw:
-            columns = [[c[k] for c in claims] for k in COLUMNS]
-            settled = [[s[k] for s in settles] for k in "ksre"]
-            inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *columns, *settled)}
-            dupes = [c["dedupe_key"] for c in claims if c["dedupe_key"] not in inserted]
+            inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *claim_columns, *settle_columns, now)}
+            dupes = [c[0] for c in claims if c[0] not in inserted]
             if dupes:  # rare: a retry whose first delivery is logged
                 for key, status, reply in await raw.fetch(_PG_EXISTING, dupes):
                     existing[key] = Stored(status, reply)

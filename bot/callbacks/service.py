@@ -75,27 +75,31 @@ class CallbackService:
         self.late_sender = late_sender
         self.metrics = metrics
         self.tz = settings.tz
-        self._inflight: dict[str, asyncio.Future[Answer]] = {}
+        self._inflight: dict[str, list[asyncio.Future[Answer]]] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     async def handle(self, msg: Inbound) -> Answer:
         key = dedupe_key(msg)
-        running = self._inflight.get(key)
-        if running is not None:
-            answer = await asyncio.shield(running)
-            return Answer(answer.body, "duplicate")
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        waiters = self._inflight.get(key)
+        if waiters is not None:
+            # A retry while the first delivery is still being handled here: wait for its answer.
+            waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+            waiters.append(waiter)
+            return Answer((await waiter).body, "duplicate")
+        self._inflight[key] = waiters = []
         try:
             answer = await self._handle_once(key, msg)
-            future.set_result(answer)
-            return answer
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: a waiting duplicate re-raises it, none waiting is fine
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
             raise
         finally:
             del self._inflight[key]
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(answer)
+        return answer
 
     async def _handle_once(self, key: str, msg: Inbound) -> Answer:
         try:
