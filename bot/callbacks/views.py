@@ -14,6 +14,8 @@ from models.identity import Platform
 
 log = logging.getLogger(__name__)
 TEXT = "text/plain"
+XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
+TEXT_HEADERS = {"Content-Type": "text/plain; charset=utf-8"}
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes:
@@ -58,7 +60,8 @@ async def receive(request: web.Request, platform: Platform) -> web.Response:
         log.exception("callback pipeline failed after a valid signature")
         body_out, outcome = "success", "error"
     metrics.callback(platform.value, outcome, time.perf_counter() - started)
-    return web.Response(text=body_out, content_type="application/xml" if body_out.startswith("<xml") else TEXT)
+    headers = XML_HEADERS if body_out.startswith("<xml") else TEXT_HEADERS
+    return web.Response(body=body_out.encode(), headers=headers)
 
 
 def add_routes(app: web.Application) -> None:
