@@ -54,24 +54,29 @@ class BindResult:
     reason: str = ""  # "unknown_code", "already_bound", "code_used"
 
 
+async def _link(session: AsyncSession, identity: Identity, person: Person, *, via: str) -> None:
+    identity.person_id = person.id
+    session.add(identity)
+    record_audit(
+        session=session,
+        action="identity.bind",
+        actor=f"wechat:{identity.platform}:{identity.external_id}",
+        actor_person_id=person.id,
+        via=via,
+    )
+    await bump_directory_version(session=session)
+
+
 async def bind_by_invite_code(*, session: AsyncSession, identity: Identity, code: str) -> BindResult:
     if identity.person_id is not None:
         return BindResult(False, await session.get(Person, identity.person_id), "already_bound")
     person = (await session.exec(select(Person).where(Person.invite_code == code.upper()))).first()
     if person is None:
         return BindResult(False, None, "unknown_code")
-    identity.person_id = person.id
     # One code binds one identity: a forwarded code cannot be used again.
     person.invite_code = None
-    session.add_all([identity, person])
-    record_audit(
-        session=session,
-        action="identity.bind",
-        actor=f"wechat:{identity.platform}:{identity.external_id}",
-        actor_person_id=person.id,
-        via="invite_code",
-    )
-    await bump_directory_version(session=session)
+    session.add(person)
+    await _link(session, identity, person, via="invite_code")
     return BindResult(True, person)
 
 
@@ -82,16 +87,7 @@ async def bind_work_user(*, session: AsyncSession, identity: Identity) -> Person
     person = (await session.exec(select(Person).where(Person.work_userid == identity.external_id))).first()
     if person is None:
         return None
-    identity.person_id = person.id
-    session.add(identity)
-    record_audit(
-        session=session,
-        action="identity.bind",
-        actor=f"wechat:work:{identity.external_id}",
-        actor_person_id=person.id,
-        via="work_userid",
-    )
-    await bump_directory_version(session=session)
+    await _link(session, identity, person, via="work_userid")
     return person
 
 
