@@ -161,3 +161,12 @@ def test_hostile_or_broken_xml_is_refused_with_a_reason(body: str, reason: str) 
     with pytest.raises(BadCallback) as caught:
         xml_fields(body.encode())
     assert caught.value.status == 400 and reason in caught.value.reason
+
+
+async def test_an_unencoded_plus_in_the_wecom_echostr_still_verifies(engine, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    echostr = "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+    query = ("msg_signature=5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3&timestamp=1409659589&nonce=263014780"
+             f"&echostr={echostr}")  # "+" left raw, as a careless proxy forwards it
+    async with running_stack(database_url, **WECOM_SAMPLE) as stack, stack.http() as http:
+        response = await http.get(f"/wechat/work?{query}")
+    assert response.status_code == 200 and response.text == "1616140317555161061"

@@ -38,3 +38,13 @@ async def test_an_unhandled_event_is_answered_success(stack: Stack, roster: Rost
 async def test_the_help_menu_button_gives_help(stack: Stack, roster: Roster) -> None:
     reply = await stack.phone("mp", "o_new").click("HELP")
     assert "可用指令" in reply.content
+
+
+async def test_a_voice_message_is_understood_through_speech_recognition(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").send_message("voice", MediaId="m2", Format="amr", Recognition="帮助。")
+    assert "可用指令" in reply.content
+
+
+async def test_a_voice_message_without_recognition_asks_for_text(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").send_message("voice", MediaId="m3", Format="amr")
+    assert "文字消息" in reply.content

@@ -67,6 +67,8 @@ class Endpoint:
             if not self.crypto.check_plain(query.get("signature", ""), timestamp, nonce):
                 raise BadCallback(403, "签名错误")
             return echostr
+        # A base64 echostr sent without URL-encoding has its "+" read as a space; base64 has no spaces.
+        echostr = echostr.replace(" ", "+")
         try:
             return self.crypto.decrypt(query.get("msg_signature", ""), timestamp, nonce, echostr)
         except CryptoError as exc:

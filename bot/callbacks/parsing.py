@@ -71,6 +71,10 @@ def to_inbound(fields: dict[str, str], platform: Platform, app_id: str) -> Inbou
         create_time = int(fields.get("CreateTime") or 0)
     except ValueError as exc:
         raise BadCallback(400, "CreateTime 不是整数") from exc
+    content = fields.get("Content", "") if msg_type == "text" else ""
+    if msg_type == "voice" and fields.get("Recognition"):
+        # Many elderly users speak rather than type: WeChat's speech recognition makes it text.
+        msg_type, content = "text", fields["Recognition"]
     return Inbound(
         platform=platform,
         app_id=app_id,
@@ -78,7 +82,7 @@ def to_inbound(fields: dict[str, str], platform: Platform, app_id: str) -> Inbou
         msg_type=msg_type,
         create_time=create_time,
         raw=fields,
-        content=fields.get("Content", "") if msg_type == "text" else "",
+        content=content,
         event=fields.get("Event", "").lower(),
         event_key=fields.get("EventKey", ""),
     )
