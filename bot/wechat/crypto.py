@@ -9,7 +9,7 @@ from typing import Literal
 
 from wechatpy.crypto import PrpCrypto as MpPrpCrypto
 from wechatpy.enterprise.crypto import PrpCrypto as WorkPrpCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.utils import to_text
 
 from wechatpy.enterprise.exceptions import InvalidCorpIdException  # isort: skip
@@ -55,7 +55,7 @@ class CallbackCrypto:
             return to_text(self._prp.decrypt(encrypt, self.receive_id))
         except (InvalidAppIdException, InvalidCorpIdException) as exc:
             raise CryptoError("receive id mismatch") from exc
-        except (InvalidSignatureException, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
+        except Exception as exc:  # any failure to open a signed payload is the sender's fault: a 403
             raise CryptoError(f"undecryptable payload: {type(exc).__name__}") from exc
 
     def encrypt_reply(self, xml: str, timestamp: str | None = None, nonce: str | None = None) -> str:
