@@ -1,10 +1,12 @@
 """Tables and query functions. Imports nothing of ours: the bottom layer of the architecture."""
 
 from models.audit import AuditEntry, record_audit
+from models.delivery import Channel, Delivery, DeliveryStatus
 from models.directory import DirectoryVersion, SenderProfile
 from models.identity import Identity, Platform
 from models.inbound import InboundMessage, InboundStatus
 from models.login import LoginToken
+from models.notice import Notice, NoticeStatus, Urgency
 from models.organisation import Organisation, OrgLevel, Unit
 from models.person import Membership, Person, PersonKind, Role, RoleKind
 from models.token import AccessToken
@@ -12,12 +14,17 @@ from models.token import AccessToken
 __all__ = [
     "AccessToken",
     "AuditEntry",
+    "Channel",
+    "Delivery",
+    "DeliveryStatus",
     "DirectoryVersion",
     "Identity",
     "InboundMessage",
     "InboundStatus",
     "LoginToken",
     "Membership",
+    "Notice",
+    "NoticeStatus",
     "OrgLevel",
     "Organisation",
     "Person",
@@ -27,5 +34,6 @@ __all__ = [
     "RoleKind",
     "SenderProfile",
     "Unit",
+    "Urgency",
     "record_audit",
 ]

@@ -1,0 +1,73 @@
+"""The outbox: one row per (notice, person, channel), written before anything is sent.
+
+A row is pending, in flight (claimed by one dispatcher, with a lease) or settled (sent, failed, or
+fell back to another channel). A dispatcher that dies leaves rows in flight; they are claimed again
+when the lease runs out, so nothing is lost."""
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import Index, UniqueConstraint, and_, or_, select, update
+from sqlmodel import Field, SQLModel, col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.clock import utcnow
+
+
+class Channel(StrEnum):
+    work_app = "work_app"  # WeCom app message
+    mp_custom = "mp_custom"  # Official Account customer-service message (48 h window)
+    mp_template = "mp_template"  # Official Account template message (short fields + link)
+    robot = "robot"  # the organisation's WeCom group robot
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    in_flight = "in_flight"
+    retry = "retry"  # a transient error: due again at next_attempt_at
+    sent = "sent"
+    failed = "failed"
+    fell_back = "fell_back"  # this channel could not reach the person; a row for the next one exists
+
+
+OPEN_STATUSES = (DeliveryStatus.pending, DeliveryStatus.retry)
+
+
+class Delivery(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("notice_id", "person_id", "channel"),
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: Channel
+    recipient: str = Field(max_length=100)  # openid, userid or robot key
+    status: DeliveryStatus = DeliveryStatus.pending
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_until: datetime | None = None
+    errcode: int | None = None
+    reason: str = Field(default="", max_length=300)  # why this channel was chosen, skipped or failed
+    sent_at: datetime | None = None
+
+
+async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> list[Delivery]:
+    """Claims up to `limit` due rows for this dispatcher: pending or retry rows whose time has come,
+    and in-flight rows whose lease ran out. On PostgreSQL, SKIP LOCKED lets several instances claim
+    side by side without waiting for or taking each other's rows; SQLite has a single writer."""
+    now = utcnow()
+    due = or_(
+        and_(col(Delivery.status).in_([s.name for s in OPEN_STATUSES]), col(Delivery.next_attempt_at) <= now),
+        and_(Delivery.status == DeliveryStatus.in_flight, col(Delivery.lease_until) < now),
+    )
+    picked = select(Delivery.id).where(due).order_by(col(Delivery.next_attempt_at)).limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(col(Delivery.id).in_(picked.scalar_subquery()))
+        .values(status=DeliveryStatus.in_flight, lease_until=now + lease, attempts=Delivery.attempts + 1)
+        .returning(Delivery)
+    )
+    return list(result.scalars())

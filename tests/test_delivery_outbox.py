@@ -1,0 +1,77 @@
+"""The outbox hands each due delivery to exactly one dispatcher, and gets it back if that one dies."""
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.db import SessionFactory
+from models import Delivery, DeliveryStatus, Notice, Organisation, OrgLevel, Person, PersonKind
+from models.clock import utcnow
+from models.delivery import Channel, claim_due
+
+LEASE = timedelta(seconds=60)
+
+
+async def _outbox(sessions: SessionFactory, count: int) -> None:
+    async with sessions() as s:
+        org = Organisation(code="C01", name="阳光社区", level=OrgLevel.community, path="/C01/")
+        author = Person(name="王书记", kind=PersonKind.member)
+        s.add_all([org, author])
+        await s.flush()
+        notice = Notice(org_id=org.id, author_person_id=author.id, text="周五下午开支部党员大会")  # type: ignore[arg-type]
+        s.add(notice)
+        people = [Person(name=f"党员{i}", kind=PersonKind.member) for i in range(count)]
+        s.add_all(people)
+        await s.flush()
+        s.add_all(
+            Delivery(notice_id=notice.id, person_id=p.id, channel=Channel.work_app, recipient=f"u{i}")  # type: ignore[arg-type]
+            for i, p in enumerate(people)
+        )
+        await s.commit()
+
+
+async def _claim(sessions: SessionFactory, limit: int) -> list[int]:
+    async with sessions() as s:
+        rows = await claim_due(session=s, limit=limit, lease=LEASE)
+        await s.commit()
+    return [r.id for r in rows]  # type: ignore[misc]
+
+
+async def test_two_dispatchers_never_get_the_same_row(session_factory: SessionFactory) -> None:
+    await _outbox(session_factory, 50)
+
+    first, second, third = await asyncio.gather(*(_claim(session_factory, 20) for _ in range(3)))
+
+    claimed = first + second + third
+    assert len(claimed) == len(set(claimed)) == 50
+    assert await _claim(session_factory, 20) == []  # all in flight, leases running
+
+
+async def test_rows_of_a_dead_dispatcher_come_back_after_the_lease(session_factory: SessionFactory) -> None:
+    await _outbox(session_factory, 3)
+    taken = await _claim(session_factory, 10)
+    async with session_factory() as s:  # the dispatcher died; time passes beyond the lease
+        for row in await s.exec(select(Delivery)):
+            row.lease_until = utcnow() - timedelta(seconds=1)
+            s.add(row)
+        await s.commit()
+
+    again = await _claim(session_factory, 10)
+
+    assert sorted(again) == sorted(taken)
+    async with session_factory() as s:
+        assert {r.attempts for r in await s.exec(select(Delivery))} == {2}
+
+
+async def test_a_retry_waits_for_its_time_and_settled_rows_stay_settled(session_factory: SessionFactory) -> None:
+    await _outbox(session_factory, 3)
+    async with session_factory() as s:
+        rows = list(await s.exec(select(Delivery).order_by(Delivery.id)))  # type: ignore[arg-type]
+        rows[0].status, rows[0].next_attempt_at = DeliveryStatus.retry, utcnow() + timedelta(minutes=5)
+        rows[1].status = DeliveryStatus.sent
+        s.add_all(rows)
+        await s.commit()
+        third = rows[2].id
+
+    assert await _claim(session_factory, 10) == [third]
