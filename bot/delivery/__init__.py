@@ -1,0 +1,1 @@
+"""Outbound delivery: error classes, retry back-off and per-platform channel adapters."""
