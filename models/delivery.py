@@ -71,3 +71,22 @@ async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> l
         .returning(Delivery)
     )
     return list(result.scalars())
+
+
+def write_outbox(
+    *, session: AsyncSession, notice_id: int, plan: list[tuple[int, Channel, str, str]], not_before: datetime
+) -> int:
+    """One pending row per (person, channel) of the plan: (person_id, channel, recipient, reason).
+    `not_before` holds non-urgent notices through quiet hours. Returns the number of rows."""
+    session.add_all(
+        Delivery(
+            notice_id=notice_id,
+            person_id=person_id,
+            channel=channel,
+            recipient=recipient,
+            reason=reason,
+            next_attempt_at=not_before,
+        )
+        for person_id, channel, recipient, reason in plan
+    )
+    return len(plan)
