@@ -1,0 +1,85 @@
+"""What the dispatcher needs to fall back: each person's reachable identities, as models/audience.py
+resolves them (following identities; the MP 48 h window from the inbound log), and an insert of the
+next channel's row that a concurrent or repeated fallback cannot duplicate."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.audience import MP_WINDOW, Recipient
+from models.delivery import Channel, Delivery, DeliveryStatus
+from models.identity import Identity, Platform
+from models.inbound import InboundMessage
+from models.person import Person
+
+
+async def load_recipients(*, session: AsyncSession, person_ids: Iterable[int], now: datetime) -> dict[int, Recipient]:
+    """The Recipient of each person (by id), reachable or not; unknown ids are left out."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    found = {
+        person_id: Recipient(person_id, name)
+        for person_id, name in await session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))
+    }
+    identities = await session.exec(
+        select(Identity.person_id, Identity.platform, Identity.external_id).where(
+            col(Identity.person_id).in_(ids), col(Identity.following)
+        )
+    )
+    openids: dict[str, int] = {}
+    for person_id, platform, external_id in identities:
+        recipient = found.get(person_id)  # type: ignore[arg-type]
+        if recipient is None:
+            continue
+        if platform == Platform.work:
+            recipient.work_userid = external_id
+        else:
+            recipient.mp_openid = external_id
+            openids[external_id] = recipient.person_id
+    if openids:
+        seen = await session.exec(
+            select(InboundMessage.from_user, func.max(InboundMessage.received_at))
+            .where(
+                col(InboundMessage.from_user).in_(list(openids)),
+                InboundMessage.platform == Platform.mp.value,
+                col(InboundMessage.received_at) > now - MP_WINDOW,
+            )
+            .group_by(InboundMessage.from_user)
+        )
+        for openid, last in seen:
+            found[openids[openid]].mp_last_seen = last
+    return found
+
+
+async def add_fallback_row(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    person_id: int,
+    channel: Channel,
+    recipient: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """A pending row for the next channel, due now, unless (notice, person, channel) already has one."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(Delivery)
+        .values(
+            notice_id=notice_id,
+            person_id=person_id,
+            channel=channel.name,
+            recipient=recipient,
+            status=DeliveryStatus.pending.name,
+            attempts=0,
+            next_attempt_at=now,
+            reason=reason[:300],
+        )
+        .on_conflict_do_nothing(index_elements=["notice_id", "person_id", "channel"])
+    )
+    await session.exec(stmt)  # type: ignore[call-overload]
