@@ -1,6 +1,7 @@
 """The app factory: everything is built here from the settings, never at import time, and opened and
 closed in order through cleanup contexts."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 
@@ -14,6 +15,7 @@ from bot.callbacks.journal import InboundJournal
 from bot.callbacks.late import ApiLateSender
 from bot.callbacks.service import CallbackService
 from bot.db import create_engine, create_session_factory
+from bot.delivery.dispatcher import Dispatcher
 from bot.directory_cache import DirectoryCache
 from bot.keys import (
     API,
@@ -96,6 +98,17 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     await journal.stop()
 
 
+async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    """The outbox dispatcher of this process. Several processes may run one each: claims decide."""
+    settings = app[SETTINGS]
+    dispatcher = Dispatcher(sessions=app[SESSIONS], api=app[API], public_url=settings.public_url)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run_forever(stop, idle=settings.dispatch_idle), name="delivery")
+    yield
+    stop.set()
+    await task
+
+
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler = build_scheduler(sessions=app[SESSIONS], timezone=app[SETTINGS].timezone)
     scheduler.start()
@@ -110,7 +123,7 @@ def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> w
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[ENDPOINTS] = build_endpoints(settings)
-    app.cleanup_ctx.extend([_database, _http, _callbacks, _scheduler])
+    app.cleanup_ctx.extend([_database, _http, _callbacks, _delivery, _scheduler])
     callback_views.add_routes(app)
     ops.add_routes(app)
     admin.add_routes(app)

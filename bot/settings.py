@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Seconds a handler may run before the callback is answered "success" and the reply is sent later.
     handler_deadline: float = Field(default=4.0, gt=0, le=4.8)
     max_body_bytes: int = 64 * 1024
+    # Seconds the delivery dispatcher rests when nothing is due.
+    dispatch_idle: float = Field(default=1.0, gt=0, le=60)
 
     mp_appid: str = ""
     mp_secret: SecretStr = SecretStr("")

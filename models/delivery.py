@@ -52,16 +52,24 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    return or_(
+        and_(col(Delivery.status).in_([s.name for s in OPEN_STATUSES]), col(Delivery.next_attempt_at) <= now),
+        and_(Delivery.status == DeliveryStatus.in_flight, col(Delivery.lease_until) < now),
+    )
+
+
+async def any_due(*, session: AsyncSession) -> bool:
+    """A read-only look first, so an idle dispatcher never takes the write lock."""
+    return (await session.exec(select(Delivery.id).where(_due(utcnow())).limit(1))).first() is not None  # type: ignore[call-overload]
+
+
 async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> list[Delivery]:
     """Claims up to `limit` due rows for this dispatcher: pending or retry rows whose time has come,
     and in-flight rows whose lease ran out. On PostgreSQL, SKIP LOCKED lets several instances claim
     side by side without waiting for or taking each other's rows; SQLite has a single writer."""
     now = utcnow()
-    due = or_(
-        and_(col(Delivery.status).in_([s.name for s in OPEN_STATUSES]), col(Delivery.next_attempt_at) <= now),
-        and_(Delivery.status == DeliveryStatus.in_flight, col(Delivery.lease_until) < now),
-    )
-    picked = select(Delivery.id).where(due).order_by(col(Delivery.next_attempt_at)).limit(limit)
+    picked = select(Delivery.id).where(_due(now)).order_by(col(Delivery.next_attempt_at)).limit(limit)
     if session.bind.dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     result = await session.exec(  # type: ignore[call-overload]

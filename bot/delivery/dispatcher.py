@@ -34,7 +34,7 @@ from bot.wechat.api import WeChatApi
 from models.audience import Recipient
 from models.channel_plan import ChannelChoice, next_choice
 from models.clock import utcnow
-from models.delivery import Channel, Delivery, DeliveryStatus, claim_due
+from models.delivery import Channel, Delivery, DeliveryStatus, any_due, claim_due
 from models.notice import Notice
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claims, sends and settles one batch; the number of rows settled (0: nothing was due)."""
         async with self.sessions() as session:
+            if not await any_due(session=session):
+                return 0
             rows = await claim_due(session=session, limit=self.batch, lease=self.lease)
             await session.commit()
         if not rows:
