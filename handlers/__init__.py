@@ -1,12 +1,13 @@
 """What inbound messages mean. The order of ROUTERS is the precedence: binding before features,
 the fallback last."""
 
-from handlers import admin_link, binding, follow, help
+from handlers import admin_link, binding, follow, help, notices
 from handlers.routing import HelpBook, Router
 
 ROUTERS: tuple[Router, ...] = (
     follow.router,
     binding.router,
+    notices.router,  # before help: an open conversation takes every reply except 帮助
     help.router,
     admin_link.router,
     help.fallback_router,
@@ -15,6 +16,6 @@ ROUTERS: tuple[Router, ...] = (
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, follow, admin_link):
+    for module in (help, binding, follow, admin_link, notices):
         module.register_help(book)
     return book

@@ -1,6 +1,7 @@
 """Tables and query functions. Imports nothing of ours: the bottom layer of the architecture."""
 
 from models.audit import AuditEntry, record_audit
+from models.conversation import Conversation
 from models.delivery import Channel, Delivery, DeliveryStatus
 from models.directory import DirectoryVersion, SenderProfile
 from models.identity import Identity, Platform
@@ -15,6 +16,7 @@ __all__ = [
     "AccessToken",
     "AuditEntry",
     "Channel",
+    "Conversation",
     "Delivery",
     "DeliveryStatus",
     "DirectoryVersion",

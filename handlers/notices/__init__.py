@@ -1,0 +1,148 @@
+"""`发通知` / `通知 <内容>`: a secretary composes a notice in the chat, one short question at a time,
+sees a preview and confirms. The conversation is kept in the database (it survives a restart); while
+it is open, the secretary's plain replies go to it."""
+
+from datetime import UTC
+from typing import Any
+
+from handlers.context import Context, Inbound
+from handlers.help import HELP_WORDS
+from handlers.notices.questions import QUESTIONS
+from handlers.notices.steps import STEPS, show_preview
+from handlers.routing import HelpBook, Router
+from handlers.text import split_command
+from models.audit import record_audit
+from models.conversation import Conversation, end_conversation, open_conversation, start_conversation
+from models.notice import Notice, NoticeStatus, Urgency
+from models.notice_queries import confirm_notice, org_choices, recipients_for
+from models.quiet_hours import not_before
+
+router = Router("notices")
+KIND = "notice"
+START_WORDS = ("发通知", "通知")
+CANCEL_WORDS = ("取消", "放弃", "算了", "退出")
+CONFIRM_WORDS = ("确认", "确定", "发送", "确认发送")
+REFUSAL = "只有书记、副书记和管理员可以发通知。"
+EXPIRED = "上次的发通知已超过30分钟未操作，已自动结束，需要时请重新回复“发通知”。"
+_PASSED_ON = "notices.passed_on"
+_SEPARATORS = " :：,，"  # set when a message is handed on to the other routers
+
+
+def starts_notice(msg: Inbound, _ctx: Context) -> bool | dict[str, Any]:
+    if msg.msg_type != "text":
+        return False
+    for word in START_WORDS:
+        rest = split_command(msg.text, word)
+        # "通知 内容" / "通知：内容" start a notice; "通知收到了" is just a sentence that begins alike.
+        glued = word == "通知" and len(msg.text) > len(word) and msg.text[len(word)] not in _SEPARATORS
+        if rest is not None and not glued:
+            return {"args": rest}
+    return False
+
+
+def may_be_in_conversation(msg: Inbound, ctx: Context) -> bool:
+    """Only secretaries compose notices, so everyone else's messages skip the database look-up."""
+    return (
+        msg.msg_type == "text"
+        and ctx.sender.is_secretary
+        and msg.text.lower() not in HELP_WORDS
+        and not ctx.extras.get(_PASSED_ON)
+    )
+
+
+def _actor(msg: Inbound) -> str:
+    return f"wechat:{msg.platform.value}:{msg.from_user}"
+
+
+@router.message(starts_notice)
+async def start(msg: Inbound, ctx: Context, args: str) -> str:
+    sender = ctx.sender
+    if not sender.is_secretary or sender.person_id is None:
+        record_audit(session=ctx.session, action="notice.refused", actor=_actor(msg),
+                     actor_person_id=sender.person_id, text=msg.text[:100])
+        await ctx.session.commit()
+        return REFUSAL
+    old = await open_conversation(session=ctx.session, person_id=sender.person_id)
+    if old is not None:
+        await _cancel_draft(ctx, old)
+    choices = await org_choices(session=ctx.session, root_ids=[g.org_id for g in sender.roles])
+    data = {"choices": [[c.org_id, c.label, c.path] for c in choices], "text": args[:2000]}
+    conv = await start_conversation(session=ctx.session, person_id=sender.person_id, kind=KIND, step="orgs",
+                                    data=data)
+    await ctx.session.commit()
+    head = f"开始发通知，内容：{args}\n" if args else "开始发通知。\n"
+    return head + QUESTIONS["orgs"](conv.data)
+
+
+@router.message(may_be_in_conversation)
+async def answer(msg: Inbound, ctx: Context) -> str | None:
+    conv = await open_conversation(session=ctx.session, person_id=ctx.sender.person_id)  # type: ignore[arg-type]
+    if conv is None or conv.kind != KIND:
+        return await _pass_on(msg, ctx)
+    if conv.is_idle(ctx.now):
+        await _cancel_draft(ctx, conv, reason="expired")
+        await ctx.session.commit()
+        rest = await _pass_on(msg, ctx)
+        return f"{EXPIRED}\n{rest}" if rest else EXPIRED
+    text = msg.text
+    if text in CANCEL_WORDS:
+        await _cancel_draft(ctx, conv, actor=_actor(msg))
+        await ctx.session.commit()
+        return "已取消，本条通知不会发送。"
+    if conv.step == "confirm" and text in CONFIRM_WORDS:
+        reply = await _confirm(msg, ctx, conv)
+        await ctx.session.commit()
+        return reply
+    if conv.step == "confirm":
+        reply = f"没看懂“{text[:12]}”。请回复“确认”发送，或回复“取消”放弃。"
+    else:
+        reply = await STEPS[conv.step](ctx, conv, text)
+    ctx.session.add(conv)
+    await ctx.session.commit()
+    return reply
+
+
+async def _pass_on(msg: Inbound, ctx: Context) -> str | None:
+    """Not part of a conversation: the message goes to the routers after this one."""
+    redispatch = ctx.extras.get("redispatch")
+    if redispatch is None:
+        return None
+    ctx.extras[_PASSED_ON] = True
+    return await redispatch(msg, ctx)
+
+
+async def _confirm(msg: Inbound, ctx: Context, conv: Conversation) -> str:
+    notice = await ctx.session.get(Notice, conv.notice_id) if conv.notice_id else None
+    if notice is None or notice.status != NoticeStatus.draft:
+        reply = await show_preview(ctx, conv)  # the draft went missing: show it again
+        ctx.session.add(conv)
+        return reply
+    data = conv.data
+    people = await recipients_for(session=ctx.session, org_ids=data["orgs"], who=data["who"])
+    urgent = notice.urgency == Urgency.urgent
+    window = getattr(ctx.settings, "quiet_window", None)
+    start_at = not_before(ctx.now, window, urgent=urgent)
+    count = await confirm_notice(session=ctx.session, notice=notice, people=people,
+                                 not_before=start_at.astimezone(UTC))
+    record_audit(session=ctx.session, action="notice.confirm", actor=_actor(msg), actor_person_id=conv.person_id,
+                 org_id=notice.org_id, notice_id=notice.id, recipients=count, people=len(people))
+    await end_conversation(session=ctx.session, conv=conv)
+    reply = f"已确认，正在发送给 {count} 人（编号 {notice.id}）"
+    if start_at > ctx.now:
+        reply += f"\n现在是休息时段，将于 {start_at:%H:%M} 起发送。"
+    return reply
+
+
+async def _cancel_draft(ctx: Context, conv: Conversation, *, actor: str = "", reason: str = "cancel") -> None:
+    notice = await ctx.session.get(Notice, conv.notice_id) if conv.notice_id else None
+    if notice is not None and notice.status == NoticeStatus.draft:
+        notice.status = NoticeStatus.cancelled
+        ctx.session.add(notice)
+    record_audit(session=ctx.session, action="notice.cancel", actor=actor, actor_person_id=conv.person_id,
+                 org_id=notice.org_id if notice else None, notice_id=conv.notice_id, step=conv.step, reason=reason)
+    await end_conversation(session=ctx.session, conv=conv)
+    await ctx.session.flush()
+
+
+def register_help(book: HelpBook) -> None:
+    book.add("发通知 — 向本组织发通知（也可“通知 内容”）", "secretary")

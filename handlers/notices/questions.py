@@ -1,0 +1,72 @@
+"""The questions of the 发通知 conversation, and the preview shown before 确认."""
+
+from typing import Any
+
+from models.notice_queries import WHO_NAMES, Preview
+
+CANCEL_HINT = "（随时回复“取消”放弃）"
+MAX_TEXT = 2000
+UNREACHABLE_NAMES = 5
+
+
+def ask_orgs(data: dict[str, Any]) -> str:
+    listing = "\n".join(f"{i}. {label}" for i, (_id, label, _path) in enumerate(data["choices"], 1))
+    return f"发给哪些组织？回复编号，可多选（如“1 3”），或回复“全部”：\n{listing}\n{CANCEL_HINT}"
+
+
+def ask_who(_data: dict[str, Any]) -> str:
+    options = " ".join(f"{n} {name}" for n, name in WHO_NAMES.items())
+    return f"发给哪些人？回复编号，可多选：\n{options}\n直接回复“好”即发给党员。"
+
+
+def ask_text(_data: dict[str, Any]) -> str:
+    return f"请输入通知内容（{MAX_TEXT}字以内）："
+
+
+def ask_urgency(_data: dict[str, Any]) -> str:
+    return "紧急程度：回复 1 普通 2 紧急（紧急通知夜间也立即发送）"
+
+
+def ask_receipt(_data: dict[str, Any]) -> str:
+    return "是否需要对方回复“收到”确认？回复 是 或 否"
+
+
+def ask_deadline(_data: dict[str, Any]) -> str:
+    return "如果是任务，请回复截止日期（如 12月1日、2026-12-01、3天后）；不是任务请回复“无”"
+
+
+QUESTIONS = {
+    "orgs": ask_orgs,
+    "who": ask_who,
+    "text": ask_text,
+    "urgency": ask_urgency,
+    "receipt": ask_receipt,
+    "deadline": ask_deadline,
+}
+
+
+def not_understood(answer: str, question: str, hint: str = "") -> str:
+    shown = answer if len(answer) <= 12 else answer[:12] + "…"
+    return f"没看懂“{shown}”。{hint}\n{question}"
+
+
+def summary(data: dict[str, Any], view: Preview) -> str:
+    chosen = {org_id for org_id in data["orgs"]}
+    orgs = "、".join(label.strip("　").split("（")[0] for org_id, label, _ in data["choices"] if org_id in chosen)
+    who = "、".join(WHO_NAMES[w] for w in data["who"])
+    deadline = data.get("deadline") or "无（普通通知）"
+    lines = [
+        "请核对通知：",
+        f"对象：{orgs} · {who}",
+        f"内容：{data['text']}",
+        f"紧急程度：{'紧急' if data['urgent'] else '普通'}；需回复“收到”：{'是' if data['receipt'] else '否'}",
+        f"截止日期：{deadline}",
+        f"共 {view.total} 人，可送达 {view.total - len(view.unreachable)} 人",
+    ]
+    lines += [f"· {reason}：{n} 人" for reason, n in view.by_channel.most_common()]
+    if view.unreachable:
+        names = "、".join(view.unreachable[:UNREACHABLE_NAMES])
+        more = f"等 {len(view.unreachable)} 人" if len(view.unreachable) > UNREACHABLE_NAMES else ""
+        lines.append(f"无法送达 {len(view.unreachable)} 人（未绑定微信）：{names}{more}")
+    lines.append("回复“确认”发送，“取消”放弃")
+    return "\n".join(lines)
