@@ -142,3 +142,18 @@ async def test_a_sentence_that_merely_begins_with_tongzhi_does_not_start_a_notic
     phone = stack.phone("work", "wangshuji")
     assert "发给哪些组织" not in (await phone.send_text("通知收到了")).content
     assert "发给哪些组织" in (await phone.send_text("通知：周五开会")).content
+
+
+async def test_an_urgent_notice_confirmed_in_the_chat_reaches_the_members_phones(stack: Stack, roster: Roster) -> None:
+    await stack.phone("mp", "o_li").send_text("绑定 LI2345")  # 李党员 on the Official Account, window open
+    await stack.phone("work", "zhaody").send_text("你好")  # 赵党员 on WeCom
+    wang = stack.phone("work", "wangshuji")
+    for answer in ("通知：今晚防汛值班，请党员19点到社区集合", "1", "好", "2", "是", "无"):
+        await wang.send_text(answer)
+    assert "已确认" in (await wang.send_text("确认")).content
+
+    text = "今晚防汛值班，请党员19点到社区集合"
+    on_wecom = await stack.emulator.wait_for_messages("work", "zhaody", within=5)
+    on_mp = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
+    assert [m.content for m in on_wecom] == [text]
+    assert [m.content for m in on_mp] == [text]

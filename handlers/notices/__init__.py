@@ -36,7 +36,10 @@ def starts_notice(msg: Inbound, _ctx: Context) -> bool | dict[str, Any]:
         # "通知 内容" / "通知：内容" start a notice; "通知收到了" is just a sentence that begins alike.
         glued = word == "通知" and len(msg.text) > len(word) and msg.text[len(word)] not in _SEPARATORS
         if rest is not None and not glued:
-            return {"args": rest}
+            # The notice keeps what was typed (full-width punctuation included): only the command word
+            # and the separator after it go.
+            raw = msg.content.strip()
+            return {"args": raw[len(word) :].lstrip(_SEPARATORS + "\u3000") if raw.startswith(word) else rest}
     return False
 
 
@@ -96,7 +99,9 @@ async def answer(msg: Inbound, ctx: Context) -> str | None:
     if conv.step == "confirm":
         reply = f"没看懂“{text[:12]}”。请回复“确认”发送，或回复“取消”放弃。"
     else:
-        reply = await STEPS[conv.step](ctx, conv, text)
+        # The notice itself keeps what the secretary typed (full-width punctuation included).
+        answer = msg.content.strip() if conv.step == "text" else text
+        reply = await STEPS[conv.step](ctx, conv, answer)
     ctx.session.add(conv)
     await ctx.session.commit()
     return reply
