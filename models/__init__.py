@@ -4,6 +4,7 @@ from models.audit import AuditEntry, record_audit
 from models.conversation import Conversation
 from models.delivery import Channel, Delivery, DeliveryStatus
 from models.directory import DirectoryVersion, SenderProfile
+from models.engagement import Engagement, EngagementKind
 from models.identity import Identity, Platform
 from models.inbound import InboundMessage, InboundStatus
 from models.login import LoginToken
@@ -20,6 +21,8 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "DirectoryVersion",
+    "Engagement",
+    "EngagementKind",
     "Identity",
     "InboundMessage",
     "InboundStatus",

@@ -1,0 +1,97 @@
+"""`收到` / `完成`: a member acknowledges the latest notice that wants a receipt, or reports a task
+done (with an optional note); `收到 12` / `完成 12 说明` name the notice. Forgiving: `好的`, `1`,
+`ok`, `👌` count as 收到 too, but only when something awaits a receipt, otherwise they go on to the
+routers after this one (a secretary's open 发通知 conversation comes earlier and keeps its answers)."""
+
+import re
+from typing import Any
+
+from handlers.context import Context, Inbound
+from handlers.routing import HelpBook, Router
+from models.audit import record_audit
+from models.engagement import (
+    EngagementKind,
+    awaiting_done,
+    awaiting_receipt,
+    latest_sent,
+    record,
+    sent_notice,
+)
+from models.notice import Notice
+
+router = Router("confirmations")
+NOTHING = "目前没有需要您确认的通知。回复“帮助”查看可用指令。"
+# Casual answers: they mean 收到 only while a notice awaits a receipt.
+LOOSE_ACK_WORDS = ("好的", "好", "1", "ok", "👌")
+_ACK = re.compile(r"^(?:已?收到了?|收)(?: ?(\d+))?$")
+_DONE = re.compile(r"^(?:已?完成了?)(?: ?(\d+)(?= |$))? ?(.*)$")
+_SEPARATORS = re.compile(r"[:：,，;；、]+")
+_PASSED_ON = "confirmations.passed_on"
+
+
+def parse(text: str) -> dict[str, Any] | None:
+    """{"kind", "notice_id", "note", "loose"} for a 收到 / 完成 reply, else None."""
+    if text.lower() in LOOSE_ACK_WORDS:
+        return {"kind": EngagementKind.acked, "notice_id": None, "note": "", "loose": True}
+    flat = " ".join(_SEPARATORS.sub(" ", text).split())
+    if match := _ACK.match(flat):
+        number = match.group(1)
+        return {"kind": EngagementKind.acked, "notice_id": int(number) if number else None, "note": "", "loose": False}
+    if match := _DONE.match(flat):
+        number, note = match.groups()
+        return {"kind": EngagementKind.done, "notice_id": int(number) if number else None, "note": note.strip(),
+                "loose": False}
+    return None
+
+
+def confirmation(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
+    """Bound senders only: the unbound go on to the help."""
+    if msg.msg_type != "text" or ctx.sender.person_id is None or ctx.extras.get(_PASSED_ON):
+        return False
+    return parse(msg.text) or False
+
+
+@router.message(confirmation)
+async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: int | None, note: str,
+                  loose: bool) -> str | None:
+    person_id: int = ctx.sender.person_id  # type: ignore[assignment]
+    session = ctx.session
+    is_done = kind == EngagementKind.done
+    notice: Notice | None
+    if notice_id is not None:
+        notice = await sent_notice(session, notice_id, person_id)
+        if notice is None:
+            return f"没有找到发给您的第 {notice_id} 号通知。"
+        if is_done and notice.deadline is None:
+            return f"第 {notice_id} 号通知不是任务，回复“收到 {notice_id}”确认收到即可。"
+    else:
+        notice = await (awaiting_done if is_done else awaiting_receipt)(session, person_id)
+        if notice is None and loose:
+            return await _pass_on(msg, ctx)
+        if notice is None:  # a repeated 收到 / 完成 is told so; otherwise there is nothing to answer
+            notice = await latest_sent(session, person_id, tasks_only=is_done)
+        if notice is None:
+            return NOTHING
+    assert notice.id is not None
+    if not await record(session, notice.id, person_id, kind, note):
+        return f"您已报告过第 {notice.id} 号任务完成。" if is_done else f"您已确认过第 {notice.id} 号通知。"
+    detail: dict[str, Any] = {"note": note} if is_done and note else {}
+    record_audit(session=session, action="notice.done" if is_done else "notice.ack",
+                 actor=f"wechat:{msg.platform.value}:{msg.from_user}", actor_person_id=person_id,
+                 org_id=notice.org_id, notice_id=notice.id, **detail)
+    await session.commit()
+    return f"已记录完成（第 {notice.id} 号任务），谢谢！" if is_done else f"已确认收到第 {notice.id} 号通知。"
+
+
+async def _pass_on(msg: Inbound, ctx: Context) -> str | None:
+    """A casual `好` / `1` with nothing to confirm: answered by the routers after this one."""
+    redispatch = ctx.extras.get("redispatch")
+    if redispatch is None:
+        return NOTHING
+    ctx.extras[_PASSED_ON] = True
+    return await redispatch(msg, ctx)
+
+
+def register_help(book: HelpBook) -> None:
+    book.add("收到 — 确认收到最新的通知（也可“收到 编号”）", "member", "resident", "unit_rep")
+    book.add("完成 说明 — 报告任务已完成（也可“完成 编号 说明”）", "member", "resident", "unit_rep")

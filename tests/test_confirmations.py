@@ -1,0 +1,90 @@
+"""Members answer a notice in the chat: 收到 to acknowledge it, 完成 to report a task done."""
+
+from sqlmodel import func, select
+
+from models import AuditEntry, Conversation, Engagement, EngagementKind, Notice
+from tests.seed import Roster
+from tests.stack import Phone, Stack
+
+NOTHING = "目前没有需要您确认的通知。回复“帮助”查看可用指令。"
+
+
+async def _send_notice(stack: Stack, text: str, deadline: str = "无") -> int:
+    """王书记 sends an urgent notice (a task when `deadline` is set) to the members of 阳光社区."""
+    wang = stack.phone("work", "wangshuji")
+    for answer in (f"通知：{text}", "1", "好", "2", "是", deadline):
+        await wang.send_text(answer)
+    assert "已确认" in (await wang.send_text("确认")).content
+    async with stack.sessions() as s:
+        return (await s.exec(select(Notice).where(Notice.text == text))).one().id  # type: ignore[return-value]
+
+
+async def _li(stack: Stack) -> Phone:
+    li = stack.phone("mp", "o_li")
+    assert "绑定成功" in (await li.send_text("绑定 LI2345")).content
+    return li
+
+
+async def _engagements(stack: Stack) -> list[Engagement]:
+    async with stack.sessions() as s:
+        return list(await s.exec(select(Engagement).order_by(Engagement.id)))
+
+
+async def _audits(stack: Stack, action: str) -> int:
+    async with stack.sessions() as s:
+        return (await s.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))).one()
+
+
+async def test_a_member_acknowledges_the_latest_notice_once(stack: Stack, roster: Roster) -> None:
+    li = await _li(stack)
+    notice_id = await _send_notice(stack, "今晚防汛值班，请党员19点到社区集合")
+
+    assert (await li.send_text("收到！")).content == f"已确认收到第 {notice_id} 号通知。"
+    [row] = await _engagements(stack)
+    assert (row.notice_id, row.person_id, row.kind) == (notice_id, roster.people["li"].id, EngagementKind.acked)
+    assert (await li.send_text("收到")).content == f"您已确认过第 {notice_id} 号通知。"
+    assert (await li.send_text(f"收到{notice_id}")).content == f"您已确认过第 {notice_id} 号通知。"
+    assert (await li.send_text("收到 999")).content == "没有找到发给您的第 999 号通知。"
+    assert len(await _engagements(stack)) == 1
+    assert await _audits(stack, "notice.ack") == 1
+
+
+async def test_full_width_ok_acknowledges_and_a_task_is_reported_done(stack: Stack, roster: Roster) -> None:
+    li = await _li(stack)
+    first = await _send_notice(stack, "周六上午九点开支部党员大会")
+    task = await _send_notice(stack, "请排查本楼栋独居老人", deadline="3天后")
+
+    assert (await li.send_text("ＯＫ")).content == f"已确认收到第 {task} 号通知。"  # the latest one
+    assert (await li.send_text(f"收到 {first}")).content == f"已确认收到第 {first} 号通知。"
+    assert "不是任务" in (await li.send_text(f"完成 {first}")).content
+    assert (await li.send_text("完成 已通知到各户")).content == f"已记录完成（第 {task} 号任务），谢谢！"
+    assert "已报告过" in (await li.send_text(f"已完成 {task}")).content
+    done = [e for e in await _engagements(stack) if e.kind == EngagementKind.done]
+    assert [(e.notice_id, e.note) for e in done] == [(task, "已通知到各户")]
+    assert await _audits(stack, "notice.done") == 1
+    assert await _audits(stack, "notice.ack") == 2
+
+
+async def test_nothing_to_confirm_gets_a_friendly_answer(stack: Stack, roster: Roster) -> None:
+    li = await _li(stack)
+    assert (await li.send_text("收到")).content == NOTHING
+    assert (await li.send_text("完成")).content == NOTHING
+    casual = (await li.send_text("好的")).content  # a casual word is answered by the usual fallback
+    assert "好的" in casual and "回复“帮助”" in casual
+    assert "帮助" in (await stack.phone("mp", "o_stranger").send_text("收到")).content  # unbound: the help
+    assert await _engagements(stack) == []
+
+
+async def test_a_secretary_in_a_conversation_keeps_his_answers(stack: Stack, roster: Roster) -> None:
+    await _li(stack)
+    notice_id = await _send_notice(stack, "明早八点社区大扫除")  # 王书记 is a recipient too
+    wang = stack.phone("work", "wangshuji")
+    await wang.send_text("发通知")
+    assert "党员" in (await wang.send_text("1")).content  # the organisation question, not 收到
+    assert "通知内容" in (await wang.send_text("好")).content
+    assert await _engagements(stack) == []
+    assert "已取消" in (await wang.send_text("取消")).content
+    async with stack.sessions() as s:
+        assert (await s.exec(select(func.count()).select_from(Conversation))).one() == 0
+    assert (await wang.send_text("好")).content == f"已确认收到第 {notice_id} 号通知。"
+    assert [e.person_id for e in await _engagements(stack)] == [roster.people["wang"].id]
