@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
+from models.directory_version import bump_directory_version
 
 IDLE_LIMIT = timedelta(minutes=30)
 
@@ -45,8 +46,12 @@ async def start_conversation(
         await session.flush()
     conv = Conversation(person_id=person_id, kind=kind, step=step, data=data)
     session.add(conv)
+    # Whether someone is in a conversation is part of their cached profile (the callback path must not
+    # look it up per message), so every process is told.
+    await bump_directory_version(session=session)
     return conv
 
 
 async def end_conversation(*, session: AsyncSession, conv: Conversation) -> None:
     await session.delete(conv)
+    await bump_directory_version(session=session)

@@ -4,19 +4,14 @@ memberships or roles)."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.conversation import Conversation
+from models.directory_version import DirectoryVersion, bump_directory_version, read_directory_version
 from models.identity import Identity, Platform
 from models.organisation import Organisation
 from models.person import Membership, Person, PersonKind, Role, RoleKind
-
-
-class DirectoryVersion(SQLModel, table=True):
-    __tablename__ = "directory_version"
-    id: int = Field(default=1, primary_key=True)
-    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +35,7 @@ class SenderProfile:
     primary_org_id: int | None = None
     primary_org_name: str = ""
     roles: tuple[RoleGrant, ...] = ()
+    conversation: str | None = None  # the kind of step-by-step chat the person is in ("notice")
 
     @property
     def is_bound(self) -> bool:
@@ -48,15 +44,6 @@ class SenderProfile:
     @property
     def is_secretary(self) -> bool:
         return bool(self.roles)
-
-
-async def bump_directory_version(*, session: AsyncSession) -> None:
-    await session.exec(update(DirectoryVersion).values(version=DirectoryVersion.version + 1))  # type: ignore[call-overload]
-
-
-async def read_directory_version(*, session: AsyncSession) -> int:
-    row = await session.get(DirectoryVersion, 1)
-    return row.version if row else 0
 
 
 async def load_sender_profile(
@@ -97,4 +84,15 @@ async def load_sender_profile(
         primary_org_id=primary.id if primary else None,
         primary_org_name=primary.name if primary else "",
         roles=tuple(RoleGrant(r.kind, o.id, o.code, o.name, o.path) for r, o in grants),  # type: ignore[arg-type]
+        conversation=conversation.kind if (conversation := await session.get(Conversation, person.id)) else None,
     )
+
+
+__all__ = [
+    "DirectoryVersion",
+    "RoleGrant",
+    "SenderProfile",
+    "bump_directory_version",
+    "load_sender_profile",
+    "read_directory_version",
+]

@@ -44,10 +44,10 @@ def starts_notice(msg: Inbound, _ctx: Context) -> bool | dict[str, Any]:
 
 
 def may_be_in_conversation(msg: Inbound, ctx: Context) -> bool:
-    """Only secretaries compose notices, so everyone else's messages skip the database look-up."""
+    """The open conversation is part of the cached sender profile: no database look-up per message."""
     return (
         msg.msg_type == "text"
-        and ctx.sender.is_secretary
+        and ctx.sender.conversation == KIND
         and msg.text.lower() not in HELP_WORDS
         and not ctx.extras.get(_PASSED_ON)
     )
@@ -64,6 +64,7 @@ async def start(msg: Inbound, ctx: Context, args: str) -> str:
         record_audit(session=ctx.session, action="notice.refused", actor=_actor(msg),
                      actor_person_id=sender.person_id, text=msg.text[:100])
         await ctx.session.commit()
+        ctx.forget_sender()
         return REFUSAL
     old = await open_conversation(session=ctx.session, person_id=sender.person_id)
     if old is not None:
@@ -73,6 +74,7 @@ async def start(msg: Inbound, ctx: Context, args: str) -> str:
     conv = await start_conversation(session=ctx.session, person_id=sender.person_id, kind=KIND, step="orgs",
                                     data=data)
     await ctx.session.commit()
+    ctx.forget_sender()
     head = f"开始发通知，内容：{args}\n" if args else "开始发通知。\n"
     return head + QUESTIONS["orgs"](conv.data)
 
@@ -85,16 +87,19 @@ async def answer(msg: Inbound, ctx: Context) -> str | None:
     if conv.is_idle(ctx.now):
         await _cancel_draft(ctx, conv, reason="expired")
         await ctx.session.commit()
+        ctx.forget_sender()
         rest = await _pass_on(msg, ctx)
         return f"{EXPIRED}\n{rest}" if rest else EXPIRED
     text = msg.text
     if text in CANCEL_WORDS:
         await _cancel_draft(ctx, conv, actor=_actor(msg))
         await ctx.session.commit()
+        ctx.forget_sender()
         return "已取消，本条通知不会发送。"
     if conv.step == "confirm" and text in CONFIRM_WORDS:
         reply = await _confirm(msg, ctx, conv)
         await ctx.session.commit()
+        ctx.forget_sender()
         return reply
     if conv.step == "confirm":
         reply = f"没看懂“{text[:12]}”。请回复“确认”发送，或回复“取消”放弃。"
@@ -104,6 +109,7 @@ async def answer(msg: Inbound, ctx: Context) -> str | None:
         reply = await STEPS[conv.step](ctx, conv, answer)
     ctx.session.add(conv)
     await ctx.session.commit()
+    ctx.forget_sender()
     return reply
 
 
