@@ -1,7 +1,7 @@
 """What inbound messages mean. The order of ROUTERS is the precedence: binding before features,
 the fallback last."""
 
-from handlers import admin_link, binding, confirmations, follow, help, notices
+from handlers import admin_link, binding, confirmations, follow, help, notices, progress
 from handlers.routing import HelpBook, Router
 
 ROUTERS: tuple[Router, ...] = (
@@ -9,6 +9,7 @@ ROUTERS: tuple[Router, ...] = (
     binding.router,
     notices.router,  # before help: an open conversation takes every reply except 帮助
     confirmations.router,  # after notices: a secretary's open conversation keeps its 1 / 好 / ok
+    progress.router,
     help.router,
     admin_link.router,
     help.fallback_router,
@@ -17,6 +18,6 @@ ROUTERS: tuple[Router, ...] = (
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, follow, admin_link, notices, confirmations):
+    for module in (help, binding, follow, admin_link, notices, confirmations, progress):
         module.register_help(book)
     return book

@@ -1,0 +1,50 @@
+"""`进度` / `进度 12`: a secretary sees how far a notice got — delivered, still sending, undelivered,
+acknowledged and done, per organisation, and who has not yet answered 收到."""
+
+from handlers.context import Context, Inbound
+from handlers.routing import HelpBook, Router
+from models.progress import Progress, find_notice, notice_progress
+
+router = Router("progress")
+ONLY_SECRETARIES = "“进度”只对书记、副书记和管理员开放。"
+NO_NOTICES = "您还没有发过通知。回复“发通知”开始。"
+PREVIEW = 20
+MAX_ORGS = 8
+MAX_NAMES = 10
+
+
+@router.command("进度")
+async def progress(msg: Inbound, ctx: Context, args: str) -> str:
+    sender = ctx.sender
+    if not sender.roles or sender.person_id is None:
+        return ONLY_SECRETARIES
+    number = args.strip().lstrip("#＃").removeprefix("第").removesuffix("号")
+    if number and not number.isdigit():
+        return "请回复“进度”查看最新通知，或“进度 编号”查看指定通知。"
+    notice_id = int(number) if number else None
+    notice = await find_notice(ctx.session, person_id=sender.person_id,
+                               scope_paths=[g.org_path for g in sender.roles], notice_id=notice_id)
+    if notice is None:
+        return f"没有找到第 {notice_id} 号通知，或不在您的管理范围内。" if notice_id else NO_NOTICES
+    return render(await notice_progress(ctx.session, notice))
+
+
+def render(p: Progress) -> str:
+    text = p.notice.text
+    preview = text if len(text) <= PREVIEW else text[:PREVIEW] + "…"
+    is_task = p.notice.deadline is not None
+    lines = [f"第 {p.notice.id} 号{'任务' if is_task else '通知'}：{preview}"]
+    failed = f"未送达 {p.failed}" + (f"（{p.failed_reason}）" if p.failed and p.failed_reason else "")
+    counts = [f"应发 {p.total}", f"已送达 {p.sent}", f"发送中 {p.sending}", failed, f"已确认收到 {p.acked}"]
+    if is_task:
+        counts.append(f"已完成 {p.done}")
+    lines.append("，".join(counts))
+    lines.extend(f"{o.name}：送达 {o.sent}/{o.people}，确认 {o.acked}" for o in p.orgs[:MAX_ORGS])
+    if p.unacked:
+        more = "…" if len(p.unacked) > MAX_NAMES else ""
+        lines.append("未确认：" + "、".join(p.unacked[:MAX_NAMES]) + more)
+    return "\n".join(lines)
+
+
+def register_help(book: HelpBook) -> None:
+    book.add("进度 — 查看最新通知的送达和确认情况（也可“进度 编号”）", "secretary")
