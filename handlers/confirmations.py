@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from handlers.context import Context, Inbound
-from handlers.routing import HelpBook, Router
+from handlers.routing import HelpBook, Router, pass_on
 from models.audit import record_audit
 from models.engagement import (
     EngagementKind,
@@ -85,11 +85,7 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
 
 async def _pass_on(msg: Inbound, ctx: Context) -> str | None:
     """A casual `好` / `1` with nothing to confirm: answered by the routers after this one."""
-    redispatch = ctx.extras.get("redispatch")
-    if redispatch is None:
-        return NOTHING
-    ctx.extras[_PASSED_ON] = True
-    return await redispatch(msg, ctx)
+    return await pass_on(msg, ctx, _PASSED_ON, default=NOTHING)
 
 
 def register_help(book: HelpBook) -> None:

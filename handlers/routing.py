@@ -106,6 +106,16 @@ async def run_handler(found: Found, msg: Inbound, ctx: Context) -> Reply:
         return str(exc)
 
 
+async def pass_on(msg: Inbound, ctx: Context, flag: str, default: Reply = None) -> Reply:
+    """Hands the message to the routing again, for a handler that finds it is not its business after
+    all; `flag` (set in ctx.extras) is what keeps that handler's filter from matching a second time."""
+    redispatch = ctx.extras.get("redispatch")
+    if redispatch is None:
+        return default
+    ctx.extras[flag] = True
+    return await redispatch(msg, ctx)
+
+
 async def dispatch(routers: Sequence[Router], msg: Inbound, ctx: Context) -> Reply:
     """Run the first matching handler."""
     found = find_handler(routers, msg, ctx)

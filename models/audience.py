@@ -71,22 +71,27 @@ async def resolve(*, session: AsyncSession, audience: Audience, now: datetime | 
         found.setdefault(person_id, Recipient(person_id, name)).org_ids.add(org_id)
     if not found:
         return []
-    identities = []
-    for ids in _chunks(list(found)):
-        identities += await session.exec(
+    await attach_channels(session=session, people=found, now=now)
+    return sorted(found.values(), key=lambda r: r.person_id)
+
+
+async def attach_channels(*, session: AsyncSession, people: dict[int, Recipient], now: datetime) -> None:
+    """Fills in each person's following WeCom / Official Account identity and, for the latter, the
+    last interaction inside the 48 h window — derived from the inbound log (no per-message writes)."""
+    openids: dict[str, int] = {}
+    for ids in _chunks(list(people)):
+        identities = await session.exec(
             select(Identity.person_id, Identity.platform, Identity.external_id).where(
                 col(Identity.person_id).in_(ids), col(Identity.following)
             )
         )
-    openids: dict[str, int] = {}
-    for person_id, platform, external_id in identities:
-        recipient = found[person_id]  # type: ignore[index]
-        if platform == Platform.work:
-            recipient.work_userid = external_id
-        else:
-            recipient.mp_openid = external_id
-            openids[external_id] = person_id  # type: ignore[assignment]
-    # The 48 h customer-service window, derived from the inbound log (no per-message writes).
+        for person_id, platform, external_id in identities:
+            recipient = people[person_id]  # type: ignore[index]
+            if platform == Platform.work:
+                recipient.work_userid = external_id
+            else:
+                recipient.mp_openid = external_id
+                openids[external_id] = recipient.person_id
     for users in _chunks(list(openids)):
         seen = await session.exec(
             select(InboundMessage.from_user, func.max(InboundMessage.received_at))
@@ -98,5 +103,4 @@ async def resolve(*, session: AsyncSession, audience: Audience, now: datetime | 
             .group_by(InboundMessage.from_user)
         )
         for openid, last in seen:
-            found[openids[openid]].mp_last_seen = last
-    return sorted(found.values(), key=lambda r: r.person_id)
+            people[openids[openid]].mp_last_seen = last

@@ -5,15 +5,12 @@ next channel's row that a concurrent or repeated fallback cannot duplicate."""
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.audience import MP_WINDOW, Recipient
+from models.audience import Recipient, attach_channels
 from models.delivery import Channel, Delivery, DeliveryStatus
-from models.identity import Identity, Platform
-from models.inbound import InboundMessage
 from models.person import Person
 
 
@@ -26,33 +23,7 @@ async def load_recipients(*, session: AsyncSession, person_ids: Iterable[int], n
         person_id: Recipient(person_id, name)
         for person_id, name in await session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))
     }
-    identities = await session.exec(
-        select(Identity.person_id, Identity.platform, Identity.external_id).where(
-            col(Identity.person_id).in_(ids), col(Identity.following)
-        )
-    )
-    openids: dict[str, int] = {}
-    for person_id, platform, external_id in identities:
-        recipient = found.get(person_id)  # type: ignore[arg-type]
-        if recipient is None:
-            continue
-        if platform == Platform.work:
-            recipient.work_userid = external_id
-        else:
-            recipient.mp_openid = external_id
-            openids[external_id] = recipient.person_id
-    if openids:
-        seen = await session.exec(
-            select(InboundMessage.from_user, func.max(InboundMessage.received_at))
-            .where(
-                col(InboundMessage.from_user).in_(list(openids)),
-                InboundMessage.platform == Platform.mp.value,
-                col(InboundMessage.received_at) > now - MP_WINDOW,
-            )
-            .group_by(InboundMessage.from_user)
-        )
-        for openid, last in seen:
-            found[openids[openid]].mp_last_seen = last
+    await attach_channels(session=session, people=found, now=now)
     return found
 
 

@@ -9,7 +9,7 @@ from handlers.context import Context, Inbound
 from handlers.help import HELP_WORDS
 from handlers.notices.questions import QUESTIONS
 from handlers.notices.steps import STEPS, show_preview
-from handlers.routing import HelpBook, Router
+from handlers.routing import HelpBook, Router, pass_on
 from handlers.text import split_command
 from models.audit import record_audit
 from models.conversation import Conversation, end_conversation, open_conversation, start_conversation
@@ -115,11 +115,7 @@ async def answer(msg: Inbound, ctx: Context) -> str | None:
 
 async def _pass_on(msg: Inbound, ctx: Context) -> str | None:
     """Not part of a conversation: the message goes to the routers after this one."""
-    redispatch = ctx.extras.get("redispatch")
-    if redispatch is None:
-        return None
-    ctx.extras[_PASSED_ON] = True
-    return await redispatch(msg, ctx)
+    return await pass_on(msg, ctx, _PASSED_ON)
 
 
 async def _confirm(msg: Inbound, ctx: Context, conv: Conversation) -> str:
