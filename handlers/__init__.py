@@ -18,6 +18,6 @@ ROUTERS: tuple[Router, ...] = (
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, follow, admin_link, notices, confirmations, progress):
+    for module in (help, binding, admin_link, notices, confirmations, progress):
         module.register_help(book)
     return book

@@ -2,7 +2,7 @@
 
 from handlers.context import Context, Inbound
 from handlers.replies import UNBOUND_HINT, describe
-from handlers.routing import HelpBook, Router
+from handlers.routing import Router
 from models.binding import bind_work_user, ensure_identity, join_community_by_scene, set_following
 
 router = Router("follow")
@@ -70,7 +70,3 @@ async def entered_work_app(msg: Inbound, ctx: Context) -> str | None:
     if person is None:
         return "您的企业微信账号不在花名册中，请联系所在支部书记。"
     return f"您好，{person.name}！已按花名册自动关联您的账号。回复“帮助”查看可用指令。"
-
-
-def register_help(book: HelpBook) -> None:
-    pass
