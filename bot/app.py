@@ -101,7 +101,12 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
     """The outbox dispatcher of this process. Several processes may run one each: claims decide."""
     settings = app[SETTINGS]
-    dispatcher = Dispatcher(sessions=app[SESSIONS], api=app[API], public_url=settings.public_url)
+    dispatcher = Dispatcher(
+        sessions=app[SESSIONS],
+        api=app[API],
+        public_url=settings.public_url,
+        secret=settings.secret_key.get_secret_value(),
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run_forever(stop, idle=settings.dispatch_idle), name="delivery")
     yield

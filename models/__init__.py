@@ -1,8 +1,9 @@
 """Tables and query functions. Imports nothing of ours: the bottom layer of the architecture."""
 
+from models.api_token import ApiToken
 from models.audit import AuditEntry, record_audit
 from models.conversation import Conversation
-from models.delivery import Channel, Delivery, DeliveryStatus
+from models.delivery import Channel, Delivery, DeliveryStatus, Purpose
 from models.directory import DirectoryVersion, SenderProfile
 from models.engagement import Engagement, EngagementKind
 from models.identity import Identity, Platform
@@ -15,6 +16,7 @@ from models.token import AccessToken
 
 __all__ = [
     "AccessToken",
+    "ApiToken",
     "AuditEntry",
     "Channel",
     "Conversation",
@@ -35,6 +37,7 @@ __all__ = [
     "Person",
     "PersonKind",
     "Platform",
+    "Purpose",
     "Role",
     "RoleKind",
     "SenderProfile",

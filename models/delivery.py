@@ -7,7 +7,7 @@ when the lease runs out, so nothing is lost."""
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint, and_, or_, select, update
+from sqlalchemy import Index, String, Text, UniqueConstraint, and_, or_, select, update
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,14 +28,34 @@ class DeliveryStatus(StrEnum):
     sent = "sent"
     failed = "failed"
     fell_back = "fell_back"  # this channel could not reach the person; a row for the next one exists
+    # The process that claimed the row died while sending, on a channel without idempotency (MP,
+    # robot): it may have arrived. Sending again could deliver it twice, so it is settled as unknown.
+    unknown = "unknown"
+
+
+class Purpose(StrEnum):
+    """What a row carries. Every message about a notice is a row of the outbox, so reminders and
+    escalations get the same claims, retries, fallbacks and rate limits as the notice itself."""
+
+    notice = "notice"  # the notice itself
+    reminder = "reminder"  # 提醒: not yet 收到 (round 1, 2, ...)
+    missing_list = "missing_list"  # to a branch secretary: who still has not answered 收到
+    deadline_reminder = "deadline_reminder"  # a task: one working day before its deadline
+    overdue = "overdue"  # a task: to the parent organisation's secretary once the deadline passed
+    digest = "digest"  # several notices merged into one message
+
+
+# Channels that drop a repeat by themselves (WeCom's duplicate check): safe to send again after a crash.
+IDEMPOTENT_CHANNELS = frozenset({"work_app"})
 
 
 OPEN_STATUSES = (DeliveryStatus.pending, DeliveryStatus.retry)
+UNKNOWN_REASON = "发送过程中服务中断，可能已送达；为免重复未再发送"
 
 
 class Delivery(SQLModel, table=True):
     __table_args__ = (
-        UniqueConstraint("notice_id", "person_id", "channel"),
+        UniqueConstraint("notice_id", "person_id", "channel", "purpose", "round", name="uq_delivery_message"),
         Index("ix_delivery_due", "status", "next_attempt_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -50,13 +70,21 @@ class Delivery(SQLModel, table=True):
     errcode: int | None = None
     reason: str = Field(default="", max_length=300)  # why this channel was chosen, skipped or failed
     sent_at: datetime | None = None
+    purpose: Purpose = Field(default=Purpose.notice, sa_type=String(20))  # type: ignore[call-overload]
+    round: int = 0  # the reminder's number; 0 for everything sent once
+    body: str | None = Field(default=None, sa_type=Text)  # type: ignore[call-overload]  # text other than the notice's
+    msgid: str | None = Field(default=None, max_length=64, index=True)  # template msgid, for TEMPLATESENDJOBFINISH
+    # The organisation the person was addressed through (a task's target organisation); None: by membership.
+    org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+
+
+def _open_due(now: datetime):  # type: ignore[no-untyped-def]
+    return and_(col(Delivery.status).in_([s.name for s in OPEN_STATUSES]), col(Delivery.next_attempt_at) <= now)
 
 
 def _due(now: datetime):  # type: ignore[no-untyped-def]
-    return or_(
-        and_(col(Delivery.status).in_([s.name for s in OPEN_STATUSES]), col(Delivery.next_attempt_at) <= now),
-        and_(Delivery.status == DeliveryStatus.in_flight, col(Delivery.lease_until) < now),
-    )
+    """Open rows whose time has come, and in-flight rows whose lease ran out (to be recovered)."""
+    return or_(_open_due(now), and_(Delivery.status == DeliveryStatus.in_flight, col(Delivery.lease_until) < now))
 
 
 async def any_due(*, session: AsyncSession) -> bool:
@@ -64,12 +92,31 @@ async def any_due(*, session: AsyncSession) -> bool:
     return (await session.exec(select(Delivery.id).where(_due(utcnow())).limit(1))).first() is not None  # type: ignore[call-overload]
 
 
+async def recover_expired(*, session: AsyncSession) -> int:
+    """Rows whose claim ran out while in flight: their dispatcher died mid-send. On WeCom the
+    duplicate check makes a second send harmless, so they are due again; elsewhere the first send may
+    have arrived, and a recipient must never get a message twice, so they settle as unknown."""
+    now = utcnow()
+    expired = and_(Delivery.status == DeliveryStatus.in_flight, col(Delivery.lease_until) < now)
+    again = await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(expired, col(Delivery.channel).in_(sorted(IDEMPOTENT_CHANNELS)))
+        .values(status=DeliveryStatus.retry, lease_until=None, next_attempt_at=now)
+    )
+    unknown = await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(expired, col(Delivery.channel).not_in(sorted(IDEMPOTENT_CHANNELS)))
+        .values(status=DeliveryStatus.unknown, lease_until=None, reason=UNKNOWN_REASON)
+    )
+    return again.rowcount + unknown.rowcount
+
+
 async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> list[Delivery]:
-    """Claims up to `limit` due rows for this dispatcher: pending or retry rows whose time has come,
-    and in-flight rows whose lease ran out. On PostgreSQL, SKIP LOCKED lets several instances claim
+    """Claims up to `limit` due rows for this dispatcher: pending or retry rows whose time has come
+    (expired claims go through `recover_expired` first). On PostgreSQL, SKIP LOCKED lets several instances claim
     side by side without waiting for or taking each other's rows; SQLite has a single writer."""
     now = utcnow()
-    picked = select(Delivery.id).where(_due(now)).order_by(col(Delivery.next_attempt_at)).limit(limit)
+    picked = select(Delivery.id).where(_open_due(now)).order_by(col(Delivery.next_attempt_at)).limit(limit)
     if session.bind.dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     result = await session.exec(  # type: ignore[call-overload]

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
-from models.delivery import Delivery
+from models.delivery import Delivery, Purpose
 from models.notice import Notice, NoticeStatus
 
 NOTE_LIMIT = 200
@@ -31,8 +31,11 @@ class Engagement(SQLModel, table=True):
 
 
 def _sent_to(person_id: int):  # type: ignore[no-untyped-def]
-    """Confirmed notices with a delivery row for the person (whatever its status)."""
-    delivered = exists().where(Delivery.notice_id == Notice.id, Delivery.person_id == person_id)
+    """Confirmed notices with a delivery row of the notice itself for the person (whatever its status);
+    a secretary who only got the list of who is missing is not a recipient."""
+    delivered = exists().where(
+        Delivery.notice_id == Notice.id, Delivery.person_id == person_id, Delivery.purpose == Purpose.notice
+    )
     return select(Notice).where(Notice.status == NoticeStatus.confirmed, delivered)
 
 

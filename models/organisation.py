@@ -36,6 +36,8 @@ class Organisation(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     # Materialised path of codes, "/D01/S01/C01/": a subtree is one indexed prefix match.
     path: str = Field(index=True, max_length=400)
+    # The webhook key of the organisation's WeCom group robot: the last channel of the fallback chain.
+    robot_key: str | None = Field(default=None, max_length=100)
 
 
 class Unit(SQLModel, table=True):

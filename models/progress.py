@@ -8,7 +8,7 @@ from sqlalchemy import and_, case, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.delivery import Delivery, DeliveryStatus
+from models.delivery import Delivery, DeliveryStatus, Purpose
 from models.engagement import Engagement, EngagementKind
 from models.notice import Notice, NoticeStatus
 from models.organisation import Organisation
@@ -68,7 +68,7 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     is_open = func.max(case((col(Delivery.status).in_(OPEN), 1), else_=0))
     per_person = await session.exec(  # type: ignore[call-overload]
         select(Delivery.person_id, is_sent, is_open)
-        .where(Delivery.notice_id == notice.id)
+        .where(Delivery.notice_id == notice.id, Delivery.purpose == Purpose.notice)
         .group_by(Delivery.person_id)
     )
     state: dict[int, str] = {}
@@ -85,11 +85,17 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
         (acked if kind == EngagementKind.acked else done).add(person_id)
     failed_rows = await session.exec(
         select(Delivery.person_id, Delivery.reason).where(
-            Delivery.notice_id == notice.id, Delivery.status == DeliveryStatus.failed
+            Delivery.notice_id == notice.id,
+            Delivery.purpose == Purpose.notice,
+            Delivery.status == DeliveryStatus.failed,
         )
     )
     reasons = Counter(reason for person_id, reason in failed_rows if state.get(person_id) == "failed" and reason)
-    recipients = select(Delivery.person_id).where(Delivery.notice_id == notice.id).distinct()
+    recipients = (
+        select(Delivery.person_id)
+        .where(Delivery.notice_id == notice.id, Delivery.purpose == Purpose.notice)
+        .distinct()
+    )
     people = await session.exec(  # type: ignore[call-overload]
         select(Person.id, Person.name, Organisation.name)
         .outerjoin(Membership, and_(Membership.person_id == Person.id, col(Membership.is_primary)))

@@ -8,7 +8,7 @@ from sqlmodel import select
 from bot.db import SessionFactory
 from models import Delivery, DeliveryStatus, Notice, Organisation, OrgLevel, Person, PersonKind
 from models.clock import utcnow
-from models.delivery import Channel, claim_due
+from models.delivery import Channel, claim_due, recover_expired
 
 LEASE = timedelta(seconds=60)
 
@@ -48,20 +48,53 @@ async def test_two_dispatchers_never_get_the_same_row(session_factory: SessionFa
     assert await _claim(session_factory, 20) == []  # all in flight, leases running
 
 
-async def test_rows_of_a_dead_dispatcher_come_back_after_the_lease(session_factory: SessionFactory) -> None:
-    await _outbox(session_factory, 3)
-    taken = await _claim(session_factory, 10)
-    async with session_factory() as s:  # the dispatcher died; time passes beyond the lease
+async def _lease_runs_out(sessions: SessionFactory) -> None:
+    async with sessions() as s:  # the dispatcher died; time passes beyond the lease
         for row in await s.exec(select(Delivery)):
             row.lease_until = utcnow() - timedelta(seconds=1)
             s.add(row)
         await s.commit()
 
+
+async def _recover(sessions: SessionFactory) -> int:
+    async with sessions() as s:
+        count = await recover_expired(session=s)
+        await s.commit()
+    return count
+
+
+async def test_wecom_rows_of_a_dead_dispatcher_come_back_after_the_lease(session_factory: SessionFactory) -> None:
+    await _outbox(session_factory, 3)
+    taken = await _claim(session_factory, 10)
+    await _lease_runs_out(session_factory)
+
+    assert await _recover(session_factory) == 3
     again = await _claim(session_factory, 10)
 
+    # WeCom's duplicate check drops a repeat, so sending again cannot reach anyone twice.
     assert sorted(again) == sorted(taken)
     async with session_factory() as s:
         assert {r.attempts for r in await s.exec(select(Delivery))} == {2}
+
+
+async def test_mp_rows_of_a_dead_dispatcher_are_not_sent_twice(session_factory: SessionFactory) -> None:
+    await _outbox(session_factory, 3)
+    async with session_factory() as s:
+        for row in await s.exec(select(Delivery)):
+            row.channel = Channel.mp_custom
+            s.add(row)
+        await s.commit()
+    await _claim(session_factory, 10)
+    await _lease_runs_out(session_factory)
+
+    assert await _recover(session_factory) == 3
+
+    # The first send may have arrived: the rows settle as unknown, with the reason, and are not claimed.
+    assert await _claim(session_factory, 10) == []
+    async with session_factory() as s:
+        rows = list(await s.exec(select(Delivery)))
+    assert {r.status for r in rows} == {DeliveryStatus.unknown}
+    assert all("可能已送达" in r.reason for r in rows)
 
 
 async def test_a_retry_waits_for_its_time_and_settled_rows_stay_settled(session_factory: SessionFactory) -> None:

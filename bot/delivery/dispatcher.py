@@ -31,10 +31,11 @@ from bot.delivery.channels import (
 from bot.delivery.errors import ErrorClass, backoff
 from bot.delivery.fallback import add_fallback_row, load_recipients
 from bot.wechat.api import WeChatApi
+from handlers.links import notice_url
 from models.audience import Recipient
 from models.channel_plan import ChannelChoice, next_choice
 from models.clock import utcnow
-from models.delivery import Channel, Delivery, DeliveryStatus, any_due, claim_due
+from models.delivery import Channel, Delivery, DeliveryStatus, any_due, claim_due, recover_expired
 from models.notice import Notice
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Dispatcher:
         sessions: SessionFactory,
         api: WeChatApi,
         public_url: str,
+        secret: str = "",
         template_id: str = "TPL_NOTICE",
         batch: int = 200,
         concurrency: int = 16,
@@ -77,6 +79,7 @@ class Dispatcher:
         self.sessions = sessions
         self.api = api
         self.public_url = public_url.rstrip("/")
+        self.secret = secret
         self.template_id = template_id
         self.batch = batch
         self.lease = lease
@@ -95,6 +98,7 @@ class Dispatcher:
         async with self.sessions() as session:
             if not await any_due(session=session):
                 return 0
+            await recover_expired(session=session)
             rows = await claim_due(session=session, limit=self.batch, lease=self.lease)
             await session.commit()
         if not rows:
@@ -127,30 +131,29 @@ class Dispatcher:
 
     async def _send_all(self, rows: list[Delivery], texts: dict[int, str]) -> list[_Sent]:
         jobs: list[Awaitable[list[_Sent]]] = []
-        work: dict[int, list[Delivery]] = defaultdict(list)
-        robot: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
+        # WeCom rows carrying the same text go in one call; robot rows of one group in one message.
+        work: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
+        robot: dict[tuple[int, str, str], list[Delivery]] = defaultdict(list)
         now = utcnow()
         for row in rows:
-            text = texts.get(row.notice_id, "")
+            text = row.body or texts.get(row.notice_id, "")
             if row.channel == Channel.work_app:
-                work[row.notice_id].append(row)
+                work[(row.notice_id, text)].append(row)
             elif row.channel == Channel.robot:
-                robot[(row.notice_id, row.recipient)].append(row)
+                robot[(row.notice_id, row.recipient, text)].append(row)
             elif row.channel == Channel.mp_custom:
                 jobs.append(self._guarded([row], lambda r=row, t=text: self.custom.send(r.recipient, t)))
             else:
                 jobs.append(self._guarded([row], lambda r=row, t=text: self._send_template(r, t, now)))
-        for notice_id, group in work.items():
+        for (_, text), group in work.items():
             userids = [r.recipient for r in group]
-            text = texts.get(notice_id, "")
             jobs.append(
                 self._guarded(
                     group,
                     lambda u=userids, t=text: self.work.send(u, t, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS),
                 )
             )
-        for (notice_id, key), group in robot.items():
-            text = texts.get(notice_id, "")
+        for (_, key, text), group in robot.items():
             jobs.append(self._guarded(group, lambda k=key, t=text: self.robot.send(k, t)))
         results: list[_Sent] = []
         for part in await asyncio.gather(*jobs):
@@ -164,7 +167,7 @@ class Dispatcher:
             row.recipient,
             template_id=self.template_id,
             title=title,
-            url=f"{self.public_url}/n/{row.notice_id}",
+            url=notice_url(self.public_url, self.secret, row.notice_id, row.person_id),
             fields={"title": title, "time": local},
         )
 
@@ -204,8 +207,10 @@ class Dispatcher:
                     update(Delivery)
                     .where(
                         col(Delivery.id) == row.id,
-                        Delivery.status == DeliveryStatus.in_flight,
-                        col(Delivery.attempts) == row.attempts,  # still our claim, not a later one
+                        # Still our claim, not a later one. A slow send whose lease ran out was settled as
+                        # unknown by another dispatcher; its real outcome is better than unknown.
+                        col(Delivery.status).in_([DeliveryStatus.in_flight, DeliveryStatus.unknown]),
+                        col(Delivery.attempts) == row.attempts,
                     )
                     .values(lease_until=None, **values)
                 )
@@ -215,8 +220,7 @@ class Dispatcher:
                 if fallback is not None:
                     await add_fallback_row(
                         session=session,
-                        notice_id=row.notice_id,
-                        person_id=row.person_id,
+                        failed=row,
                         channel=fallback.channel,  # type: ignore[arg-type]
                         recipient=fallback.recipient,
                         reason=fallback.reason,

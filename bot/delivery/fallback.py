@@ -28,22 +28,20 @@ async def load_recipients(*, session: AsyncSession, person_ids: Iterable[int], n
 
 
 async def add_fallback_row(
-    *,
-    session: AsyncSession,
-    notice_id: int,
-    person_id: int,
-    channel: Channel,
-    recipient: str,
-    reason: str,
-    now: datetime,
+    *, session: AsyncSession, failed: Delivery, channel: Channel, recipient: str, reason: str, now: datetime
 ) -> None:
-    """A pending row for the next channel, due now, unless (notice, person, channel) already has one."""
+    """A pending row for the next channel carrying the same message as `failed`, due now, unless that
+    message already has a row on that channel."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     stmt = (
         dialect.insert(Delivery)
         .values(
-            notice_id=notice_id,
-            person_id=person_id,
+            notice_id=failed.notice_id,
+            person_id=failed.person_id,
+            purpose=failed.purpose,
+            round=failed.round,
+            body=failed.body,
+            org_id=failed.org_id,
             channel=channel.name,
             recipient=recipient,
             status=DeliveryStatus.pending.name,
@@ -51,6 +49,6 @@ async def add_fallback_row(
             next_attempt_at=now,
             reason=reason[:300],
         )
-        .on_conflict_do_nothing(index_elements=["notice_id", "person_id", "channel"])
+        .on_conflict_do_nothing(index_elements=["notice_id", "person_id", "channel", "purpose", "round"])
     )
     await session.exec(stmt)  # type: ignore[call-overload]

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from bot.delivery.channels import NOT_A_MEMBER
 from bot.delivery.dispatcher import Dispatcher
 from bot.keys import API
+from handlers.links import read_notice_token
 from models import Delivery, DeliveryStatus, Notice
 from models.clock import utcnow
 from models.delivery import Channel, claim_due
@@ -22,7 +23,11 @@ TEXT = "本周六上午九点在社区活动室召开党员大会\n请准时参�
 
 def _dispatcher(stack: Stack) -> Dispatcher:
     return Dispatcher(
-        sessions=stack.sessions, api=stack.app[API], public_url=stack.settings.public_url, rng=random.Random(7)
+        sessions=stack.sessions,
+        api=stack.app[API],
+        public_url=stack.settings.public_url,
+        secret=stack.settings.secret_key.get_secret_value(),
+        rng=random.Random(7),
     )
 
 
@@ -120,7 +125,11 @@ async def test_outside_the_48_hour_window_falls_back_to_a_template_with_a_link(s
     [message] = stack.emulator.messages("mp", "o_li")
     assert message.api == "template"
     body = stack.emulator.calls("template/send")[0].body
-    assert body["url"] == f"{stack.settings.public_url}/n/{notice_id}"
+    # The link is signed for this notice and this person: it opens the notice without a login.
+    prefix = f"{stack.settings.public_url}/n/"
+    assert body["url"].startswith(prefix)
+    secret = stack.settings.secret_key.get_secret_value()
+    assert read_notice_token(secret, body["url"].removeprefix(prefix)) == (notice_id, roster.people["li"].id)
     assert body["template_id"] == "TPL_NOTICE"
     assert body["data"]["title"]["value"] == "本周六上午九点在社区活动室召开党员大会"
     assert body["data"]["time"]["value"]
