@@ -13,6 +13,9 @@ class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organisation.id", index=True)
     name: str = Field(max_length=100)  # who or what uses it: "区委办公室 OA"
+    # The secretary on whose behalf notices are sent (the notices' author); their role must still cover
+    # the organisation when the token is used.
+    person_id: int = Field(foreign_key="person.id", index=True)
     token_sha256: str = Field(unique=True, max_length=64)
     created_by: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow)

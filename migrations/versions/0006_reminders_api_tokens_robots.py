@@ -31,16 +31,19 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('token_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('revoked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], ),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_sha256')
     )
     with op.batch_alter_table('apitoken', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_apitoken_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_apitoken_person_id'), ['person_id'], unique=False)
 
     with op.batch_alter_table('delivery', schema=None, naming_convention=NAMING) as batch_op:
         batch_op.drop_constraint(OLD_UNIQUE_PG if postgres else OLD_UNIQUE_SQLITE, type_='unique')
@@ -82,6 +85,7 @@ def downgrade() -> None:
         )
 
     with op.batch_alter_table('apitoken', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_apitoken_person_id'))
         batch_op.drop_index(batch_op.f('ix_apitoken_org_id'))
 
     op.drop_table('apitoken')
