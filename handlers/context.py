@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.text import normalise
@@ -17,6 +18,7 @@ class SettingsView(Protocol):
 
     public_url: str
     timezone: str
+    secret_key: SecretStr  # signs the page links handlers hand out
 
 
 @dataclass(slots=True)

@@ -1,7 +1,9 @@
 """`进度` / `进度 12`: a secretary sees how far a notice got — delivered, still sending, undelivered,
-acknowledged and done, per organisation, and who has not yet answered 收到."""
+acknowledged and done, per organisation, and who has not yet answered 收到 — and a signed link to the
+phone page with the bars and every undelivered person's reason."""
 
 from handlers.context import Context, Inbound
+from handlers.links import progress_url
 from handlers.routing import HelpBook, Router
 from models.progress import Progress, find_notice, notice_progress
 
@@ -26,7 +28,10 @@ async def progress(msg: Inbound, ctx: Context, args: str) -> str:
                                scope_paths=[g.org_path for g in sender.roles], notice_id=notice_id)
     if notice is None:
         return f"没有找到第 {notice_id} 号通知，或不在您的管理范围内。" if notice_id else NO_NOTICES
-    return render(await notice_progress(ctx.session, notice))
+    assert notice.id is not None
+    link = progress_url(ctx.settings.public_url, ctx.settings.secret_key.get_secret_value(), notice.id,
+                        sender.person_id)
+    return render(await notice_progress(ctx.session, notice)) + f"\n详情：{link}"
 
 
 def render(p: Progress) -> str:
@@ -35,7 +40,10 @@ def render(p: Progress) -> str:
     is_task = p.notice.deadline is not None
     lines = [f"第 {p.notice.id} 号{'任务' if is_task else '通知'}：{preview}"]
     failed = f"未送达 {p.failed}" + (f"（{p.failed_reason}）" if p.failed and p.failed_reason else "")
-    counts = [f"应发 {p.total}", f"已送达 {p.sent}", f"发送中 {p.sending}", failed, f"已确认收到 {p.acked}"]
+    counts = [f"应发 {p.total}", f"已送达 {p.sent}", f"发送中 {p.sending}", failed]
+    if p.unknown:
+        counts.append(f"结果未知 {p.unknown}")
+    counts.append(f"已确认收到 {p.acked}")
     if is_task:
         counts.append(f"已完成 {p.done}")
     lines.append("，".join(counts))

@@ -1,5 +1,5 @@
-"""How far a notice got: deliveries per person, replies and the recipients' primary organisations,
-counted with a handful of set-based queries (never one per person)."""
+"""How far a notice got: deliveries per person, replies and the recipients' organisations, counted
+with a handful of set-based queries (never one per person), so 10,000 recipients stay fast."""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -8,14 +8,15 @@ from sqlalchemy import and_, case, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.delivery import Delivery, DeliveryStatus, Purpose
+from models.delivery import UNKNOWN_REASON, Delivery, DeliveryStatus, Purpose
 from models.engagement import Engagement, EngagementKind
 from models.notice import Notice, NoticeStatus
 from models.organisation import Organisation
-from models.person import Membership, Person
+from models.person import Membership, Person, Role
 
 OPEN = (DeliveryStatus.pending, DeliveryStatus.in_flight, DeliveryStatus.retry)
 NO_ORG = "未分组"
+SENT, SENDING, UNKNOWN, FAILED = "sent", "sending", "unknown", "failed"
 
 
 @dataclass(slots=True)
@@ -23,7 +24,25 @@ class OrgProgress:
     name: str
     people: int = 0
     sent: int = 0
+    sending: int = 0
+    failed: int = 0
+    unknown: int = 0
     acked: int = 0
+    done: int = 0
+    unacked: list[str] = field(default_factory=list)  # names, in person order
+    undone: list[str] = field(default_factory=list)  # a task's people who have not reported 完成
+
+    def share(self, count: int) -> int:
+        """Percent of the organisation's people, for the bars."""
+        return round(100 * count / self.people) if self.people else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Undelivered:
+    name: str
+    org: str
+    reason: str
+    unknown: bool  # settled as unknown: it may have arrived
 
 
 @dataclass(slots=True)
@@ -33,11 +52,13 @@ class Progress:
     sent: int = 0
     sending: int = 0
     failed: int = 0
+    unknown: int = 0  # the sender died mid-send on a channel that cannot be retried safely
     failed_reason: str = ""  # the most common reason among the undelivered
     acked: int = 0
     done: int = 0
     orgs: list[OrgProgress] = field(default_factory=list)  # most people first
     unacked: list[str] = field(default_factory=list)  # names, in person order
+    undelivered: list[Undelivered] = field(default_factory=list)  # failed and unknown, by organisation
 
 
 async def find_notice(
@@ -60,42 +81,59 @@ async def find_notice(
     return (await session.exec(query.order_by(col(Notice.id).desc()).limit(1))).first()
 
 
+async def may_follow(session: AsyncSession, *, person_id: int, notice: Notice) -> bool:
+    """Whether the person still holds a role over the organisation that issued the notice: checked on
+    every page view, so a secretary who leaves the post loses the link's access too."""
+    issuer = await session.get(Organisation, notice.org_id)
+    if issuer is None:
+        return False
+    role_paths = await session.exec(
+        select(Organisation.path)
+        .join(Role, Role.org_id == Organisation.id)  # type: ignore[arg-type]
+        .where(Role.person_id == person_id)
+    )
+    return any(issuer.path.startswith(path) for path in role_paths)
+
+
+def _any(condition):  # type: ignore[no-untyped-def]
+    """1 when any of the person's rows meets the condition."""
+    return func.max(case((condition, 1), else_=0))
+
+
+def _state(sent: int, pending: int, unknown: int) -> str:
+    # Delivered wins over everything; an unknown row may have arrived, so it outranks a plain failure.
+    return SENT if sent else SENDING if pending else UNKNOWN if unknown else FAILED
+
+
 async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
-    """Per person: delivered when any row was sent, sending when none was but one is still open,
-    otherwise undelivered."""
+    """Per person, over the rows of the notice itself (reminders are extra messages to the same
+    people): delivered when any row was sent, sending when none was but one is still open, unknown
+    when a row's fate is unknown, otherwise undelivered. A person counts under the organisation they
+    were addressed through, else their primary organisation."""
     result = Progress(notice=notice)
-    is_sent = func.max(case((Delivery.status == DeliveryStatus.sent, 1), else_=0))
-    is_open = func.max(case((col(Delivery.status).in_(OPEN), 1), else_=0))
+    of_notice = and_(Delivery.notice_id == notice.id, Delivery.purpose == Purpose.notice)
     per_person = await session.exec(  # type: ignore[call-overload]
-        select(Delivery.person_id, is_sent, is_open)
-        .where(Delivery.notice_id == notice.id, Delivery.purpose == Purpose.notice)
+        select(
+            Delivery.person_id,
+            _any(Delivery.status == DeliveryStatus.sent),
+            _any(col(Delivery.status).in_(OPEN)),
+            _any(Delivery.status == DeliveryStatus.unknown),
+            func.max(Delivery.org_id),
+        )
+        .where(of_notice)
         .group_by(Delivery.person_id)
     )
     state: dict[int, str] = {}
-    for person_id, sent, pending in per_person:
-        state[person_id] = "sent" if sent else "sending" if pending else "failed"
+    addressed: dict[int, int] = {}
+    for person_id, sent, pending, unknown, org_id in per_person:
+        state[person_id] = _state(sent, pending, unknown)
+        if org_id is not None:
+            addressed[person_id] = org_id
     if not state:
         return result
-    replies = await session.exec(
-        select(Engagement.person_id, Engagement.kind).where(Engagement.notice_id == notice.id)
-    )
-    acked: set[int] = set()
-    done: set[int] = set()
-    for person_id, kind in replies:
-        (acked if kind == EngagementKind.acked else done).add(person_id)
-    failed_rows = await session.exec(
-        select(Delivery.person_id, Delivery.reason).where(
-            Delivery.notice_id == notice.id,
-            Delivery.purpose == Purpose.notice,
-            Delivery.status == DeliveryStatus.failed,
-        )
-    )
-    reasons = Counter(reason for person_id, reason in failed_rows if state.get(person_id) == "failed" and reason)
-    recipients = (
-        select(Delivery.person_id)
-        .where(Delivery.notice_id == notice.id, Delivery.purpose == Purpose.notice)
-        .distinct()
-    )
+    acked, done = await _replies(session, notice)
+    reasons = await _reasons(session, notice, state)
+    recipients = select(Delivery.person_id).where(of_notice).distinct()
     people = await session.exec(  # type: ignore[call-overload]
         select(Person.id, Person.name, Organisation.name)
         .outerjoin(Membership, and_(Membership.person_id == Person.id, col(Membership.is_primary)))
@@ -103,19 +141,70 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
         .where(col(Person.id).in_(recipients))
         .order_by(Person.id)
     )
+    org_names: dict[int, str] = {}
+    if addressed:
+        named = await session.exec(  # type: ignore[call-overload]
+            select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(set(addressed.values())))
+        )
+        org_names = dict(named.all())
+    is_task = notice.deadline is not None
     orgs: dict[str, OrgProgress] = {}
-    for person_id, name, org_name in people:
-        org = orgs.setdefault(org_name or NO_ORG, OrgProgress(org_name or NO_ORG))
+    for person_id, name, primary_org in people:
+        org_name = org_names.get(addressed.get(person_id, -1)) or primary_org or NO_ORG
+        org = orgs.setdefault(org_name, OrgProgress(org_name))
+        person_state = state[person_id]
         org.people += 1
-        org.sent += state.get(person_id) == "sent"
+        org.sent += person_state == SENT
+        org.sending += person_state == SENDING
+        org.unknown += person_state == UNKNOWN
+        org.failed += person_state == FAILED
         org.acked += person_id in acked
+        org.done += person_id in done
         if person_id not in acked:
+            org.unacked.append(name)
             result.unacked.append(name)
+        if is_task and person_id not in done:
+            org.undone.append(name)
+        if person_state in (UNKNOWN, FAILED):
+            reason = reasons.get(person_id) or (UNKNOWN_REASON if person_state == UNKNOWN else "")
+            result.undelivered.append(Undelivered(name, org_name, reason, person_state == UNKNOWN))
     counts = Counter(state.values())
     result.total = len(state)
-    result.sent, result.sending, result.failed = counts["sent"], counts["sending"], counts["failed"]
-    result.failed_reason = reasons.most_common(1)[0][0] if reasons else ""
+    result.sent, result.sending = counts[SENT], counts[SENDING]
+    result.failed, result.unknown = counts[FAILED], counts[UNKNOWN]
+    failed_reasons = Counter(reasons[p] for p, s in state.items() if s == FAILED and reasons.get(p))
+    result.failed_reason = failed_reasons.most_common(1)[0][0] if failed_reasons else ""
     result.acked = len(acked & state.keys())
     result.done = len(done & state.keys())
     result.orgs = sorted(orgs.values(), key=lambda o: (-o.people, o.name))
+    result.undelivered.sort(key=lambda u: u.org)  # stable: person order within an organisation
     return result
+
+
+async def _replies(session: AsyncSession, notice: Notice) -> tuple[set[int], set[int]]:
+    replies = await session.exec(
+        select(Engagement.person_id, Engagement.kind).where(Engagement.notice_id == notice.id)
+    )
+    acked: set[int] = set()
+    done: set[int] = set()
+    for person_id, kind in replies:
+        (acked if kind == EngagementKind.acked else done).add(person_id)
+    return acked, done
+
+
+async def _reasons(session: AsyncSession, notice: Notice, state: dict[int, str]) -> dict[int, str]:
+    """The reason each undelivered person shows: their last failed row's, or their unknown row's."""
+    settled = await session.exec(  # type: ignore[call-overload]
+        select(Delivery.person_id, Delivery.status, Delivery.reason)
+        .where(
+            Delivery.notice_id == notice.id,
+            Delivery.purpose == Purpose.notice,
+            col(Delivery.status).in_([DeliveryStatus.failed, DeliveryStatus.unknown]),
+        )
+        .order_by(col(Delivery.id))
+    )
+    reasons: dict[int, str] = {}
+    for person_id, status, reason in settled:
+        if reason and status == state.get(person_id):
+            reasons[person_id] = reason
+    return reasons

@@ -55,7 +55,9 @@ async def test_a_secretary_sees_the_progress_of_his_notice(stack: Stack, roster:
     assert lines[2] == "阳光社区第一党支部：送达 2/2，确认 1"
     assert lines[3] == "阳光社区：送达 1/1，确认 0"
     assert lines[4] == "未确认：王书记、赵党员"
-    assert (await wang.send_text(f"进度 {notice_id}")).content == reply
+    assert lines[5].startswith(f"详情：{stack.settings.public_url}/p/") and len(lines) == 6
+    by_number = (await wang.send_text(f"进度 {notice_id}")).content.split("\n")
+    assert by_number[:5] == lines[:5] and by_number[5].startswith("详情：")
     assert (await wang.send_text("进度 999")).content == "没有找到第 999 号通知，或不在您的管理范围内。"
 
     assert (await li.send_text("进度")).content == "“进度”只对书记、副书记和管理员开放。"

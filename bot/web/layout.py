@@ -17,11 +17,12 @@ background:#fdecea;color:#c8161d;border-radius:3px;padding:0 4px;margin-left:4px
 """
 
 
-def page(title: str, body: str, *, status: int = 200) -> web.Response:
+def page(title: str, body: str, *, status: int = 200, head: str = "") -> web.Response:
+    """`head`: extra trusted markup for <head> (a refresh, a page's own styles)."""
     html = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
+        f"<title>{esc(title)}</title><style>{_CSS}</style>{head}</head>"
         f"<body><header>{esc(title)}</header><main>{body}</main></body></html>"
     )
     return web.Response(text=html, content_type="text/html", status=status)
