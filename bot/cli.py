@@ -1,4 +1,4 @@
-"""`grassroots` command line: serve, migrate, demo, emulator, import-roster, export-roster."""
+"""`grassroots` command line: serve, migrate, demo, emulator, import-roster, export-roster, notify, api-token."""
 
 import argparse
 import asyncio
@@ -79,6 +79,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run_export_cli(_settings().database_url, args.file, org_code=args.org)
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    from bot.notify_cli import run_notify_cli
+
+    return run_notify_cli(_settings(), args)
+
+
+def cmd_api_token(args: argparse.Namespace) -> int:
+    from bot.api_token_cli import run_api_token_cli
+
+    return run_api_token_cli(_settings(), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grassroots", description="基层党建微信服务")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "emulator": ("单独运行微信模拟器", cmd_emulator),
         "import-roster": ("导入花名册（CSV 或 XLSX）", cmd_import),
         "export-roster": ("导出花名册", cmd_export),
+        "notify": ("发通知（与聊天中的“发通知”相同，写入发送队列）", cmd_notify),
+        "api-token": ("管理 JSON 接口的访问令牌：create / list / revoke", cmd_api_token),
     }
     parsers = {}
     for name, (help_text, fn) in commands.items():
@@ -105,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["import-roster"].add_argument("--skip-bad", action="store_true", help="跳过有问题的行，导入其余各行")
     parsers["export-roster"].add_argument("file", help="输出文件：.xlsx，或 .csv（生成 -组织.csv 和 -人员.csv）")
     parsers["export-roster"].add_argument("--org", default=None, help="只导出该组织编码及其下级")
+    from bot.api_token_cli import add_arguments as api_token_arguments
+    from bot.notify_cli import add_arguments as notify_arguments
+
+    notify_arguments(parsers["notify"])
+    api_token_arguments(parsers["api-token"])
     return parser
 
 

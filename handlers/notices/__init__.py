@@ -2,7 +2,6 @@
 sees a preview and confirms. The conversation is kept in the database (it survives a restart); while
 it is open, the secretary's plain replies go to it."""
 
-from datetime import UTC
 from typing import Any
 
 from handlers.context import Context, Inbound
@@ -13,9 +12,9 @@ from handlers.routing import HelpBook, Router, pass_on
 from handlers.text import split_command
 from models.audit import record_audit
 from models.conversation import Conversation, end_conversation, open_conversation, start_conversation
-from models.notice import Notice, NoticeStatus, Urgency
-from models.notice_queries import confirm_notice, org_choices, recipients_for
-from models.quiet_hours import not_before
+from models.notice import Notice, NoticeStatus
+from models.notice_queries import org_choices, recipients_for
+from models.notice_send import confirm
 
 router = Router("notices")
 KIND = "notice"
@@ -125,18 +124,16 @@ async def _confirm(msg: Inbound, ctx: Context, conv: Conversation) -> str:
         ctx.session.add(conv)
         return reply
     data = conv.data
-    people = await recipients_for(session=ctx.session, org_ids=data["orgs"], who=data["who"])
-    urgent = notice.urgency == Urgency.urgent
-    window = getattr(ctx.settings, "quiet_window", None)
-    start_at = not_before(ctx.now, window, urgent=urgent)
-    count = await confirm_notice(session=ctx.session, notice=notice, people=people,
-                                 not_before=start_at.astimezone(UTC))
+    people = await recipients_for(session=ctx.session, org_ids=data["orgs"], who=data["who"],
+                                  task=bool(data.get("deadline")))
+    sent = await confirm(session=ctx.session, notice=notice, people=people, now=ctx.now,
+                         quiet=getattr(ctx.settings, "quiet_window", None))
     record_audit(session=ctx.session, action="notice.confirm", actor=_actor(msg), actor_person_id=conv.person_id,
-                 org_id=notice.org_id, notice_id=notice.id, recipients=count, people=len(people))
+                 org_id=notice.org_id, notice_id=notice.id, recipients=sent.count, people=sent.people)
     await end_conversation(session=ctx.session, conv=conv)
-    reply = f"已确认，正在发送给 {count} 人（编号 {notice.id}）"
-    if start_at > ctx.now:
-        reply += f"\n现在是休息时段，将于 {start_at:%H:%M} 起发送。"
+    reply = f"已确认，正在发送给 {sent.count} 人（编号 {notice.id}）"
+    if sent.not_before > ctx.now:
+        reply += f"\n现在是休息时段，将于 {sent.not_before:%H:%M} 起发送。"
     return reply
 
 

@@ -50,7 +50,8 @@ def not_understood(answer: str, question: str, hint: str = "") -> str:
     return f"没看懂“{shown}”。{hint}\n{question}"
 
 
-def summary(data: dict[str, Any], view: Preview) -> str:
+def summary(data: dict[str, Any], view: Preview, similar: str = "") -> str:
+    """`similar`: the near-duplicate warning (社区减负), which then replaces the closing line."""
     chosen = {org_id for org_id in data["orgs"]}
     orgs = "、".join(label.strip("　").split("（")[0] for org_id, label, _ in data["choices"] if org_id in chosen)
     who = "、".join(WHO_NAMES[w] for w in data["who"])
@@ -68,5 +69,8 @@ def summary(data: dict[str, Any], view: Preview) -> str:
         names = "、".join(view.unreachable[:UNREACHABLE_NAMES])
         more = f"等 {len(view.unreachable)} 人" if len(view.unreachable) > UNREACHABLE_NAMES else ""
         lines.append(f"无法送达 {len(view.unreachable)} 人（未绑定微信）：{names}{more}")
-    lines.append("回复“确认”发送，“取消”放弃")
+    if similar:
+        lines.append(f"注意：{similar}。仍要发送请回复“确认”，不发请回复“取消”。")
+    else:
+        lines.append("回复“确认”发送，“取消”放弃")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from handlers.notices.questions import MAX_TEXT, QUESTIONS, not_understood, summ
 from models.conversation import Conversation
 from models.notice import Notice, Urgency
 from models.notice_queries import WHO_NAMES, preview, recipients_for
+from models.notice_similarity import similar_recent, warning
 
 Step = Callable[[Context, Conversation, str], Awaitable[str]]
 DEFAULT_WHO = ("好", "好的", "默认", "党员", "ok")
@@ -80,7 +81,8 @@ async def deadline(ctx: Context, conv: Conversation, text: str) -> str:
 async def show_preview(ctx: Context, conv: Conversation) -> str:
     """Resolve the audience now and keep the draft notice, so 确认 has something to confirm."""
     data = conv.data
-    people = await recipients_for(session=ctx.session, org_ids=data["orgs"], who=data["who"])
+    people = await recipients_for(session=ctx.session, org_ids=data["orgs"], who=data["who"],
+                                  task=bool(data.get("deadline")))
     if not people:
         conv.advance("orgs")
         return "所选范围内没有符合条件的人，请重新选择。\n" + QUESTIONS["orgs"](conv.data)
@@ -95,7 +97,8 @@ async def show_preview(ctx: Context, conv: Conversation) -> str:
     ctx.session.add(notice)
     await ctx.session.flush()
     conv.notice_id = notice.id
-    return summary(data, preview(people))
+    earlier = await similar_recent(ctx.session, data["orgs"], data["text"], ctx.now)
+    return summary(data, preview(people), warning(earlier, ctx.now) if earlier else "")
 
 
 def issuing_org(ctx: Context, conv: Conversation) -> int:

@@ -1,0 +1,163 @@
+"""`grassroots notify`: the chat's 发通知 from a terminal. It checks the same scope as the chat and
+the API, shows the preview, asks before sending and writes the outbox; a running `grassroots serve`
+delivers it. A refusal is one Chinese line on stderr and a non-zero exit code."""
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db import create_engine, create_session_factory
+from bot.settings import Settings
+from models.audit import record_audit
+from models.notice_queries import WHO_NAMES, Preview, preview, recipients_for
+from models.notice_send import (
+    Draft,
+    Refusal,
+    bad,
+    check_within,
+    checked_deadline,
+    checked_text,
+    covering,
+    create_and_confirm,
+    orgs_by_code,
+    role_orgs,
+    who_numbers,
+)
+from models.notice_similarity import similar_recent, warning
+from models.person import Person
+
+EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
+ACTOR = "cli"
+UNREACHABLE_NAMES = 10
+YES = ("y", "yes", "是", "确认")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--org", action="append", required=True, help="组织编码，可重复：--org C01 --org C02")
+    parser.add_argument("--who", default="党员", help=f"发给哪些人，逗号分隔：{','.join(WHO_NAMES.values())}")
+    text = parser.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="通知内容")
+    text.add_argument("--text-file", help="从 UTF-8 文本文件读取通知内容")
+    parser.add_argument("--urgent", action="store_true", help="紧急：夜间也立即发送")
+    parser.add_argument("--no-receipt", action="store_true", help="不需要回复“收到”")
+    parser.add_argument("--deadline", default=None, help="任务截止时间，如 2026-12-01T18:00")
+    parser.add_argument("--as", dest="phone", required=True, help="以哪位书记的名义发送（手机号）")
+    parser.add_argument("--yes", action="store_true", help="不再询问，直接发送")
+    parser.add_argument("--dry-run", action="store_true", help="只显示预览，不发送")
+    parser.add_argument("--force", action="store_true", help="即使24小时内发过相似通知也发送")
+
+
+def run_notify_cli(settings: Settings, args: argparse.Namespace) -> int:
+    if args.text_file:
+        try:
+            args.text = Path(args.text_file).read_text(encoding="utf-8")
+        except OSError:
+            print(f"无法读取文件：{args.text_file}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        except UnicodeDecodeError:
+            print(f"文件不是 UTF-8 文本：{args.text_file}", file=sys.stderr)
+            return EXIT_UNUSABLE
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                return await _notify(session, settings, args)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except SQLAlchemyError as exc:
+        print(f"无法读写数据库：{str(getattr(exc, 'orig', exc)).strip()[:200]}（先运行 grassroots migrate？）",
+              file=sys.stderr)
+        return EXIT_UNUSABLE
+
+
+async def _notify(session: AsyncSession, settings: Settings, args: argparse.Namespace) -> int:
+    now = datetime.now(settings.tz)
+    phone = args.phone.replace(" ", "")
+    person = (await session.exec(select(Person).where(Person.phone == phone))).first()
+    try:
+        if person is None:
+            raise Refusal(403, "unknown_person", f"找不到手机号为 {phone} 的人员")
+        draft = Draft(
+            orgs=await orgs_by_code(session, args.org),
+            who=who_numbers([w for w in args.who.replace("，", ",").replace("、", ",").split(",") if w.strip()]),
+            text=checked_text(args.text),
+            urgent=args.urgent,
+            receipt=not args.no_receipt,
+            deadline=checked_deadline(args.deadline, now) if args.deadline else None,
+        )
+        roots = await role_orgs(session, person.id)  # type: ignore[arg-type]
+        if not roots:
+            raise Refusal(403, "no_role", f"{person.name}不是书记、副书记或管理员，不能发通知")
+        check_within(draft.orgs, roots)
+        people = await recipients_for(session=session, org_ids=draft.org_ids, who=draft.who,
+                                      task=draft.deadline is not None)
+        if not people:
+            raise bad("no_recipients", "所选组织中没有符合条件的人", "who")
+        earlier = await similar_recent(session, draft.org_ids, draft.text, now)
+        print(_preview_text(draft, preview(people)))
+        if earlier is not None:
+            print(f"注意：{warning(earlier, now)}。")
+        if args.dry_run:
+            print("（试运行：未发送，也未写入任何内容）")
+            return EXIT_OK
+        if earlier is not None and args.yes and not args.force:
+            raise Refusal(409, "near_duplicate", f"24小时内已向相同组织发过相似通知（第 {earlier.id} 号），"
+                          "确需再发请加 --force")
+    except Refusal as refusal:
+        record_audit(session=session, action="notice.refused", actor=ACTOR,
+                     actor_person_id=person.id if person else None, channel="cli", error=refusal.error,
+                     reason=refusal.reason, orgs=args.org)
+        await session.commit()
+        print(refusal.reason, file=sys.stderr)
+        return EXIT_REFUSED
+    if not args.yes:
+        await session.commit()  # no transaction stays open while the secretary reads the preview
+        if (await asyncio.to_thread(_ask, "确认发送？[y/N] ")) not in YES:
+            print("已取消，未发送。")
+            return EXIT_REFUSED
+    issuing = covering(roots, draft.orgs[0])
+    assert issuing is not None  # checked above
+    sent = await create_and_confirm(session=session, org_id=issuing.id, author_person_id=person.id,  # type: ignore[arg-type]
+                                    draft=draft, people=people, now=now, quiet=settings.quiet_window)
+    record_audit(session=session, action="notice.cli", actor=ACTOR, actor_person_id=person.id,
+                 org_id=issuing.id, notice_id=sent.notice.id, recipients=sent.count, people=sent.people,
+                 forced=earlier is not None)
+    await session.commit()
+    print(f"已确认，正在发送给 {sent.count} 人（编号 {sent.notice.id}）")
+    if sent.not_before > now:
+        print(f"现在是休息时段，将于 {sent.not_before:%H:%M} 起发送。")
+    print("已写入发送队列，由运行中的 grassroots serve 发出。")
+    return EXIT_OK
+
+
+def _ask(question: str) -> str:
+    try:
+        return input(question).strip().lower()
+    except EOFError:  # no terminal (a script without --yes): nothing is sent
+        return ""
+
+
+def _preview_text(draft: Draft, view: Preview) -> str:
+    lines = [
+        f"对象：{'、'.join(o.name for o in draft.orgs)} · {'、'.join(WHO_NAMES[w] for w in draft.who)}",
+        f"内容：{draft.text}",
+        f"紧急程度：{'紧急' if draft.urgent else '普通'}；需回复“收到”：{'是' if draft.receipt else '否'}",
+        f"截止时间：{draft.deadline:%Y-%m-%d %H:%M}" if draft.deadline else "截止时间：无（普通通知）",
+        f"共 {view.total} 人，可送达 {view.total - len(view.unreachable)} 人",
+    ]
+    lines += [f"· {reason}：{n} 人" for reason, n in view.by_channel.most_common()]
+    if view.unreachable:
+        names = "、".join(view.unreachable[:UNREACHABLE_NAMES])
+        more = f"等 {len(view.unreachable)} 人" if len(view.unreachable) > UNREACHABLE_NAMES else ""
+        lines.append(f"无法送达 {len(view.unreachable)} 人（未绑定微信）：{names}{more}")
+    return "\n".join(lines)

@@ -1,0 +1,204 @@
+"""`POST /api/notices` and `GET /api/notices/{id}`: the chat's 发通知 for other systems (an OA, a
+district platform). A bearer token is scoped to one organisation's subtree and sends on behalf of a
+secretary whose role must still cover it. Every send and every refusal is audited."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.keys import SESSIONS, SETTINGS
+from models.api_token import ApiToken, find_active_token
+from models.audit import AuditEntry, record_audit
+from models.notice_queries import preview, recipients_for
+from models.notice_send import (
+    Draft,
+    Refusal,
+    bad,
+    check_within,
+    checked_deadline,
+    checked_text,
+    covering,
+    create_and_confirm,
+    orgs_by_code,
+    role_orgs,
+    who_numbers,
+)
+from models.notice_similarity import similar_recent, warning
+from models.organisation import Organisation
+from models.progress import find_notice, notice_progress
+
+MAX_BODY = 64 * 1024
+MAX_KEY = 200
+
+
+def _answer(status: int, body: dict[str, Any], **headers: str) -> web.Response:
+    return web.json_response(body, status=status, headers=headers or None, dumps=_dumps)
+
+
+def _dumps(body: Any) -> str:
+    return json.dumps(body, ensure_ascii=False)
+
+
+async def _authorised(session: AsyncSession, request: web.Request) -> tuple[ApiToken, Organisation]:
+    """The token and its organisation, or a 401 (no/bad/revoked token) or 403 (role gone)."""
+    scheme, _, plaintext = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not plaintext.strip():
+        raise Refusal(401, "missing_token", "缺少访问令牌（Authorization: Bearer <令牌>）")
+    token = await find_active_token(session=session, plaintext=plaintext.strip())
+    if token is None:
+        raise Refusal(401, "bad_token", "访问令牌无效或已撤销")
+    org = await session.get(Organisation, token.org_id)
+    assert org is not None
+    if covering(await role_orgs(session, token.person_id), org) is None:
+        raise Refusal(403, "no_role", f"令牌所代表的人员已不再担任{org.name}的书记、副书记或管理员", token_id=token.id)
+    return token, org
+
+
+def _refused(session: AsyncSession, refusal: Refusal, token: ApiToken | None, **detail: Any) -> web.Response:
+    record_audit(session=session, action="notice.refused", actor=f"api:{token.id}" if token else "api",
+                 actor_person_id=token.person_id if token else None, org_id=token.org_id if token else None,
+                 channel="api", status=refusal.status, error=refusal.error, reason=refusal.reason, **detail)
+    headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else {}
+    return _answer(refusal.status, refusal.body(), **headers)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if (request.content_length or 0) > MAX_BODY:
+        raise Refusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB") from None
+    if len(raw) > MAX_BODY:
+        raise Refusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise bad("bad_json", "请求内容不是有效的 JSON") from None
+    if not isinstance(body, dict):
+        raise bad("bad_json", "请求内容应是一个 JSON 对象")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+    value = body.get(name, default)
+    if value is None and default is None:
+        return None
+    if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
+        names = {bool: "true 或 false", str: "字符串", list: "字符串列表"}
+        raise bad("bad_field", f"{name} 应为{names[kind]}", name)
+    return value
+
+
+async def _draft(session: AsyncSession, body: dict[str, Any], now: datetime) -> Draft:
+    deadline = _field(body, "deadline", str, None)
+    return Draft(
+        orgs=await orgs_by_code(session, _field(body, "orgs", list, [])),
+        who=who_numbers(_field(body, "who", list, ["党员"])),
+        text=checked_text(_field(body, "text", str, "")),
+        urgent=_field(body, "urgent", bool, False),
+        receipt=_field(body, "receipt", bool, True),
+        deadline=checked_deadline(deadline, now) if deadline else None,
+    )
+
+
+def _codes(body: dict[str, Any]) -> list[str]:
+    """What the refused request asked for, kept short in the audit entry."""
+    codes = body.get("orgs")
+    return [str(c)[:32] for c in codes[:20]] if isinstance(codes, list) else []
+
+
+async def _earlier_answer(session: AsyncSession, token: ApiToken, key: str) -> dict[str, Any] | None:
+    """A send already made with this Idempotency-Key and token: its audit entry holds the answer."""
+    entry = (
+        await session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "notice.api",
+                AuditEntry.detail["token_id"].as_integer() == token.id,  # type: ignore[index]
+                AuditEntry.detail["idempotency_key"].as_string() == key,  # type: ignore[index]
+            )
+        )
+    ).first()
+    return entry.detail.get("answer") if entry else None
+
+
+async def post_notice(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    now = datetime.now(settings.tz)
+    key = request.headers.get("Idempotency-Key", "").strip()[:MAX_KEY]
+    async with request.app[SESSIONS]() as session:
+        token: ApiToken | None = None
+        body: dict[str, Any] = {}
+        try:
+            token, scope = await _authorised(session, request)
+            if key and (first := await _earlier_answer(session, token, key)) is not None:
+                return _answer(201, first)
+            body = await _body(request)
+            draft = await _draft(session, body, now)
+            check_within(draft.orgs, [scope])
+            people = await recipients_for(session=session, org_ids=draft.org_ids, who=draft.who,
+                                          task=draft.deadline is not None)
+            if not people:
+                raise bad("no_recipients", "所选组织中没有符合条件的人", "who")
+            earlier = await similar_recent(session, draft.org_ids, draft.text, now)
+            view = preview(people)
+            plan = {"recipients": view.total, "by_channel": dict(view.by_channel), "unreachable": view.unreachable}
+            if _field(body, "dry_run", bool, False):
+                similar = {"id": earlier.id, "reason": warning(earlier, now)} if earlier else None
+                return _answer(200, {"dry_run": True, **plan, "similar": similar})
+            if earlier is not None and not _field(body, "force", bool, False):
+                raise Refusal(409, "near_duplicate", warning(earlier, now) + "。确需再发请加 \"force\": true",
+                              earlier={"id": earlier.id, "text": earlier.text,
+                                       "confirmed_at": earlier.confirmed_at.isoformat()})  # type: ignore[union-attr]
+            sent = await create_and_confirm(session=session, org_id=scope.id, author_person_id=token.person_id,  # type: ignore[arg-type]
+                                            draft=draft, people=people, now=now, quiet=settings.quiet_window)
+        except Refusal as refusal:
+            response = _refused(session, refusal, token, orgs=_codes(body), idempotency_key=key or None)
+            await session.commit()
+            return response
+        answer = {"id": sent.notice.id, **plan, "not_before": sent.not_before.isoformat()}
+        record_audit(session=session, action="notice.api", actor=f"api:{token.id}", actor_person_id=token.person_id,
+                     org_id=token.org_id, notice_id=sent.notice.id, token_id=token.id, idempotency_key=key or None,
+                     recipients=sent.count, people=sent.people, forced=earlier is not None, answer=answer)
+        await session.commit()
+    return _answer(201, answer)
+
+
+async def get_notice(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session:
+        token: ApiToken | None = None
+        try:
+            token, scope = await _authorised(session, request)
+            notice_id = int(request.match_info["id"]) if request.match_info["id"].isdigit() else 0
+            notice = await find_notice(session, person_id=token.person_id, scope_paths=[scope.path],
+                                       notice_id=notice_id)
+            if notice is None:
+                # Same answer for "no such notice" and "not yours": no probing of other organisations.
+                raise Refusal(403, "out_of_scope", f"没有找到第 {notice_id} 号通知，或不在令牌的管理范围内")
+        except Refusal as refusal:
+            response = _refused(session, refusal, token, notice_id=request.match_info["id"][:20])
+            await session.commit()
+            return response
+        progress = await notice_progress(session, notice)
+    return _answer(200, {
+        "id": notice.id,
+        "text": notice.text,
+        "total": progress.total,
+        "sent": progress.sent,
+        "sending": progress.sending,
+        "failed": progress.failed,
+        "failed_reason": progress.failed_reason,
+        "acked": progress.acked,
+        "done": progress.done,
+        "orgs": [{"name": o.name, "people": o.people, "sent": o.sent, "acked": o.acked} for o in progress.orgs],
+        "unacked": progress.unacked,
+    })
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/notices", post_notice)
+    app.router.add_get("/api/notices/{id}", get_notice)
