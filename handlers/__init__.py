@@ -1,13 +1,15 @@
 """What inbound messages mean. The order of ROUTERS is the precedence: binding before features,
 the fallback last."""
 
-from handlers import admin_link, binding, confirmations, follow, help, notices, progress
+from handlers import admin_link, binding, confirmations, follow, help, notices, progress, tasks, template_report
 from handlers.routing import HelpBook, Router
 
 ROUTERS: tuple[Router, ...] = (
+    template_report.router,  # WeChat's own delivery reports, never the user's words
     follow.router,
     binding.router,
     notices.router,  # before help: an open conversation takes every reply except 帮助
+    tasks.router,  # 下发 / 汇总: before confirmations
     confirmations.router,  # after notices: a secretary's open conversation keeps its 1 / 好 / ok
     progress.router,
     help.router,
@@ -18,6 +20,6 @@ ROUTERS: tuple[Router, ...] = (
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, admin_link, notices, confirmations, progress):
+    for module in (help, binding, admin_link, notices, confirmations, progress, tasks):
         module.register_help(book)
     return book

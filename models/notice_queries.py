@@ -15,6 +15,13 @@ from models.delivery import write_outbox
 from models.notice import Notice, NoticeStatus
 from models.organisation import LEVEL_NAMES, Organisation, subtree
 from models.person import PersonKind
+from models.tasks import (
+    SECRETARIES_WHO,
+    is_task_to_secretaries,
+    secretaries_of,
+    target_recipients,
+    write_task_outbox,
+)
 
 MAX_ORG_CHOICES = 30
 # The "who" options offered in the chat, by number.
@@ -58,9 +65,17 @@ def audiences_for(org_ids: list[int], who: list[int]) -> list[Audience]:
     return audiences
 
 
-async def recipients_for(*, session: AsyncSession, org_ids: list[int], who: list[int]) -> list[Recipient]:
-    """Everyone the choice reaches, one entry per person however many options include them."""
+async def recipients_for(
+    *, session: AsyncSession, org_ids: list[int], who: list[int], task: bool = False
+) -> list[Recipient]:
+    """Everyone the choice reaches, one entry per person however many options include them. A task
+    (`task`) for 书记 reaches the chosen organisations' own secretaries: the levels below get it when
+    it is passed down (下发), not twice."""
     found: dict[int, Recipient] = {}
+    if task and SECRETARIES_WHO in who:
+        for person in (await target_recipients(session=session, org_ids=org_ids))[0]:
+            found.setdefault(person.person_id, person)
+        who = [w for w in who if w != SECRETARIES_WHO]
     for audience in audiences_for(org_ids, who):
         for person in await resolve(session=session, audience=audience):
             found.setdefault(person.person_id, person)
@@ -98,4 +113,11 @@ async def confirm_notice(
     notice.status = NoticeStatus.confirmed
     notice.confirmed_at = utcnow()
     session.add(notice)
+    if is_task_to_secretaries(notice):  # each target organisation's secretaries answer for it
+        org_ids, who = notice.audience.get("org_ids", []), notice.audience.get("who", [])
+        # Callers that resolved without `task` included the secretaries of the whole subtrees.
+        people = await recipients_for(session=session, org_ids=org_ids, who=who, task=True)
+        org_of = await secretaries_of(session=session, org_ids=org_ids)
+        return write_task_outbox(session=session, notice_id=notice.id, people=people, org_of=org_of,  # type: ignore[arg-type]
+                                 not_before=not_before)
     return write_outbox(session=session, notice_id=notice.id, plan=plan, not_before=not_before)  # type: ignore[arg-type]
