@@ -1,15 +1,28 @@
 """The scheduler of one process. Jobs are safe to run in every instance: they work by claims and
 conditional writes in the database, not by being the only timer."""
 
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schedules.housekeeping import prune_old_records
+from schedules.reminders import send_due_reminders
 
 
-def build_scheduler(*, sessions: async_sessionmaker[AsyncSession], timezone: str) -> AsyncIOScheduler:
+def build_scheduler(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    timezone: str,
+    quiet_window: tuple[time, time] | None = None,
+    remind_after_hours: float = 4,
+    remind_max: int = 2,
+    remind_every_seconds: int = 60,
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
         prune_old_records,
@@ -18,5 +31,19 @@ def build_scheduler(*, sessions: async_sessionmaker[AsyncSession], timezone: str
         id="prune-old-records",
         coalesce=True,
         misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        send_due_reminders,
+        IntervalTrigger(seconds=remind_every_seconds, timezone=timezone),
+        args=[sessions],
+        kwargs={
+            "after": timedelta(hours=remind_after_hours),
+            "max_rounds": remind_max,
+            "quiet_window": quiet_window,
+            "tz": ZoneInfo(timezone),
+        },
+        id="send-due-reminders",
+        coalesce=True,
+        max_instances=1,
     )
     return scheduler

@@ -1,0 +1,307 @@
+"""Re-reminders (DESIGN.md §1): a person who has not answered 收到 is reminded again, no sooner than
+`after` since the last message about the notice and at most `max_rounds` times; once the last reminder
+is `after` old too, their branch secretary gets one list of the names.
+
+Every message is an outbox row, so reminders get the dispatcher's claims, retries and fallbacks. Rows
+are inserted with ON CONFLICT DO NOTHING on the message key (notice, person, channel, purpose, round):
+two instances running the same job at the same time write each message once."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.audience import Recipient, attach_channels
+from models.channel_plan import ChannelChoice, first_choice
+from models.delivery import Delivery, DeliveryStatus, Purpose
+from models.engagement import Engagement, EngagementKind
+from models.notice import Notice, NoticeStatus, Urgency
+from models.organisation import Organisation
+from models.person import Membership, Person, PersonKind, Role, RoleKind
+
+LOOKBACK = timedelta(days=7)  # older notices are no longer chased
+REMINDER_SNIPPET = 40
+LIST_SNIPPET = 20
+NAMES_SHOWN = 20
+# Who receives the list when an organisation has several role holders: the secretary first.
+ROLE_RANK = {RoleKind.secretary: 0, RoleKind.deputy: 1, RoleKind.admin: 2}
+TIMES = {1: "一次", 2: "两次", 3: "三次", 4: "四次", 5: "五次"}
+MESSAGE_KEY = ["notice_id", "person_id", "channel", "purpose", "round"]
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A person who got a notice, has not answered 收到, and whose last message about it is old enough."""
+
+    notice_id: int
+    person_id: int
+    rounds: int  # reminders written so far
+    org_id: int | None  # the organisation the notice addressed them through, if any
+
+
+@dataclass(frozen=True, slots=True)
+class DueReminders:
+    remind: list[Unanswered]  # fewer than max_rounds reminders so far: one more
+    exhausted: list[Unanswered]  # all reminders spent: to their branch secretary's list
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderCounts:
+    reminders: int = 0
+    missing_lists: int = 0
+    unreachable: int = 0  # due, but no channel reaches the person (or secretary) any more
+
+    @property
+    def written(self) -> int:
+        return self.reminders + self.missing_lists
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    # Bound parameters per statement are limited (SQLite 32766, asyncpg 32767).
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def due_reminders(
+    session: AsyncSession, *, now: datetime, after: timedelta, max_rounds: int, urgent_only: bool = False
+) -> DueReminders:
+    """One grouped query over the outbox of recent notices that want 收到: each (notice, person) whose
+    notice row was sent, who has not answered, and whose last message (the notice, or the newest
+    reminder: sent, or due to be sent) is at least `after` ago."""
+    is_notice = Delivery.purpose == Purpose.notice
+    is_reminder = Delivery.purpose == Purpose.reminder
+    notice_sent = func.max(case((and_(is_notice, Delivery.status == DeliveryStatus.sent), Delivery.sent_at)))
+    last_reminder = func.max(case((is_reminder, func.coalesce(Delivery.sent_at, Delivery.next_attempt_at))))
+    acked = exists().where(
+        Engagement.notice_id == Delivery.notice_id,
+        Engagement.person_id == Delivery.person_id,
+        Engagement.kind == EngagementKind.acked,
+    )
+    query = (
+        select(
+            Delivery.notice_id,
+            Delivery.person_id,
+            func.coalesce(func.max(case((is_reminder, Delivery.round))), 0),
+            func.max(case((is_notice, Delivery.org_id))),
+        )
+        .join(Notice, Notice.id == Delivery.notice_id)  # type: ignore[arg-type]
+        .where(
+            Notice.status == NoticeStatus.confirmed,
+            col(Notice.wants_receipt),
+            col(Notice.confirmed_at) >= now - LOOKBACK,
+            col(Delivery.purpose).in_([Purpose.notice, Purpose.reminder]),
+            ~acked,
+        )
+        .group_by(col(Delivery.notice_id), col(Delivery.person_id))
+        .having(notice_sent.is_not(None), func.coalesce(last_reminder, notice_sent) <= now - after)
+        .order_by(col(Delivery.notice_id), col(Delivery.person_id))
+    )
+    if urgent_only:
+        query = query.where(Notice.urgency == Urgency.urgent)
+    remind: list[Unanswered] = []
+    exhausted: list[Unanswered] = []
+    for notice_id, person_id, rounds, org_id in await session.exec(query):
+        item = Unanswered(notice_id, person_id, rounds, org_id)
+        (remind if rounds < max_rounds else exhausted).append(item)
+    return DueReminders(remind, exhausted)
+
+
+async def remind_unanswered(
+    session: AsyncSession, *, now: datetime, after: timedelta, max_rounds: int, urgent_only: bool = False
+) -> ReminderCounts:
+    """Writes the reminders and missing lists that are due (not committed: the caller's transaction)."""
+    due = await due_reminders(session, now=now, after=after, max_rounds=max_rounds, urgent_only=urgent_only)
+    reminders, unreachable = await write_reminders(session, due=due.remind, now=now)
+    lists, unreachable_secretaries = await write_missing_lists(
+        session, exhausted=due.exhausted, now=now, max_rounds=max_rounds
+    )
+    return ReminderCounts(reminders, lists, unreachable + unreachable_secretaries)
+
+
+# Texts
+
+
+def _snippet(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+def reminder_text(notice_id: int, text: str, round_: int) -> str:
+    lead = "【提醒】" if round_ <= 1 else "【再次提醒】"
+    return f"{lead}第 {notice_id} 号通知您还未确认：{_snippet(text, REMINDER_SNIPPET)}\n请回复“收到 {notice_id}”确认。"
+
+
+def missing_list_text(notice_id: int, text: str, names: list[str], *, max_rounds: int, all_members: bool) -> str:
+    shown = "、".join(names[:NAMES_SHOWN]) + (f"等 {len(names)} 人" if len(names) > NAMES_SHOWN else "")
+    who = "党员" if all_members else "人员"
+    after = f"{TIMES.get(max_rounds, f'{max_rounds} 次')}提醒后" if max_rounds else ""
+    return f"第 {notice_id} 号通知“{_snippet(text, LIST_SNIPPET)}”：以下{who}{after}仍未确认收到：{shown}。请电话联系。"
+
+
+# Writing
+
+
+async def write_reminders(session: AsyncSession, *, due: list[Unanswered], now: datetime) -> tuple[int, int]:
+    """One reminder row per due person, on the channel that reaches them now (the 48 h window may
+    have closed or opened since the notice). Returns (rows written, people no channel reaches)."""
+    if not due:
+        return 0, 0
+    texts = await _notice_texts(session, {d.notice_id for d in due})
+    people = await _reachable(session, {d.person_id for d in due}, now)
+    rows: list[dict[str, Any]] = []
+    unreachable = 0
+    for item in due:
+        choice = first_choice(people[item.person_id]) if item.person_id in people else None
+        if choice is None or choice.channel is None:
+            unreachable += 1
+            continue
+        round_ = item.rounds + 1
+        body = reminder_text(item.notice_id, texts[item.notice_id], round_)
+        rows.append(_row(item.notice_id, item.person_id, choice, Purpose.reminder, round_, body, now, item.org_id))
+    return await _insert(session, rows), unreachable
+
+
+async def write_missing_lists(
+    session: AsyncSession, *, exhausted: list[Unanswered], now: datetime, max_rounds: int
+) -> tuple[int, int]:
+    """One list per (notice, branch secretary) of the people who still have not answered, sent once.
+    Returns (rows written, secretaries no channel reaches)."""
+    if not exhausted:
+        return 0, 0
+    secretaries = await nearest_secretaries(session, {e.person_id for e in exhausted})
+    notice_ids = sorted({e.notice_id for e in exhausted})
+    already = set(
+        (
+            await session.exec(
+                select(Delivery.notice_id, Delivery.person_id).where(
+                    col(Delivery.notice_id).in_(notice_ids), Delivery.purpose == Purpose.missing_list
+                )
+            )
+        ).all()
+    )
+    missing: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for item in exhausted:
+        for secretary in secretaries.get(item.person_id, ()):
+            if (item.notice_id, secretary) not in already:
+                missing[(item.notice_id, secretary)].append(item.person_id)
+    if not missing:
+        return 0, 0
+    names = await _names(session, {p for ids in missing.values() for p in ids})
+    texts = await _notice_texts(session, set(notice_ids))
+    reach = await _reachable(session, {secretary for _, secretary in missing}, now)
+    rows: list[dict[str, Any]] = []
+    unreachable = 0
+    for (notice_id, secretary), ids in sorted(missing.items()):
+        choice = first_choice(reach[secretary]) if secretary in reach else None
+        if choice is None or choice.channel is None:
+            unreachable += 1
+            continue
+        body = missing_list_text(
+            notice_id,
+            texts[notice_id],
+            [names[p][0] for p in ids],
+            max_rounds=max_rounds,
+            all_members=all(names[p][1] == PersonKind.member for p in ids),
+        )
+        rows.append(_row(notice_id, secretary, choice, Purpose.missing_list, 0, body, now, None))
+    return await _insert(session, rows), unreachable
+
+
+async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Each person's branch secretary: the role holder of their primary organisation, else of the
+    nearest ancestor that has one (the secretary first, then a deputy, then an admin). A secretary never
+    counts as their own, so one who has not answered either goes to the next level up. Two queries."""
+    primaries: dict[int, str] = {}
+    for ids in _chunks(sorted(set(person_ids)), 5000):
+        primaries.update(
+            (
+                await session.exec(
+                    select(Membership.person_id, Organisation.path)
+                    .join(Organisation, Organisation.id == Membership.org_id)  # type: ignore[arg-type]
+                    .where(col(Membership.person_id).in_(ids), col(Membership.is_primary))
+                )
+            ).all()
+        )
+    codes = sorted({code for path in primaries.values() for code in path.split("/") if code})
+    holders: dict[str, list[tuple[RoleKind, int]]] = defaultdict(list)
+    for part in _chunks(codes, 5000):
+        rows = await session.exec(
+            select(Organisation.code, Role.kind, Role.person_id)
+            .join(Role, Role.org_id == Organisation.id)  # type: ignore[arg-type]
+            .where(col(Organisation.code).in_(part))
+        )
+        for code, kind, holder in rows:
+            holders[code].append((kind, holder))
+    found: dict[int, list[int]] = {}
+    for person_id, path in primaries.items():
+        for code in reversed([c for c in path.split("/") if c]):
+            others = [(ROLE_RANK[kind], holder) for kind, holder in holders.get(code, ()) if holder != person_id]
+            if others:
+                best = min(rank for rank, _ in others)
+                found[person_id] = sorted({holder for rank, holder in others if rank == best})
+                break
+    return found
+
+
+def _row(
+    notice_id: int,
+    person_id: int,
+    choice: ChannelChoice,
+    purpose: Purpose,
+    round_: int,
+    body: str,
+    now: datetime,
+    org_id: int | None,
+) -> dict[str, Any]:
+    assert choice.channel is not None
+    return {
+        "notice_id": notice_id,
+        "person_id": person_id,
+        "channel": choice.channel.name,
+        "recipient": choice.recipient,
+        "status": DeliveryStatus.pending.name,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "reason": choice.reason[:300],
+        "purpose": purpose.value,
+        "round": round_,
+        "body": body,
+        "org_id": org_id,
+    }
+
+
+async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Inserts the rows a concurrent or repeated run has not written yet; the number inserted."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    written = 0
+    for part in _chunks(rows, 1000):
+        stmt = dialect.insert(Delivery).values(list(part)).on_conflict_do_nothing(index_elements=MESSAGE_KEY)
+        result = await session.exec(stmt)  # type: ignore[call-overload]
+        written += result.rowcount
+    return written
+
+
+async def _notice_texts(session: AsyncSession, notice_ids: set[int]) -> dict[int, str]:
+    rows = await session.exec(select(Notice.id, Notice.text).where(col(Notice.id).in_(sorted(notice_ids))))
+    return dict(rows.all())  # type: ignore[arg-type]
+
+
+async def _names(session: AsyncSession, person_ids: set[int]) -> dict[int, tuple[str, PersonKind]]:
+    found: dict[int, tuple[str, PersonKind]] = {}
+    for ids in _chunks(sorted(person_ids), 5000):
+        rows = await session.exec(select(Person.id, Person.name, Person.kind).where(col(Person.id).in_(ids)))
+        found.update({person_id: (name, kind) for person_id, name, kind in rows})  # type: ignore[misc]
+    return found
+
+
+async def _reachable(session: AsyncSession, person_ids: set[int], now: datetime) -> dict[int, Recipient]:
+    """Each person's identities as they are now (see models/audience.py)."""
+    names = await _names(session, person_ids)
+    people = {person_id: Recipient(person_id, name) for person_id, (name, _) in names.items()}
+    await attach_channels(session=session, people=people, now=now)
+    return people
