@@ -12,6 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schedules.housekeeping import prune_old_records
 from schedules.reminders import send_due_reminders
+from schedules.task_deadlines import check_task_deadlines
+
+TASK_DEADLINE_EVERY = timedelta(minutes=5)  # reminders fall at 09:00, escalations at the deadline: minutes matter little
 
 
 def build_scheduler(
@@ -43,6 +46,15 @@ def build_scheduler(
             "tz": ZoneInfo(timezone),
         },
         id="send-due-reminders",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        check_task_deadlines,
+        IntervalTrigger(seconds=TASK_DEADLINE_EVERY.total_seconds(), timezone=timezone),
+        args=[sessions],
+        kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window},
+        id="check-task-deadlines",
         coalesce=True,
         max_instances=1,
     )

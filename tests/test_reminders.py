@@ -243,13 +243,16 @@ def test_reminder_settings_have_bounds() -> None:
             load_settings(**bad)
 
 
-def test_the_scheduler_runs_the_reminder_job_every_minute() -> None:
+def test_the_scheduler_runs_the_reminder_job_every_minute_and_the_task_deadlines_every_five() -> None:
     scheduler = build_scheduler(sessions=None, timezone="Asia/Shanghai", remind_every_seconds=60)  # type: ignore[arg-type]
     job = scheduler.get_job("send-due-reminders")
     assert job is not None and job.trigger.interval == timedelta(seconds=60)
     assert job.max_instances == 1 and job.coalesce
     assert scheduler.get_job("prune-old-records") is not None
     assert job.kwargs["after"] == AFTER and job.kwargs["max_rounds"] == 2
+    deadlines = scheduler.get_job("check-task-deadlines")
+    assert deadlines is not None and deadlines.trigger.interval == timedelta(minutes=5)
+    assert deadlines.max_instances == 1 and deadlines.coalesce
 
 
 async def test_the_service_reminds_by_itself(engine: AsyncEngine, database_url: str) -> None:
