@@ -4,7 +4,7 @@ members: 一方隶属、参加多重组织生活), de-duplicated, with what is n
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +15,8 @@ from models.organisation import Organisation
 from models.person import Membership, Person, PersonKind, Role
 
 MP_WINDOW = timedelta(hours=48)
+# Inbound events WeChat sends by itself, not the user's action: they do not open the 48 h window.
+NOT_INTERACTIONS = ("templatesendjobfinish",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +36,18 @@ class Recipient:
     mp_openid: str | None = None  # bound and following Official Account user
     mp_last_seen: datetime | None = None  # last message/click/follow/scan, if within 48 h
     org_ids: set[int] = field(default_factory=set)
+    # The group robot of the primary organisation or its nearest ancestor that has one, and the mobile
+    # it @-mentions: the last resort for people WeChat cannot reach one by one.
+    robot_key: str | None = None
+    phone: str | None = None
 
     @property
     def reachable(self) -> bool:
-        return bool(self.work_userid or self.mp_openid)
+        return bool(self.work_userid or self.mp_openid or self.robot_reachable)
+
+    @property
+    def robot_reachable(self) -> bool:
+        return bool(self.robot_key and self.phone)
 
 
 def _chunks(items: list, size: int = 5000) -> list[list]:  # type: ignore[type-arg]
@@ -99,8 +109,47 @@ async def attach_channels(*, session: AsyncSession, people: dict[int, Recipient]
                 col(InboundMessage.from_user).in_(users),
                 InboundMessage.platform == Platform.mp.value,
                 col(InboundMessage.received_at) > now - MP_WINDOW,
+                col(InboundMessage.msg_type).not_in(NOT_INTERACTIONS),
             )
             .group_by(InboundMessage.from_user)
         )
         for openid, last in seen:
             people[openids[openid]].mp_last_seen = last
+    await _attach_robots(session=session, people=people)
+
+
+def _nearest_robot(path: str, robots: dict[str, str]) -> str | None:
+    """The robot of the deepest organisation on the path "/D01/S01/C01/" that has one."""
+    for code in reversed([c for c in path.split("/") if c]):
+        if code in robots:
+            return robots[code]
+    return None
+
+
+async def _attach_robots(*, session: AsyncSession, people: dict[int, Recipient]) -> None:
+    """Each person's phone and the robot in reach of their primary organisation (two queries per chunk)."""
+    for ids in _chunks(list(people)):
+        rows = list(
+            await session.exec(
+                select(Person.id, Person.phone, Organisation.path)
+                .outerjoin(
+                    Membership,
+                    and_(Membership.person_id == Person.id, col(Membership.is_primary)),  # type: ignore[arg-type]
+                )
+                .outerjoin(Organisation, Organisation.id == Membership.org_id)  # type: ignore[arg-type]
+                .where(col(Person.id).in_(ids))
+            )
+        )
+        codes = sorted({code for _, _, path in rows if path for code in path.split("/") if code})
+        robots: dict[str, str] = {}
+        for part in _chunks(codes):
+            found = await session.exec(
+                select(Organisation.code, Organisation.robot_key).where(
+                    col(Organisation.code).in_(part), col(Organisation.robot_key).is_not(None)
+                )
+            )
+            robots.update((code, key) for code, key in found if key)
+        for person_id, phone, path in rows:
+            recipient = people[person_id]  # type: ignore[index]
+            recipient.phone = phone or None
+            recipient.robot_key = _nearest_robot(path, robots) if path else None

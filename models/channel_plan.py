@@ -1,13 +1,21 @@
 """Which channel first reaches each person (WECHAT.md): the WeCom app, then an Official Account
-customer-service message inside the 48 h window, then a template message (short fields + link).
-Every choice carries its reason, shown on the progress page."""
+customer-service message inside the 48 h window, then a template message (short fields + link), and
+last the organisation's group robot, which @-mentions the person's mobile. Every choice carries its
+reason, shown on the progress page. Also the insert of the next channel's row when one falls back."""
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import Recipient
-from models.delivery import Channel
+from models.delivery import Channel, Delivery, DeliveryStatus
 
 UNREACHABLE = "未绑定微信或已取消关注，无法送达"
+ROBOT_FIRST = "未绑定微信：通过组织群机器人@手机号提醒"
+ROBOT_FALLBACK = "改用组织群机器人@手机号提醒"
+NOTHING_LEFT = "所有渠道都无法送达"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,21 +25,60 @@ class ChannelChoice:
     reason: str
 
 
-def first_choice(person: Recipient) -> ChannelChoice:
-    if person.work_userid:
-        return ChannelChoice(Channel.work_app, person.work_userid, "企业微信应用消息")
+def _mp_choice(person: Recipient) -> ChannelChoice | None:
     if person.mp_openid and person.mp_last_seen is not None:
         return ChannelChoice(Channel.mp_custom, person.mp_openid, "48小时内互动过：公众号客服消息")
     if person.mp_openid:
         return ChannelChoice(Channel.mp_template, person.mp_openid, "超过48小时未互动：公众号模板消息")
-    return ChannelChoice(None, "", UNREACHABLE)
+    return None
+
+
+def _robot_choice(person: Recipient, reason: str) -> ChannelChoice | None:
+    if person.robot_reachable:
+        return ChannelChoice(Channel.robot, person.robot_key, reason)  # type: ignore[arg-type]
+    return None
+
+
+def first_choice(person: Recipient) -> ChannelChoice:
+    if person.work_userid:
+        return ChannelChoice(Channel.work_app, person.work_userid, "企业微信应用消息")
+    return _mp_choice(person) or _robot_choice(person, ROBOT_FIRST) or ChannelChoice(None, "", UNREACHABLE)
 
 
 def next_choice(person: Recipient, failed: Channel) -> ChannelChoice:
-    """The fallback after `failed` could not reach the person (window, quota, not a member...)."""
-    if failed == Channel.work_app and person.mp_openid:
-        fallback = first_choice(Recipient(person.person_id, person.name, None, person.mp_openid, person.mp_last_seen))
-        return fallback
-    if failed == Channel.mp_custom and person.mp_openid:
-        return ChannelChoice(Channel.mp_template, person.mp_openid, "客服消息无法送达：改用模板消息")
-    return ChannelChoice(None, "", "所有渠道都无法送达")
+    """The fallback after `failed` could not reach the person (window, quota, block, not a member...)."""
+    choice: ChannelChoice | None = None
+    if failed == Channel.work_app:
+        choice = _mp_choice(person)
+    elif failed == Channel.mp_custom and person.mp_openid:
+        choice = ChannelChoice(Channel.mp_template, person.mp_openid, "客服消息无法送达：改用模板消息")
+    if choice is None and failed != Channel.robot:
+        choice = _robot_choice(person, ROBOT_FALLBACK)
+    return choice or ChannelChoice(None, "", NOTHING_LEFT)
+
+
+async def add_fallback_row(
+    *, session: AsyncSession, failed: Delivery, channel: Channel, recipient: str, reason: str, now: datetime
+) -> None:
+    """A pending row for the next channel carrying the same message as `failed`, due now, unless that
+    message already has a row on that channel (a concurrent or repeated fallback writes it once)."""
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    stmt = (
+        dialect.insert(Delivery)
+        .values(
+            notice_id=failed.notice_id,
+            person_id=failed.person_id,
+            purpose=failed.purpose,
+            round=failed.round,
+            body=failed.body,
+            org_id=failed.org_id,
+            channel=channel.name,
+            recipient=recipient,
+            status=DeliveryStatus.pending.name,
+            attempts=0,
+            next_attempt_at=now,
+            reason=reason[:300],
+        )
+        .on_conflict_do_nothing(index_elements=["notice_id", "person_id", "channel", "purpose", "round"])
+    )
+    await session.exec(stmt)  # type: ignore[call-overload]

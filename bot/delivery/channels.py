@@ -4,9 +4,12 @@ Adapters never raise for a WeChat or network failure: they classify it (errors.p
 engine can decide on retry or fallback per recipient.
 """
 
+import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -151,17 +154,41 @@ class MpTemplateChannel:
         return [_sent(openid, answer.get("msgid"))]
 
 
+def robot_msgid_prefix(key: str) -> str:
+    """What every message id of one robot starts with (the key itself is a secret: only its hash)."""
+    return "r:" + hashlib.sha256(key.encode()).hexdigest()[:16] + ":"
+
+
+def robot_msgid(key: str, when: datetime) -> str:
+    """The robot answers no message id, so we make one: the key's prefix, then the time in
+    milliseconds (13 digits), so the messages a key sent since a moment are one range of the msgid
+    index (the per-robot rate limit counts them), then a random tail for messages of one millisecond."""
+    return f"{robot_msgid_prefix(key)}{int(when.timestamp() * 1000):013d}:{secrets.token_hex(4)}"
+
+
 class RobotChannel:
     """WeCom group robot: a webhook key instead of an access token, one-way to a group chat."""
 
     def __init__(self, api: WeChatApi) -> None:
         self.api = api
 
-    async def send(self, key: str, text: str, *, mention_userids: Iterable[str] = ()) -> list[SendOutcome]:
+    async def send(
+        self,
+        key: str,
+        text: str,
+        *,
+        mention_userids: Iterable[str] = (),
+        mention_mobiles: Iterable[str] = (),
+        msgid: str | None = None,
+    ) -> list[SendOutcome]:
+        """One message to the group, @-mentioning members by userid or by mobile; one outcome for the key."""
         content: dict[str, Any] = {"content": truncate_utf8(text, ROBOT_TEXT_MAX_BYTES)}
-        mentions = list(mention_userids)
+        mentions = list(dict.fromkeys(mention_userids))
         if mentions:
             content["mentioned_list"] = mentions
+        mobiles = list(dict.fromkeys(m for m in mention_mobiles if m))
+        if mobiles:
+            content["mentioned_mobile_list"] = mobiles
         body = json.dumps({"msgtype": "text", "text": content}, ensure_ascii=False).encode()
         url = self.api.settings.work_api_base + "/cgi-bin/webhook/send"
         try:
@@ -172,4 +199,4 @@ class RobotChannel:
                 raise ApiError(data["errcode"], data.get("errmsg", ""), data)
         except SEND_ERRORS as exc:
             return _failed("robot", [key], exc)
-        return [_sent(key)]
+        return [_sent(key, msgid)]

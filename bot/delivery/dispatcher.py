@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import SessionFactory
 from bot.delivery.channels import (
@@ -27,16 +28,27 @@ from bot.delivery.channels import (
     RobotChannel,
     SendOutcome,
     WorkAppChannel,
+    robot_msgid,
 )
 from bot.delivery.errors import ErrorClass, backoff
 from bot.delivery.fallback import add_fallback_row, load_recipients
+from bot.delivery.limits import Hold, Limits, MpGate, hold_rows, over_member_limits, over_robot_limits
 from bot.wechat.api import WeChatApi
 from handlers.links import notice_url
 from models.audience import Recipient
 from models.channel_plan import ChannelChoice, next_choice
 from models.clock import utcnow
-from models.delivery import Channel, Delivery, DeliveryStatus, any_due, claim_due, recover_expired
+from models.delivery import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    any_due,
+    claim_due,
+    recover_expired,
+    settle_claimed,
+)
 from models.notice import Notice
+from models.person import Person
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +62,19 @@ INTERNAL_ERROR = "发送时出现内部错误，稍后重试"
 class _Sent:
     row: Delivery
     outcome: SendOutcome
+    held: tuple[float, str] | None = None  # not sent: MP is paused or paced (seconds to wait, reason)
+
+
+RobotMessages = dict[tuple[int, str, str], list[Delivery]]  # (notice, key, text) -> rows of one message
+
+
+def _robot_messages(rows: list[Delivery], texts: dict[int, str]) -> RobotMessages:
+    """Robot rows of one notice, key and text are one group message @-mentioning their people."""
+    messages: RobotMessages = defaultdict(list)
+    for row in sorted(rows, key=lambda r: r.id or 0):
+        if row.channel == Channel.robot:
+            messages[(row.notice_id, row.recipient, row.body or texts.get(row.notice_id, ""))].append(row)
+    return messages
 
 
 def _title_of(text: str) -> str:
@@ -59,6 +84,15 @@ def _title_of(text: str) -> str:
 
 def _internal_failure(recipient: str) -> SendOutcome:
     return SendOutcome(recipient, False, ErrorClass.transient, None, INTERNAL_ERROR)
+
+
+async def _phones(session: AsyncSession, rows: list[Delivery]) -> dict[int, str | None]:
+    """The mobiles robot messages @-mention, by person."""
+    people = sorted({r.person_id for r in rows if r.channel == Channel.robot})
+    if not people:
+        return {}
+    found = await session.exec(select(Person.id, Person.phone).where(col(Person.id).in_(people)))
+    return dict(found.all())  # type: ignore[arg-type]
 
 
 class Dispatcher:
@@ -75,6 +109,7 @@ class Dispatcher:
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 8,
         rng: random.Random | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.sessions = sessions
         self.api = api
@@ -90,6 +125,9 @@ class Dispatcher:
         self.custom = MpCustomChannel(api)
         self.template = MpTemplateChannel(api)
         self.robot = RobotChannel(api)
+        self.limits = limits or Limits.from_settings(api.settings)
+        # Pacing may wait a little with rows in flight, never long enough to threaten the lease.
+        self.mp_gate = MpGate(self.limits, max_wait=min(5.0, lease.total_seconds() / 4))
 
     # One round
 
@@ -108,8 +146,29 @@ class Dispatcher:
             texts = dict(
                 (await session.exec(select(Notice.id, Notice.text).where(col(Notice.id).in_(notice_ids)))).all()
             )
-        results = await self._send_all(rows, texts)  # type: ignore[arg-type]
-        return await self._settle(results)
+            held = await self._hold_over_limits(session, rows, texts)  # type: ignore[arg-type]
+            phones = await _phones(session, rows)
+        held_ids = {h.row.id for h in held}
+        rows = [r for r in rows if r.id not in held_ids]
+        results = await self._send_all(rows, texts, phones)  # type: ignore[arg-type]
+        now = utcnow()
+        gated = [Hold(s.row, now + timedelta(seconds=s.held[0]), s.held[1]) for s in results if s.held]
+        if gated:
+            async with self.sessions() as session:
+                await hold_rows(session=session, holds=gated)
+                await session.commit()
+        return len(held) + len(gated) + await self._settle([s for s in results if not s.held])
+
+    async def _hold_over_limits(self, session: AsyncSession, rows: list[Delivery], texts: dict[int, str]) -> list[Hold]:
+        """Rows over a WeCom member's or a robot's budget go back to retry before anything is sent."""
+        now = utcnow()
+        held = await over_member_limits(session=session, rows=rows, limits=self.limits, now=now)
+        messages = ((key, group) for (_, key, _), group in _robot_messages(rows, texts).items())
+        held += await over_robot_limits(session=session, messages=messages, limits=self.limits, now=now)
+        if held:
+            await hold_rows(session=session, holds=held)
+            await session.commit()
+        return held
 
     async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Rounds until `stop` is set; waits `idle` seconds when nothing was due; never dies of a fault."""
@@ -129,22 +188,23 @@ class Dispatcher:
 
     # Sending
 
-    async def _send_all(self, rows: list[Delivery], texts: dict[int, str]) -> list[_Sent]:
+    async def _send_all(
+        self, rows: list[Delivery], texts: dict[int, str], phones: dict[int, str | None] | None = None
+    ) -> list[_Sent]:
         jobs: list[Awaitable[list[_Sent]]] = []
         # WeCom rows carrying the same text go in one call; robot rows of one group in one message.
         work: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
-        robot: dict[tuple[int, str, str], list[Delivery]] = defaultdict(list)
+        robot = _robot_messages(rows, texts)
+        phones = phones or {}
         now = utcnow()
         for row in rows:
             text = row.body or texts.get(row.notice_id, "")
             if row.channel == Channel.work_app:
                 work[(row.notice_id, text)].append(row)
-            elif row.channel == Channel.robot:
-                robot[(row.notice_id, row.recipient, text)].append(row)
             elif row.channel == Channel.mp_custom:
-                jobs.append(self._guarded([row], lambda r=row, t=text: self.custom.send(r.recipient, t)))
-            else:
-                jobs.append(self._guarded([row], lambda r=row, t=text: self._send_template(r, t, now)))
+                jobs.append(self._send_mp(row, lambda r=row, t=text: self.custom.send(r.recipient, t)))
+            elif row.channel == Channel.mp_template:
+                jobs.append(self._send_mp(row, lambda r=row, t=text: self._send_template(r, t, now)))
         for (_, text), group in work.items():
             userids = [r.recipient for r in group]
             jobs.append(
@@ -154,7 +214,15 @@ class Dispatcher:
                 )
             )
         for (_, key, text), group in robot.items():
-            jobs.append(self._guarded(group, lambda k=key, t=text: self.robot.send(k, t)))
+            mobiles = [phones.get(r.person_id) or "" for r in group]
+            jobs.append(
+                self._guarded(
+                    group,
+                    lambda k=key, t=text, m=mobiles: self.robot.send(  # type: ignore[misc]
+                        k, t, mention_mobiles=m, msgid=robot_msgid(k, utcnow())
+                    ),
+                )
+            )
         results: list[_Sent] = []
         for part in await asyncio.gather(*jobs):
             results.extend(part)
@@ -171,15 +239,30 @@ class Dispatcher:
             fields={"title": title, "time": local},
         )
 
-    async def _guarded(self, rows: list[Delivery], send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
-        """One call, within the concurrency limit; each row matched with its recipient's outcome.
-        Channels do not raise for WeChat or network errors; anything else counts as transient."""
+    async def _send_mp(self, row: Delivery, send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
+        """One MP call unless MP sends are paused (45011 earlier) or paced; a rate error pauses them."""
         async with self._limit:
-            try:
-                outcomes = await send()
-            except Exception:
-                log.exception("send of %d delivery rows raised", len(rows))
-                outcomes = []
+            held = await self.mp_gate.admit()
+            if held is not None:
+                return [_Sent(row, _internal_failure(row.recipient), held)]
+            sent = await self._call([row], send)
+        if any(s.outcome.error_class == ErrorClass.rate for s in sent):
+            self.mp_gate.pause()
+        return sent
+
+    async def _guarded(self, rows: list[Delivery], send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
+        """One call, within the concurrency limit."""
+        async with self._limit:
+            return await self._call(rows, send)
+
+    async def _call(self, rows: list[Delivery], send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
+        """Each row matched with its recipient's outcome. Channels do not raise for WeChat or network
+        errors; anything else counts as transient."""
+        try:
+            outcomes = await send()
+        except Exception:
+            log.exception("send of %d delivery rows raised", len(rows))
+            outcomes = []
         by_recipient = {o.recipient: o for o in outcomes}
         by_folded = {o.recipient.casefold(): o for o in outcomes}
         return [
@@ -195,13 +278,23 @@ class Dispatcher:
     # Settling
 
     async def _settle(self, results: list[_Sent]) -> int:
+        """The round's outcomes in one transaction: sent, retry and failed rows in a few batched
+        statements (settle_claimed); a row that falls back alone, so that its fallback row is written
+        only when the update took."""
         now = utcnow()
-        settled = 0
         async with self.sessions() as session:
             falling = [s for s in results if not s.outcome.ok and s.outcome.error_class not in RETRY_CLASSES]
             people = await load_recipients(session=session, person_ids=(s.row.person_id for s in falling), now=now)
+            batched: list[tuple[int, int, dict[str, object]]] = []
+            falling_back: list[tuple[_Sent, dict[str, object], ChannelChoice]] = []
             for item in results:
                 values, fallback = self._outcome(item, people)
+                if fallback is None:
+                    batched.append((item.row.id, item.row.attempts, values))  # type: ignore[arg-type]
+                else:
+                    falling_back.append((item, values, fallback))
+            settled = len(await settle_claimed(session=session, outcomes=batched))
+            for item, values, fallback in falling_back:
                 row = item.row
                 result = await session.exec(  # type: ignore[call-overload]
                     update(Delivery)
@@ -217,15 +310,14 @@ class Dispatcher:
                 if result.rowcount != 1:
                     continue  # the lease ran out and another dispatcher took the row: it settles it
                 settled += 1
-                if fallback is not None:
-                    await add_fallback_row(
-                        session=session,
-                        failed=row,
-                        channel=fallback.channel,  # type: ignore[arg-type]
-                        recipient=fallback.recipient,
-                        reason=fallback.reason,
-                        now=now,
-                    )
+                await add_fallback_row(
+                    session=session,
+                    failed=row,
+                    channel=fallback.channel,  # type: ignore[arg-type]
+                    recipient=fallback.recipient,
+                    reason=fallback.reason,
+                    now=now,
+                )
             await session.commit()
         return settled
 
@@ -234,7 +326,10 @@ class Dispatcher:
         row, outcome = item.row, item.outcome
         now = utcnow()
         if outcome.ok:
-            return {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0}, None
+            # The msgid: a template's report (TEMPLATESENDJOBFINISH) finds its row by it, and a robot's
+            # messages of the last minute are counted by it (limits.py).
+            msgid = outcome.msgid[:64] if outcome.msgid else None
+            return {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0, "msgid": msgid}, None
         reason = outcome.reason[:300]
         failed = {"status": DeliveryStatus.failed, "errcode": outcome.errcode, "reason": reason}
         if outcome.error_class in RETRY_CLASSES:

@@ -1,17 +1,19 @@
 """What the dispatcher needs to fall back: each person's reachable identities, as models/audience.py
-resolves them (following identities; the MP 48 h window from the inbound log), and an insert of the
-next channel's row that a concurrent or repeated fallback cannot duplicate."""
+resolves them (following identities; the MP 48 h window from the inbound log; the group robot in
+reach), and the insert of the next channel's row (models/channel_plan.py, shared with the handler of
+template delivery reports)."""
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import Recipient, attach_channels
-from models.delivery import Channel, Delivery, DeliveryStatus
+from models.channel_plan import add_fallback_row
 from models.person import Person
+
+__all__ = ["add_fallback_row", "load_recipients"]
 
 
 async def load_recipients(*, session: AsyncSession, person_ids: Iterable[int], now: datetime) -> dict[int, Recipient]:
@@ -25,30 +27,3 @@ async def load_recipients(*, session: AsyncSession, person_ids: Iterable[int], n
     }
     await attach_channels(session=session, people=found, now=now)
     return found
-
-
-async def add_fallback_row(
-    *, session: AsyncSession, failed: Delivery, channel: Channel, recipient: str, reason: str, now: datetime
-) -> None:
-    """A pending row for the next channel carrying the same message as `failed`, due now, unless that
-    message already has a row on that channel."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(Delivery)
-        .values(
-            notice_id=failed.notice_id,
-            person_id=failed.person_id,
-            purpose=failed.purpose,
-            round=failed.round,
-            body=failed.body,
-            org_id=failed.org_id,
-            channel=channel.name,
-            recipient=recipient,
-            status=DeliveryStatus.pending.name,
-            attempts=0,
-            next_attempt_at=now,
-            reason=reason[:300],
-        )
-        .on_conflict_do_nothing(index_elements=["notice_id", "person_id", "channel", "purpose", "round"])
-    )
-    await session.exec(stmt)  # type: ignore[call-overload]

@@ -23,7 +23,11 @@ ORG_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("名称", "组织名称", "name"),
     "level": ("层级", "level"),
     "parent": ("上级编码", "上级组织编码", "parent", "parent_code"),
+    # Optional: the WeCom group robot's webhook key (or its whole address). A secret, so export leaves
+    # it out; an empty cell keeps the key the organisation has.
+    "robot_key": ("群机器人", "群机器人key", "robot_key", "webhook"),
 }
+NOT_EXPORTED = frozenset({"robot_key"})
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "name"),
     "phone": ("手机", "手机号", "手机号码", "phone"),
@@ -62,6 +66,8 @@ _PHONE = re.compile(r"1[3-9]\d{9}")
 _PHONE_NOISE = re.compile(r"[\s\-()]")
 _CODE = re.compile(r"[^\s/@;,、]{1,32}")
 _WORK_USERID = re.compile(r"[A-Za-z0-9_.@\-]{1,64}")
+_ROBOT_KEY = re.compile(r"[A-Za-z0-9\-]{8,100}")
+_ROBOT_URL_KEY = re.compile(r"[?&]key=([^&#]*)")
 _LIST_SEP = re.compile(r"[;,、\s]+")  # after NFKC, ；and ，are ; and ,
 _HEADER_HINT = re.compile(r"\(.*?\)|\*")  # "手机(必填)", "姓名*"
 
@@ -128,6 +134,14 @@ def is_code(value: str) -> bool:
 
 def is_work_userid(value: str) -> bool:
     return bool(_WORK_USERID.fullmatch(value))
+
+
+def parse_robot_key(raw: str) -> str | None:
+    """The key of "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a…" or of the bare key;
+    None when it is neither."""
+    found = _ROBOT_URL_KEY.search(raw)
+    key = found.group(1) if found else raw
+    return key if _ROBOT_KEY.fullmatch(key) else None
 
 
 def parse_flag(raw: str) -> bool | None:

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.db import SessionFactory
-from bot.roster.columns import INVITE_CODE_HEADER, ORG_COLUMNS, PERSON_COLUMNS, UNIT_LEVEL, SheetKind
+from bot.roster.columns import INVITE_CODE_HEADER, NOT_EXPORTED, ORG_COLUMNS, PERSON_COLUMNS, UNIT_LEVEL, SheetKind
 from bot.roster.person_state import FLAGS, current_state
 from bot.roster.readers import RosterFileError
 from models.organisation import LEVEL_NAMES
 from models.person import PERSON_KIND_NAMES, ROLE_NAMES, PersonKind, RoleKind
 from models.roster import RosterSnapshot, load_roster_snapshot
 
-ORG_HEADER = [headers[0] for headers in ORG_COLUMNS.values()]
+ORG_HEADER = [headers[0] for f, headers in ORG_COLUMNS.items() if f not in NOT_EXPORTED]
 PERSON_HEADER = [headers[0] for headers in PERSON_COLUMNS.values()] + [INVITE_CODE_HEADER]
 ROLE_ORDER = list(RoleKind)
 KIND_ORDER = list(PersonKind)

@@ -4,7 +4,7 @@ once (a parent may come later in the file), and a rejected row takes the rows be
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.roster.columns import LEVELS, is_code
+from bot.roster.columns import LEVELS, is_code, parse_robot_key
 from bot.roster.readers import RosterRow
 from bot.roster.report import Counts, RejectedRow
 from models.organisation import LEVEL_NAMES, LEVEL_RANK, OrgLevel
@@ -21,6 +21,7 @@ class OrgSpec:
     name: str
     level: OrgLevel | None  # None: a 驻区单位 (Unit), not an Organisation
     parent: str  # "" only for the root of the tree
+    robot_key: str = ""  # "": keep the organisation's group robot as it is
 
     @property
     def is_unit(self) -> bool:
@@ -37,6 +38,7 @@ class OrgPlan:
     parents: dict[str, str] = field(default_factory=dict)
     paths: dict[str, str] = field(default_factory=dict)
     unit_orgs: dict[str, str] = field(default_factory=dict)  # every unit after the import → its org code
+    robot_keys: dict[str, str] = field(default_factory=dict)  # organisation code → group robot key to set
     failed: dict[str, RosterRow] = field(default_factory=dict)  # new codes whose row was rejected
     rejected: list[RejectedRow] = field(default_factory=list)
     orgs: Counts = field(default_factory=Counts)
@@ -97,6 +99,8 @@ def plan_orgs(rows: list[RosterRow], snapshot: RosterSnapshot, tick: Callable[[]
             changed = old_unit is not None and (old_unit.name, code_of[old_unit.org_id]) != (spec.name, spec.parent)
             _count(plan.units, spec, old_unit is None, changed, plan.unit_creates, plan.unit_updates)
         else:
+            if spec.robot_key:
+                plan.robot_keys[code] = spec.robot_key
             old_org = snapshot.orgs.get(code)
             changed = old_org is not None and (old_org.name, parents[code]) != (spec.name, spec.parent)
             _count(plan.orgs, spec, old_org is None, changed, plan.creates, plan.updates)
@@ -121,8 +125,12 @@ def _parse(row: RosterRow, snapshot: RosterSnapshot, seen: dict[str, RosterRow])
     v = row.values
     code, name, level_text, parent = (v.get(f, "") for f in ("code", "name", "level", "parent"))
     level = LEVELS.get(level_text.casefold(), OrgLevel.city)
-    spec = OrgSpec(row, code, name, level, parent)
+    robot = v.get("robot_key", "")
+    robot_key = parse_robot_key(robot) if robot else ""
+    spec = OrgSpec(row, code, name, level, parent, robot_key or "")
     problems = []
+    if robot_key is None:
+        problems.append("群机器人 key 不合格：请填 webhook 地址或其中 key= 后面的一串字符")
     if not code:
         problems.append("缺少编码")
     elif not is_code(code):

@@ -4,6 +4,7 @@
 from collections.abc import Callable
 from itertools import groupby
 
+from sqlalchemy import update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.roster.invite import new_invite_codes
@@ -11,6 +12,7 @@ from bot.roster.org_plan import OrgPlan
 from bot.roster.person_plan import PeoplePlan
 from bot.roster.person_state import PersonSpec
 from models import roster as q
+from models.organisation import Organisation
 from models.person import PersonKind
 
 
@@ -32,6 +34,11 @@ async def write_orgs(*, session: AsyncSession, snapshot: q.RosterSnapshot, plan:
         if new != (old.name, old.parent_id, old.path):  # renamed, moved, or below a moved organisation
             changed.append({"id": old.id, "name": new[0], "parent_id": new[1], "path": new[2]})
     await q.update_organisations(session=session, rows=changed)
+    if plan.robot_keys:  # the group robots named in the sheet; an empty cell left the key alone
+        await session.exec(  # type: ignore[call-overload]
+            update(Organisation),
+            params=[{"id": ids[code], "robot_key": key} for code, key in plan.robot_keys.items()],
+        )
     return ids
 
 
