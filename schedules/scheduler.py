@@ -14,7 +14,8 @@ from schedules.housekeeping import prune_old_records
 from schedules.reminders import send_due_reminders
 from schedules.task_deadlines import check_task_deadlines
 
-TASK_DEADLINE_EVERY = timedelta(minutes=5)  # reminders fall at 09:00, escalations at the deadline: minutes matter little
+# Reminders fall at 09:00 and escalations at the deadline: a few minutes late matters little.
+TASK_DEADLINE_EVERY = timedelta(minutes=5)
 
 
 def build_scheduler(

@@ -89,11 +89,14 @@ def to_inbound(fields: dict[str, str], platform: Platform, app_id: str) -> Inbou
 
 
 def dedupe_key(msg: Inbound) -> str:
-    """MsgId for messages; FromUserName + CreateTime + Event for events (WECHAT.md)."""
+    """MsgId for messages; FromUserName + CreateTime + Event for events (WECHAT.md). Events that carry
+    an id of their own (TEMPLATESENDJOBFINISH's MsgID) add it: two reports to one user within the same
+    second are two events, not a retry."""
     msg_id = msg.raw.get("MsgId") or msg.raw.get("MsgID")
     if msg_id and not msg.is_event:
         return f"{msg.platform}:{msg.app_id}:m:{msg_id}"
-    return f"{msg.platform}:{msg.app_id}:e:{msg.from_user}:{msg.create_time}:{msg.event}:{msg.event_key}"
+    key = f"{msg.platform}:{msg.app_id}:e:{msg.from_user}:{msg.create_time}:{msg.event}:{msg.event_key}"
+    return f"{key}:{msg_id}" if msg_id else key
 
 
 _TEXT_REPLY = (

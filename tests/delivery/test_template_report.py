@@ -5,6 +5,7 @@ we cannot match changes nothing; the event is always answered with an empty "suc
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from bot.callbacks.parsing import dedupe_key, to_inbound, xml_fields
 from bot.delivery.fallback import load_recipients
 from handlers.template_report import SYSTEM_FAILED, USER_BLOCK
 from models import Delivery, DeliveryStatus
@@ -149,3 +150,20 @@ async def test_a_report_is_not_the_members_interaction(quiet_stack: Stack, peopl
         ]
         assert (await s.exec(select(InboundMessage.msg_type))).all() == ["templatesendjobfinish"]
     assert li.mp_last_seen is None and first_choice(li).channel == Channel.mp_template
+
+
+def test_two_reports_to_one_member_in_the_same_second_are_two_events() -> None:
+    """A retry of one report is the same event; reports of two templates differ only by MsgID."""
+    def report(msgid: str) -> str:
+        return (
+            "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[o_li]]></FromUserName>"
+            "<CreateTime>1764000000</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{msgid}</MsgID>"
+            "<Status><![CDATA[success]]></Status></xml>"
+        )
+
+    def key(msgid: str) -> str:
+        return dedupe_key(to_inbound(xml_fields(report(msgid)), Platform.mp, "wx_app"))
+
+    assert key("7001") == key("7001")
+    assert key("7001") != key("7002")
