@@ -4,6 +4,7 @@ closed in order through cleanup contexts."""
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 
 import httpx
 from aiohttp import web
@@ -32,7 +33,7 @@ from bot.keys import (
 )
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.web import admin, ops
+from bot.web import admin, api_notices, notice_page, ops, progress_page
 from bot.wechat.api import WeChatApi
 from bot.wechat.crypto import CallbackCrypto
 from bot.wechat.tokens import TokenStore
@@ -106,6 +107,7 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
         api=app[API],
         public_url=settings.public_url,
         secret=settings.secret_key.get_secret_value(),
+        lease=timedelta(seconds=settings.dispatch_lease_seconds),
     )
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run_forever(stop, idle=settings.dispatch_idle), name="delivery")
@@ -115,7 +117,15 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
-    scheduler = build_scheduler(sessions=app[SESSIONS], timezone=app[SETTINGS].timezone)
+    settings = app[SETTINGS]
+    scheduler = build_scheduler(
+        sessions=app[SESSIONS],
+        timezone=settings.timezone,
+        quiet_window=settings.quiet_window,
+        remind_after_hours=settings.remind_after_hours,
+        remind_max=settings.remind_max,
+        remind_every_seconds=settings.remind_every_seconds,
+    )
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)
@@ -132,4 +142,7 @@ def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> w
     callback_views.add_routes(app)
     ops.add_routes(app)
     admin.add_routes(app)
+    progress_page.add_routes(app)
+    notice_page.add_routes(app)
+    api_notices.add_routes(app)
     return app

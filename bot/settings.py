@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     # Seconds the delivery dispatcher rests when nothing is due.
     dispatch_idle: float = Field(default=1.0, gt=0, le=60)
+    # Delivery rate limits (WECHAT.md; observed figures, hence settings). WeCom drops a member's excess
+    # silently, so the dispatcher holds it back instead; 0 turns the MP calls-per-second cap off.
+    work_member_per_minute: int = Field(default=30, ge=1)
+    work_member_per_hour: int = Field(default=1000, ge=1)
+    robot_per_minute: int = Field(default=20, ge=1)
+    mp_rate_pause: float = Field(default=60.0, ge=0)  # seconds MP sends rest after errcode 45011
+    mp_calls_per_second: float = Field(default=0.0, ge=0)
+    # Seconds a dispatcher holds its claimed rows; a process that dies mid-send gives them up after it.
+    dispatch_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     mp_appid: str = ""
     mp_secret: SecretStr = SecretStr("")
@@ -48,6 +57,11 @@ class Settings(BaseSettings):
     mp_api_base: str = "https://api.weixin.qq.com"
     work_api_base: str = "https://qyapi.weixin.qq.com"
     secret_key: SecretStr = SecretStr("")
+    # Re-reminders of who has not answered 收到: hours after the last message, how many rounds before
+    # the branch secretary gets the list, and how often the job looks.
+    remind_after_hours: float = Field(default=4, gt=0)
+    remind_max: int = Field(default=2, ge=0, le=5)
+    remind_every_seconds: int = Field(default=60, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -4,10 +4,12 @@ A row is pending, in flight (claimed by one dispatcher, with a lease) or settled
 fell back to another channel). A dispatcher that dies leaves rows in flight; they are claimed again
 when the lease runs out, so nothing is lost."""
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text, UniqueConstraint, and_, or_, select, update
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, and_, cast, column, or_, select, update
+from sqlalchemy import values as values_list
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -145,3 +147,40 @@ def write_outbox(
         for person_id, channel, recipient, reason in plan
     )
     return len(plan)
+
+
+SETTLE_CHUNK = 500  # rows per statement: well under the bound-parameter limits of SQLite and asyncpg
+
+
+async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int, dict[str, object]]]) -> set[int]:
+    """Settles claimed rows, given as (id, attempts, new values), in one UPDATE per set of changed
+    columns (sent, retry, failed...) instead of one per row: a round of sends settles in a few
+    statements. A row is updated only while it is still that claim: the same attempt, and in flight,
+    or unknown because another dispatcher found the lease run out (the real outcome is better than
+    unknown). Returns the ids that were settled; the others were taken by a later claim, which settles them."""
+    by_columns: dict[tuple[str, ...], list[tuple[int, int, dict[str, object]]]] = defaultdict(list)
+    for outcome in outcomes:
+        by_columns[tuple(sorted(outcome[2]))].append(outcome)
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    settled: set[int] = set()
+    # PostgreSQL types a VALUES column from its parameters, and a bare NULL (errcode None) as text: cast
+    # back to the column's type. SQLite needs no cast (and CAST(... AS DATETIME) would mangle a timestamp).
+    typed = cast if session.bind.dialect.name == "postgresql" else (lambda value, _type: value)
+    for names, group in by_columns.items():
+        shape = [column("id", Integer), column("attempts", Integer), *(column(n, table.c[n].type) for n in names)]
+        for start in range(0, len(group), SETTLE_CHUNK):
+            rows = [(i, a, *(v[n] for n in names)) for i, a, v in group[start : start + SETTLE_CHUNK]]
+            # A CTE: SQLite cannot name the columns of a VALUES subquery, but both take `WITH outcome(id, ...)`.
+            given = values_list(*shape, name="outcome").data(rows).cte("outcome")
+            result = await session.exec(  # type: ignore[call-overload]
+                update(Delivery)
+                .where(
+                    col(Delivery.id) == given.c.id,
+                    col(Delivery.attempts) == given.c.attempts,
+                    col(Delivery.status).in_([DeliveryStatus.in_flight, DeliveryStatus.unknown]),
+                )
+                .values(lease_until=None, **{n: typed(given.c[n], table.c[n].type) for n in names})
+                .returning(Delivery.id)
+            )
+            settled.update(result.scalars())
+    return settled
