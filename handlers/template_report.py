@@ -27,7 +27,8 @@ SYSTEM_FAILED = "微信系统原因未送达"
 # The report can overtake the settling of its send (the dispatcher settles a whole batch at once): a
 # report for an openid with a template row still in flight waits this long for the msgid to appear.
 SETTLE_WAIT = 30.0
-SETTLE_POLL = 0.2
+SETTLE_POLL = 0.2  # the first pause; it doubles (up to SETTLE_POLL_MAX), so hundreds of early reports
+SETTLE_POLL_MAX = 3.2  # arriving while a big round is still sending do not poll the outbox five times a second
 REPORTABLE = (DeliveryStatus.sent, DeliveryStatus.unknown)
 
 
@@ -63,12 +64,14 @@ async def _in_flight(session: AsyncSession, openid: str) -> bool:
 async def find_reported(session: AsyncSession, openid: str, msgid: str) -> Delivery | None:
     """The template row of the report, waiting a while for a send of this openid still settling."""
     deadline = time.monotonic() + SETTLE_WAIT
+    pause = SETTLE_POLL
     while True:
         row = await _by_msgid(session, openid, msgid)
         if row is not None or time.monotonic() >= deadline or not await _in_flight(session, openid):
             return row
         await session.rollback()  # end the read, so the next one sees the dispatcher's commit
-        await asyncio.sleep(SETTLE_POLL)
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 2, SETTLE_POLL_MAX)
 
 
 async def _settle_unknown_success(session: AsyncSession, openid: str, msgid: str) -> bool:
