@@ -3,15 +3,13 @@ scoped to one organisation and sends on behalf of a secretary whose role covers 
 printed once and only its sha256 is kept."""
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db import create_engine, create_session_factory
+from bot.cli_session import EXIT_OK, EXIT_REFUSED, run_with_session
 from bot.settings import Settings
 from models.api_token import issue_token, list_tokens, revoke_token
 from models.audit import record_audit
@@ -19,7 +17,6 @@ from models.notice_send import covering, role_orgs
 from models.organisation import Organisation, get_org_by_code
 from models.person import Person
 
-EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
 ACTOR = "cli"
 
 
@@ -39,20 +36,7 @@ def run_api_token_cli(settings: Settings, args: argparse.Namespace) -> int:
         "create": _create, "list": _list, "revoke": _revoke,
     }[args.token_command]
 
-    async def run() -> int:
-        engine = create_engine(settings.database_url)
-        try:
-            async with create_session_factory(engine)() as session:
-                return await command(session, args)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except SQLAlchemyError as exc:
-        print(f"无法读写数据库：{str(getattr(exc, 'orig', exc)).strip()[:200]}（先运行 grassroots migrate？）",
-              file=sys.stderr)
-        return EXIT_UNUSABLE
+    return run_with_session(settings.database_url, lambda session: command(session, args))
 
 
 def _refuse(message: str) -> int:

@@ -8,12 +8,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db import create_engine, create_session_factory
+from bot.cli_session import EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE, run_with_session
 from bot.settings import Settings
+from handlers.notices.questions import reach_lines
 from models.audit import record_audit
 from models.notice_queries import WHO_NAMES, Preview, preview, recipients_for
 from models.notice_send import (
@@ -32,7 +32,6 @@ from models.notice_send import (
 from models.notice_similarity import similar_recent, warning
 from models.person import Person
 
-EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
 ACTOR = "cli"
 UNREACHABLE_NAMES = 10
 YES = ("y", "yes", "是", "确认")
@@ -64,20 +63,7 @@ def run_notify_cli(settings: Settings, args: argparse.Namespace) -> int:
             print(f"文件不是 UTF-8 文本：{args.text_file}", file=sys.stderr)
             return EXIT_UNUSABLE
 
-    async def run() -> int:
-        engine = create_engine(settings.database_url)
-        try:
-            async with create_session_factory(engine)() as session:
-                return await _notify(session, settings, args)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except SQLAlchemyError as exc:
-        print(f"无法读写数据库：{str(getattr(exc, 'orig', exc)).strip()[:200]}（先运行 grassroots migrate？）",
-              file=sys.stderr)
-        return EXIT_UNUSABLE
+    return run_with_session(settings.database_url, lambda session: _notify(session, settings, args))
 
 
 async def _notify(session: AsyncSession, settings: Settings, args: argparse.Namespace) -> int:
@@ -153,11 +139,5 @@ def _preview_text(draft: Draft, view: Preview) -> str:
         f"内容：{draft.text}",
         f"紧急程度：{'紧急' if draft.urgent else '普通'}；需回复“收到”：{'是' if draft.receipt else '否'}",
         f"截止时间：{draft.deadline:%Y-%m-%d %H:%M}" if draft.deadline else "截止时间：无（普通通知）",
-        f"共 {view.total} 人，可送达 {view.total - len(view.unreachable)} 人",
     ]
-    lines += [f"· {reason}：{n} 人" for reason, n in view.by_channel.most_common()]
-    if view.unreachable:
-        names = "、".join(view.unreachable[:UNREACHABLE_NAMES])
-        more = f"等 {len(view.unreachable)} 人" if len(view.unreachable) > UNREACHABLE_NAMES else ""
-        lines.append(f"无法送达 {len(view.unreachable)} 人（未绑定微信）：{names}{more}")
-    return "\n".join(lines)
+    return "\n".join(lines + reach_lines(view, UNREACHABLE_NAMES))

@@ -50,6 +50,17 @@ def not_understood(answer: str, question: str, hint: str = "") -> str:
     return f"没看懂“{shown}”。{hint}\n{question}"
 
 
+def reach_lines(view: Preview, names_shown: int = UNREACHABLE_NAMES) -> list[str]:
+    """Who the notice reaches, by channel, and the names it cannot reach (the chat and the CLI)."""
+    lines = [f"共 {view.total} 人，可送达 {view.total - len(view.unreachable)} 人"]
+    lines += [f"· {reason}：{n} 人" for reason, n in view.by_channel.most_common()]
+    if view.unreachable:
+        names = "、".join(view.unreachable[:names_shown])
+        more = f"等 {len(view.unreachable)} 人" if len(view.unreachable) > names_shown else ""
+        lines.append(f"无法送达 {len(view.unreachable)} 人（未绑定微信）：{names}{more}")
+    return lines
+
+
 def summary(data: dict[str, Any], view: Preview, similar: str = "") -> str:
     """`similar`: the near-duplicate warning (社区减负), which then replaces the closing line."""
     chosen = {org_id for org_id in data["orgs"]}
@@ -62,13 +73,8 @@ def summary(data: dict[str, Any], view: Preview, similar: str = "") -> str:
         f"内容：{data['text']}",
         f"紧急程度：{'紧急' if data['urgent'] else '普通'}；需回复“收到”：{'是' if data['receipt'] else '否'}",
         f"截止日期：{deadline}",
-        f"共 {view.total} 人，可送达 {view.total - len(view.unreachable)} 人",
     ]
-    lines += [f"· {reason}：{n} 人" for reason, n in view.by_channel.most_common()]
-    if view.unreachable:
-        names = "、".join(view.unreachable[:UNREACHABLE_NAMES])
-        more = f"等 {len(view.unreachable)} 人" if len(view.unreachable) > UNREACHABLE_NAMES else ""
-        lines.append(f"无法送达 {len(view.unreachable)} 人（未绑定微信）：{names}{more}")
+    lines += reach_lines(view)
     if similar:
         lines.append(f"注意：{similar}。仍要发送请回复“确认”，不发请回复“取消”。")
     else:
