@@ -137,7 +137,11 @@ class _People:
 
 def _build() -> tuple[list[dict], list[dict], list[DemoPersona]]:
     gen = _People()
-    orgs = [{"编码": c, "名称": n, "层级": lvl, "上级编码": p} for c, n, lvl, p in ORGS]
+    # Each community has a WeCom group robot: members without a bound WeChat are @-mentioned there.
+    orgs = [
+        {"编码": c, "名称": n, "层级": lvl, "上级编码": p, "群机器人": f"demo-robot-{c}" if lvl == "社区" else ""}
+        for c, n, lvl, p in ORGS
+    ]
     people: list[dict] = []
     personas: list[DemoPersona] = []
 

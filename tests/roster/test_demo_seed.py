@@ -2,9 +2,11 @@
 
 from collections import Counter
 
+from sqlmodel import select
+
 from bot.db import SessionFactory
 from bot.roster.demo_seed import demo_personas, demo_roster, seed_demo
-from models.organisation import OrgLevel
+from models.organisation import Organisation, OrgLevel
 from models.person import PersonKind, RoleKind
 from models.roster import load_roster_snapshot
 from tests.roster.roster_files import people_state
@@ -63,3 +65,11 @@ async def test_the_personas_are_in_the_seeded_roster(session_factory: SessionFac
     assert roles >= {"示范区书记", "阳光社区书记", "流动党员", "在职党员", "阳光社区居民", "驻区单位代表"}
     assert all(people[p.phone].name == p.name and (people[p.phone].work_userid or "") == p.work_userid
                for p in personas)
+
+
+async def test_every_demo_community_has_a_group_robot(session_factory: SessionFactory) -> None:
+    await seed_demo(session_factory=session_factory)
+    async with session_factory() as session:
+        orgs = list(await session.exec(select(Organisation)))
+    robots = {o.code: o.robot_key for o in orgs if o.robot_key}
+    assert robots == {code: f"demo-robot-{code}" for code in ("C01", "C02", "C03", "C04")}
