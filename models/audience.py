@@ -32,7 +32,7 @@ class Audience:
 class Recipient:
     person_id: int
     name: str
-    work_userid: str | None = None  # bound and following WeCom member
+    work_userid: str | None = None  # WeCom member: bound and following, or named by the roster
     mp_openid: str | None = None  # bound and following Official Account user
     mp_last_seen: datetime | None = None  # last message/click/follow/scan, if within 48 h
     org_ids: set[int] = field(default_factory=set)
@@ -89,15 +89,19 @@ async def attach_channels(*, session: AsyncSession, people: dict[int, Recipient]
     """Fills in each person's following WeCom / Official Account identity and, for the latter, the
     last interaction inside the 48 h window — derived from the inbound log (no per-message writes)."""
     openids: dict[str, int] = {}
+    left_work: set[int] = set()  # WeCom members who left the app or the corp: their roster userid is stale
     for ids in _chunks(list(people)):
         identities = await session.exec(
-            select(Identity.person_id, Identity.platform, Identity.external_id).where(
-                col(Identity.person_id).in_(ids), col(Identity.following)
+            select(Identity.person_id, Identity.platform, Identity.external_id, Identity.following).where(
+                col(Identity.person_id).in_(ids)
             )
         )
-        for person_id, platform, external_id in identities:
+        for person_id, platform, external_id, following in identities:
             recipient = people[person_id]  # type: ignore[index]
-            if platform == Platform.work:
+            if not following:
+                if platform == Platform.work:
+                    left_work.add(person_id)
+            elif platform == Platform.work:
                 recipient.work_userid = external_id
             else:
                 recipient.mp_openid = external_id
@@ -115,7 +119,7 @@ async def attach_channels(*, session: AsyncSession, people: dict[int, Recipient]
         )
         for openid, last in seen:
             people[openids[openid]].mp_last_seen = last
-    await _attach_robots(session=session, people=people)
+    await _attach_roster_details(session=session, people=people, left_work=left_work)
 
 
 def _nearest_robot(path: str, robots: dict[str, str]) -> str | None:
@@ -126,12 +130,14 @@ def _nearest_robot(path: str, robots: dict[str, str]) -> str | None:
     return None
 
 
-async def _attach_robots(*, session: AsyncSession, people: dict[int, Recipient]) -> None:
-    """Each person's phone and the robot in reach of their primary organisation (two queries per chunk)."""
+async def _attach_roster_details(*, session: AsyncSession, people: dict[int, Recipient], left_work: set[int]) -> None:
+    """Each person's phone, the robot in reach of their primary organisation (two queries per chunk),
+    and the roster's WeCom userid for members who have not opened the app yet: WeCom delivers to any
+    member of the corp by userid, so a member need not have written to the bot first."""
     for ids in _chunks(list(people)):
         rows = list(
             await session.exec(
-                select(Person.id, Person.phone, Organisation.path)
+                select(Person.id, Person.phone, Person.work_userid, Organisation.path)
                 .outerjoin(
                     Membership,
                     and_(Membership.person_id == Person.id, col(Membership.is_primary)),  # type: ignore[arg-type]
@@ -140,7 +146,7 @@ async def _attach_robots(*, session: AsyncSession, people: dict[int, Recipient])
                 .where(col(Person.id).in_(ids))
             )
         )
-        codes = sorted({code for _, _, path in rows if path for code in path.split("/") if code})
+        codes = sorted({code for *_, path in rows if path for code in path.split("/") if code})
         robots: dict[str, str] = {}
         for part in _chunks(codes):
             found = await session.exec(
@@ -149,7 +155,9 @@ async def _attach_robots(*, session: AsyncSession, people: dict[int, Recipient])
                 )
             )
             robots.update((code, key) for code, key in found if key)
-        for person_id, phone, path in rows:
+        for person_id, phone, work_userid, path in rows:
             recipient = people[person_id]  # type: ignore[index]
             recipient.phone = phone or None
+            if recipient.work_userid is None and work_userid and person_id not in left_work:
+                recipient.work_userid = work_userid
             recipient.robot_key = _nearest_robot(path, robots) if path else None

@@ -74,4 +74,19 @@ async def test_channels_are_known_per_person_and_the_48_hour_window_comes_from_t
     assert people["王书记"].work_userid == "wangshuji" and people["王书记"].mp_openid is None
     assert people["李党员"].mp_openid == "o_li" and people["李党员"].mp_last_seen is not None
     assert later["李党员"].mp_last_seen is None  # the window has closed
-    assert not people["赵党员"].reachable  # unfollowed
+    # 赵党员 unfollowed the Official Account, but the roster names his WeCom account: WeCom reaches
+    # a member of the corp by userid before he has ever opened the app.
+    assert people["赵党员"].mp_openid is None and people["赵党员"].work_userid == "zhaody"
+
+
+async def test_a_member_who_left_the_wecom_app_is_not_reached_by_his_roster_userid(
+    session_factory: SessionFactory,
+) -> None:
+    roster = await seed_small_roster(session_factory)
+    zhao = roster.people["zhao"]
+    async with session_factory() as s:
+        s.add(Identity(platform=Platform.work, app_id="ww", external_id="zhaody", person_id=zhao.id, following=False))
+        await s.commit()
+        people = {p.name: p for p in await resolve(session=s, audience=Audience(org_ids=(roster.orgs["C01"].id,)))}
+
+    assert people["赵党员"].work_userid is None and not people["赵党员"].reachable

@@ -47,9 +47,9 @@ async def test_a_secretary_sends_from_the_terminal_and_the_members_phone_gets_it
     async with stack.sessions() as s:
         notice = (await s.exec(select(Notice))).one()
     assert code == 0
-    assert "共 3 人，可送达 1 人" in out and "· 48小时内互动过：公众号客服消息：1 人" in out
-    assert "无法送达 2 人（未绑定微信）：王书记、赵党员" in out
-    assert f"已确认，正在发送给 1 人（编号 {notice.id}）" in out
+    assert "共 3 人，可送达 3 人" in out and "· 48小时内互动过：公众号客服消息：1 人" in out
+    assert "· 企业微信应用消息：2 人" in out  # the roster names 王书记's and 赵党员's WeCom accounts
+    assert f"已确认，正在发送给 3 人（编号 {notice.id}）" in out
     assert notice.author_person_id == roster.people["wang"].id and notice.org_id == roster.orgs["C01"].id
     on_mp = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
     assert [m.content for m in on_mp] == [TEXT]

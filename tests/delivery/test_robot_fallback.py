@@ -10,6 +10,7 @@ from models import Delivery, DeliveryStatus
 from models.delivery import Channel
 from models.identity import Identity, Platform
 from models.organisation import Organisation
+from models.person import Person
 from tests.delivery.outbox import dispatcher_of, notices
 from tests.seed import Roster
 from tests.stack import Stack
@@ -29,10 +30,18 @@ async def _rows(stack: Stack) -> list[Delivery]:
         return list(await s.exec(select(Delivery).order_by(col(Delivery.id))))
 
 
+async def _not_in_wecom(stack: Stack, roster: Roster, key: str) -> None:
+    """The roster names no WeCom account for the person (otherwise WeCom reaches them by userid)."""
+    async with stack.sessions() as s:
+        await s.exec(update(Person).where(col(Person.id) == roster.people[key].id).values(work_userid=None))  # type: ignore[call-overload]
+        await s.commit()
+
+
 async def test_unbound_members_are_reached_through_the_robot_with_an_at_mention(
     stack: Stack, roster: Roster
 ) -> None:
     await _robot_for(stack, "C01")
+    await _not_in_wecom(stack, roster, "zhao")
     stack.emulator.register_user("work", "wangshuji")
     wang = stack.phone("work", "wangshuji")
     text = "今晚防汛值班，请党员19点到社区集合"
@@ -54,6 +63,7 @@ async def test_unbound_members_are_reached_through_the_robot_with_an_at_mention(
 
 async def test_without_a_robot_in_reach_an_unbound_member_stays_unreachable(stack: Stack, roster: Roster) -> None:
     await _robot_for(stack, "C02")  # 和平社区's robot is not 阳光社区's
+    await _not_in_wecom(stack, roster, "zhao")
     stack.emulator.register_user("work", "wangshuji")
     wang = stack.phone("work", "wangshuji")
     answers = ("通知：周六大扫除", "1", "好", "2", "是", "无")
