@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from sqlmodel import col, select
 
 from bot.demo.personas import NEWCOMER, Persona, prepare_personas
 from bot.demo.routes import add_demo_routes
@@ -17,6 +18,7 @@ from bot.keys import SESSIONS
 from bot.roster.demo_seed import seed_demo
 from bot.roster.report import ImportReport
 from bot.settings import Settings
+from models.person import Person
 
 HOST = "127.0.0.1"  # the demo has pre-bound personas and a fake WeChat: never reachable from outside
 AppFactory = Callable[[Settings], web.Application]
@@ -56,6 +58,12 @@ async def _seed(app: web.Application, state: DemoState, settings: Settings) -> I
         personas, community = await prepare_personas(session=session, mp_app_id=settings.mp_appid)
         await session.commit()
     state.set_personas(personas, community)
+    async with app[SESSIONS]() as session:
+        userids = list(await session.exec(select(Person.work_userid).where(col(Person.work_userid).is_not(None))))
+    for userid in userids:
+        # Everyone the roster names a WeCom account for is a member of the demo corp: notices reach them
+        # by userid even before they open the app (only personas can chat, the others just receive).
+        state.emulator.register_user("work", userid)  # type: ignore[arg-type]
     for persona in personas:
         # The newcomer has not followed yet; everyone else follows the account or is in the corp.
         state.emulator.register_user(persona.platform.value, persona.user_id, following=persona.id != NEWCOMER)

@@ -1,6 +1,7 @@
 """Chatting as a persona goes through the real callback path: the emulator's phone posts a signed,
 encrypted callback to /wechat/mp or /wechat/work and the passive reply comes back to the page."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -8,7 +9,7 @@ from sqlmodel import select
 
 from bot.demo.stack import DemoStack
 from bot.keys import SESSIONS
-from models import InboundMessage
+from models import Delivery, DeliveryStatus, InboundMessage
 from tests.demo.helpers import persona_where, personas, say, send
 
 
@@ -90,3 +91,32 @@ async def test_unfollowing_silences_the_chat_until_following_again(client: httpx
     back = await send(client, resident, action="subscribe")
     assert back.status_code == 200 and "欢迎关注" in back.json()["reply"]
     assert "居民" in await say(client, resident, "帮助")
+
+
+async def test_the_district_passes_a_task_to_the_streets_and_it_reaches_every_street_secretary(
+    client: httpx.AsyncClient, demo: DemoStack
+) -> None:
+    """Street secretaries who never opened the app are still reached: the demo corp knows the roster's
+    WeCom accounts, as a real corp would."""
+    district = await persona_where(client, role="示范区书记")
+    street = await persona_where(client, role="朝阳街道书记")
+    first = await say(client, district, "发通知：请各街道本月底前完成党员信息采集")
+    streets = [line.split(".")[0] for line in first.splitlines() if line.endswith("（街道）")]
+    await say(client, district, " ".join(streets))
+    for answer in ("4", "紧急", "是"):
+        await say(client, district, answer)
+    preview = await say(client, district, "3天后")
+    assert "无法送达" not in preview, preview
+    assert "已确认" in await say(client, district, "确认")
+
+    async with demo.app[SESSIONS]() as session:
+        for _ in range(50):
+            rows = list(await session.exec(select(Delivery)))
+            if rows and all(r.status == DeliveryStatus.sent for r in rows):
+                break
+            await session.rollback()
+            await asyncio.sleep(0.1)
+    assert rows and all(r.status == DeliveryStatus.sent for r in rows), [(r.recipient, r.reason) for r in rows]
+
+    passed = await say(client, street, "下发 请各社区周五前报送")
+    assert "已下发给" in passed and "编号" in passed
