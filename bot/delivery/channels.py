@@ -23,6 +23,7 @@ TEMPLATE_FIELD_MAX = 20  # characters per template field since May 2023
 ROBOT_TEXT_MAX_BYTES = 2048
 ELLIPSIS = "…"
 NOT_A_MEMBER = "不是企业微信成员或已离职"
+UNLICENSED = "该成员没有企业微信接口许可，收不到应用消息"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,11 @@ class SendOutcome:
 
 def _sent(recipient: str, msgid: object = None) -> SendOutcome:
     return SendOutcome(recipient, True, None, 0, "", None if msgid is None else str(msgid))
+
+
+def _folded(listing: object) -> set[str]:
+    """The userids of a "a|b|c" answer field, case-folded (WeCom may answer them in another case)."""
+    return {u.casefold() for u in str(listing or "").split("|") if u}
 
 
 def _not_member(userid: str, errcode: int | None = None) -> SendOutcome:
@@ -111,9 +117,18 @@ class WorkAppChannel:
         except SEND_ERRORS as exc:
             return _failed("work", batch, exc)
         # WeCom may answer userids in another case than we sent them; it treats them case-insensitively.
-        invalid = {u.casefold() for u in str(answer.get("invaliduser") or "").split("|") if u}
+        invalid = _folded(answer.get("invaliduser"))
+        # Members without an interface licence (接口许可) are listed apart and get nothing either.
+        unlicensed = _folded(answer.get("unlicenseduser"))
         msgid = answer.get("msgid")
-        return [_not_member(u) if u.casefold() in invalid else _sent(u, msgid) for u in batch]
+        return [
+            _not_member(u)
+            if u.casefold() in invalid
+            else SendOutcome(u, False, ErrorClass.permanent, None, UNLICENSED)
+            if u.casefold() in unlicensed
+            else _sent(u, msgid)
+            for u in batch
+        ]
 
 
 class MpCustomChannel:

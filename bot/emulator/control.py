@@ -111,6 +111,7 @@ async def users(request: web.Request) -> web.Response:
             bool(data.get("following", True)),
             blocked=bool(data.get("blocked", False)),
             interacted=bool(data.get("interacted", False)),
+            licensed=bool(data.get("licensed", True)),
         )
     except (KeyError, ValueError) as exc:
         return _bad(f"需要 platform（mp 或 work）和 id: {exc}")

@@ -174,8 +174,11 @@ class Emulator:
         *,
         blocked: bool = False,
         interacted: bool = False,
+        licensed: bool = True,
     ) -> User:
-        return self.state.register_user(platform, user_id, following, blocked=blocked, interacted=interacted)
+        return self.state.register_user(
+            platform, user_id, following, blocked=blocked, interacted=interacted, licensed=licensed
+        )
 
     def user(self, platform: str, user_id: str) -> User | None:
         return self.state.user(platform, user_id)

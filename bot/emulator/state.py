@@ -24,6 +24,7 @@ class User:
     id: str
     following: bool = True
     blocked: bool = False  # MP: refuses template messages (TEMPLATESENDJOBFINISH "failed:user block")
+    licensed: bool = True  # WeCom: without an interface licence (接口许可) app messages do not reach him
     last_interaction: float | None = None
     custom_since_interaction: int = 0
 
@@ -75,12 +76,14 @@ class EmulatorState:
         *,
         blocked: bool = False,
         interacted: bool = False,
+        licensed: bool = True,
     ) -> User:
         """Make the platform know the user; `interacted` opens the 48 h window now."""
         users = self._platform_users(platform)
         user = users.get(user_id) or User(platform, user_id)
         user.following = following
         user.blocked = blocked
+        user.licensed = licensed
         if interacted:
             self.interact(user)
         users[user_id] = user

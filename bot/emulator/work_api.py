@@ -96,14 +96,16 @@ async def message_send(request: web.Request) -> web.Response:
     names = _recipients(state, str(data.get("touser") or ""))
     if len(names) > config.work_max_recipients:
         return answer(40058, f"invalid parameter: touser exceeds {config.work_max_recipients} users")
-    valid = [n for n in names if (u := state.user("work", n)) is not None and u.following]
-    invalid = [n for n in names if n not in valid]
+    members = [n for n in names if (u := state.user("work", n)) is not None and u.following]
+    invalid = [n for n in names if n not in members]
+    unlicensed = [n for n in members if not state.user("work", n).licensed]  # type: ignore[union-attr]
+    valid = [n for n in members if n not in unlicensed]
     extra = {
         "invaliduser": "|".join(invalid),
         "invalidparty": str(data.get("toparty") or ""),
         "invalidtag": str(data.get("totag") or ""),
     }
-    if not valid:
+    if not members:
         return answer(81013, **extra)
     interval = _duplicate_interval(data)
     fingerprint = json.dumps(data.get(msgtype), sort_keys=True, ensure_ascii=False)
@@ -124,7 +126,7 @@ async def message_send(request: web.Request) -> web.Response:
         )
     if msgtype == "template_card":
         extra["response_code"] = f"rc{msgid}"
-    return answer(0, **extra, unlicenseduser="", msgid=msgid)
+    return answer(0, **extra, unlicenseduser="|".join(unlicensed), msgid=msgid)
 
 
 def work_routes() -> list[web.RouteDef]:

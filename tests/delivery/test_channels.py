@@ -2,6 +2,7 @@
 
 from bot.delivery.channels import (
     NOT_A_MEMBER,
+    UNLICENSED,
     MpCustomChannel,
     MpTemplateChannel,
     RobotChannel,
@@ -36,6 +37,19 @@ async def test_work_message_skips_unknown_user(stack: Stack) -> None:
     assert sorted(m.recipient for m in stack.emulator.messages("work") if m.delivered) == ["u1", "u2"]
     body = stack.emulator.calls("message/send")[0].body
     assert body["enable_duplicate_check"] == 1 and body["duplicate_check_interval"] == 600
+
+
+async def test_a_member_without_an_interface_licence_is_told_apart(stack: Stack) -> None:
+    """WeCom lists members without an interface licence (接口许可) in `unlicenseduser`: they get nothing,
+    so the row must not count as sent (the dispatcher then falls back to the Official Account)."""
+    stack.emulator.register_user("work", "u1")
+    stack.emulator.register_user("work", "nolicence", licensed=False)
+    outcomes = await WorkAppChannel(stack.app[API]).send(["u1", "nolicence"], "明天上午九点开会")
+    by_user = {o.recipient: o for o in outcomes}
+    assert by_user["u1"].ok
+    assert (by_user["nolicence"].ok, by_user["nolicence"].error_class) == (False, ErrorClass.permanent)
+    assert by_user["nolicence"].reason == UNLICENSED
+    assert [m.recipient for m in stack.emulator.messages("work") if m.delivered] == ["u1"]
 
 
 async def test_work_message_all_invalid_is_permanent(stack: Stack) -> None:
