@@ -105,7 +105,6 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
     dispatcher = Dispatcher(
         sessions=app[SESSIONS],
         api=app[API],
-        public_url=settings.public_url,
         secret=settings.secret_key.get_secret_value(),
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
     )

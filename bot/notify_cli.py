@@ -114,14 +114,15 @@ async def _notify(session: AsyncSession, settings: Settings, args: argparse.Name
     issuing = covering(roots, draft.orgs[0])
     assert issuing is not None  # checked above
     sent = await create_and_confirm(session=session, org_id=issuing.id, author_person_id=person.id,  # type: ignore[arg-type]
-                                    draft=draft, people=people, now=now, quiet=settings.quiet_window)
+                                    draft=draft, people=people, now=now, quiet=settings.quiet_window,
+                                    digest_minutes=settings.digest_minutes)
     record_audit(session=session, action="notice.cli", actor=ACTOR, actor_person_id=person.id,
                  org_id=issuing.id, notice_id=sent.notice.id, recipients=sent.count, people=sent.people,
                  forced=earlier is not None)
     await session.commit()
     print(f"已确认，正在发送给 {sent.count} 人（编号 {sent.notice.id}）")
-    if sent.not_before > now:
-        print(f"现在是休息时段，将于 {sent.not_before:%H:%M} 起发送。")
+    if when := sent.when(now):
+        print(when)
     print("已写入发送队列，由运行中的 grassroots serve 发出。")
     return EXIT_OK
 

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     remind_after_hours: float = Field(default=4, gt=0)
     remind_max: int = Field(default=2, ge=0, le=5)
     remind_every_seconds: int = Field(default=60, ge=1)
+    # Minutes within which non-urgent notices to one person are merged into one message; 0: off.
+    digest_minutes: int = Field(default=0, ge=0, le=240)
 
     @field_validator("database_url")
     @classmethod

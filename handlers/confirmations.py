@@ -1,7 +1,8 @@
 """`收到` / `完成`: a member acknowledges the latest notice that wants a receipt, or reports a task
 done (with an optional note); `收到 12` / `完成 12 说明` name the notice. Forgiving: `好的`, `1`,
 `ok`, `👌` count as 收到 too, but only when something awaits a receipt, otherwise they go on to the
-routers after this one (a secretary's open 发通知 conversation comes earlier and keeps its answers)."""
+routers after this one (a secretary's open 发通知 conversation comes earlier and keeps its answers).
+A bare 收到 after a digest (several notices in one message) confirms every notice of it."""
 
 import re
 from typing import Any
@@ -13,6 +14,7 @@ from models.engagement import (
     EngagementKind,
     awaiting_done,
     awaiting_receipt,
+    awaiting_with,
     latest_sent,
     record,
     sent_notice,
@@ -58,6 +60,7 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
     session = ctx.session
     is_done = kind == EngagementKind.done
     notice: Notice | None
+    together: list[Notice] = []  # a bare 收到: the notices of the digest the awaited one came in
     if notice_id is not None:
         notice = await sent_notice(session, notice_id, person_id)
         if notice is None:
@@ -66,6 +69,8 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
             return f"第 {notice_id} 号通知不是任务，回复“收到 {notice_id}”确认收到即可。"
     else:
         notice = await (awaiting_done if is_done else awaiting_receipt)(session, person_id)
+        if notice is not None and not is_done:
+            together = await awaiting_with(session, notice.id, person_id)  # type: ignore[arg-type]
         if notice is None and loose:
             return await _pass_on(msg, ctx)
         if notice is None:  # a repeated 收到 / 完成 is told so; otherwise there is nothing to answer
@@ -73,6 +78,8 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
         if notice is None:
             return NOTHING
     assert notice.id is not None
+    if len(together) > 1:
+        return await _ack_all(msg, ctx, together)
     if not await record(session, notice.id, person_id, kind, note):
         return f"您已报告过第 {notice.id} 号任务完成。" if is_done else f"您已确认过第 {notice.id} 号通知。"
     detail: dict[str, Any] = {"note": note} if is_done and note else {}
@@ -81,6 +88,21 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
                  org_id=notice.org_id, notice_id=notice.id, **detail)
     await session.commit()
     return f"已记录完成（第 {notice.id} 号任务），谢谢！" if is_done else f"已确认收到第 {notice.id} 号通知。"
+
+
+async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice]) -> str:
+    """收到 for every notice of a digest, each recorded and audited on its own (进度 counts each)."""
+    person_id: int = ctx.sender.person_id  # type: ignore[assignment]
+    acked = []
+    for notice in notices:
+        if await record(ctx.session, notice.id, person_id, EngagementKind.acked):  # type: ignore[arg-type]
+            record_audit(session=ctx.session, action="notice.ack", actor=f"wechat:{msg.platform.value}:{msg.from_user}",
+                         actor_person_id=person_id, org_id=notice.org_id, notice_id=notice.id, digest=True)
+            acked.append(notice.id)
+    await ctx.session.commit()
+    if not acked:  # another reply of the person's was quicker
+        return f"您已确认过第 {'、'.join(str(n.id) for n in notices)} 号通知。"
+    return f"已确认收到第 {'、'.join(str(n) for n in acked)} 号通知。"
 
 
 async def _pass_on(msg: Inbound, ctx: Context) -> str | None:

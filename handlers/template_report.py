@@ -1,7 +1,8 @@
 """TEMPLATESENDJOBFINISH: WeChat's delivery report of a template message (FromUserName = openid,
-MsgID, Status `success` / `failed:user block` / `failed: system failed`). The row is found by the
-msgid stored when the send settled. A failed template falls back to the organisation's group robot
-when one is in reach. The event is answered with an empty "success": the user sees nothing."""
+MsgID, Status `success` / `failed:user block` / `failed: system failed`). The rows are found by the
+msgid stored when the send settled: one, or all the rows of a digest (one template for several
+notices). A failed template falls back to the organisation's group robot when one is in reach. The
+event is answered with an empty "success": the user sees nothing."""
 
 import asyncio
 import logging
@@ -40,14 +41,13 @@ def failure_reason(status: str) -> str | None:
     return USER_BLOCK if "userblock" in flat else SYSTEM_FAILED
 
 
-async def _by_msgid(session: AsyncSession, openid: str, msgid: str) -> Delivery | None:
-    return (
-        await session.exec(
-            select(Delivery).where(
-                Delivery.msgid == msgid, Delivery.channel == Channel.mp_template, Delivery.recipient == openid
-            )
-        )
-    ).first()
+async def _by_msgid(session: AsyncSession, openid: str, msgid: str) -> list[Delivery]:
+    found = await session.exec(
+        select(Delivery)
+        .where(Delivery.msgid == msgid, Delivery.channel == Channel.mp_template, Delivery.recipient == openid)
+        .order_by(col(Delivery.id))
+    )
+    return list(found)
 
 
 async def _in_flight(session: AsyncSession, openid: str) -> bool:
@@ -61,14 +61,14 @@ async def _in_flight(session: AsyncSession, openid: str) -> bool:
     return found.first() is not None
 
 
-async def find_reported(session: AsyncSession, openid: str, msgid: str) -> Delivery | None:
-    """The template row of the report, waiting a while for a send of this openid still settling."""
+async def find_reported(session: AsyncSession, openid: str, msgid: str) -> list[Delivery]:
+    """The template rows of the report, waiting a while for a send of this openid still settling."""
     deadline = time.monotonic() + SETTLE_WAIT
     pause = SETTLE_POLL
     while True:
-        row = await _by_msgid(session, openid, msgid)
-        if row is not None or time.monotonic() >= deadline or not await _in_flight(session, openid):
-            return row
+        rows = await _by_msgid(session, openid, msgid)
+        if rows or time.monotonic() >= deadline or not await _in_flight(session, openid):
+            return rows
         await session.rollback()  # end the read, so the next one sees the dispatcher's commit
         await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, SETTLE_POLL_MAX)
@@ -127,21 +127,23 @@ async def template_report(msg: Inbound, ctx: Context) -> None:
     status = msg.raw.get("Status", "")
     reason = failure_reason(status)
     session = ctx.session
-    row = await find_reported(session, openid, msgid) if msgid else None
-    if row is None:
+    rows = await find_reported(session, openid, msgid) if msgid else []
+    if not rows:
         if reason is None and msgid and await _settle_unknown_success(session, openid, msgid):
             await session.commit()
             return None
         log.warning("template report for an unknown msgid %r (%s, %s): ignored", msgid, openid, status)
         return None
     if reason is None:
-        if row.status == DeliveryStatus.unknown:
+        unknown = [r.id for r in rows if r.status == DeliveryStatus.unknown]
+        if unknown:
             await session.exec(  # type: ignore[call-overload]
                 update(Delivery)
-                .where(col(Delivery.id) == row.id, Delivery.status == DeliveryStatus.unknown)
+                .where(col(Delivery.id).in_(unknown), Delivery.status == DeliveryStatus.unknown)
                 .values(status=DeliveryStatus.sent, sent_at=utcnow(), errcode=0, reason="")
             )
     else:
-        await _fail(session, row, reason)
+        for row in rows:  # a digest: every notice it carried failed with it
+            await _fail(session, row, reason)
     await session.commit()
     return None

@@ -118,7 +118,11 @@ async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> l
     (expired claims go through `recover_expired` first). On PostgreSQL, SKIP LOCKED lets several instances claim
     side by side without waiting for or taking each other's rows; SQLite has a single writer."""
     now = utcnow()
-    picked = select(Delivery.id).where(_open_due(now)).order_by(col(Delivery.next_attempt_at)).limit(limit)
+    # By person within one due time: the rows of a person's digest slot (one next_attempt_at) are claimed
+    # together, so the dispatcher can merge them. The due-index still picks the rows; only the sort of
+    # the picked ones gets a second key.
+    order = (col(Delivery.next_attempt_at), col(Delivery.person_id))
+    picked = select(Delivery.id).where(_open_due(now)).order_by(*order).limit(limit)
     if session.bind.dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     result = await session.exec(  # type: ignore[call-overload]

@@ -2,7 +2,7 @@
 organisations, checking a request, and confirming it into the outbox with quiet hours applied."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -116,7 +116,17 @@ class Sent:
     notice: Notice
     count: int  # outbox rows written
     people: int
-    not_before: datetime  # local, aware: when delivery may start (quiet hours)
+    not_before: datetime  # local, aware: when delivery may start (quiet hours, digest slot)
+    quiet: bool = False  # held by the quiet hours
+    merged: bool = False  # held for the digest: it goes out with the person's other notices of the slot
+
+    def when(self, now: datetime) -> str | None:
+        """The line telling the sender when a held notice goes out; None when it goes at once."""
+        if self.not_before <= now:
+            return None
+        head = "现在是休息时段，" if self.quiet else ""
+        tail = "与其他通知合并发送" if self.merged else "起发送"
+        return f"{head}将于 {self.not_before:%H:%M} {tail}。"
 
 
 def new_notice(*, org_id: int, author_person_id: int, draft: Draft) -> Notice:
@@ -131,13 +141,46 @@ def new_notice(*, org_id: int, author_person_id: int, draft: Draft) -> Notice:
     )
 
 
+def digest_slot(local: datetime, minutes: int) -> datetime:
+    """The end of the `minutes`-long slot `local` falls in, counted from local midnight. Slots are on the
+    clock (10:00, 10:10, ...) rather than `minutes` after each notice, so every notice confirmed within
+    one slot becomes due at the same moment, whatever its own confirm time: that is what lets the
+    dispatcher find them together and merge them. A notice waits at most `minutes`."""
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    step = timedelta(minutes=minutes)
+    return midnight + -((midnight - local) // step) * step  # ceiling division: `local` itself on a boundary
+
+
+def hold_until(
+    local: datetime, quiet: tuple[time, time] | None, *, urgent: bool, digest_minutes: int = 0
+) -> tuple[datetime, bool, bool]:
+    """When a notice confirmed at `local` may go out, whether it is quiet hours now, and whether it waits
+    for the digest. Urgent notices are never held nor merged; a slot ending in the quiet hours moves
+    to their end (where the night's notices all meet anyway)."""
+    start = not_before(local, quiet, urgent=urgent)
+    quiet_held = start > local
+    if urgent or digest_minutes <= 0:
+        return start, quiet_held, False
+    held = max(start, not_before(digest_slot(local, digest_minutes), quiet, urgent=False))
+    return held, quiet_held, held > local
+
+
 async def confirm(
-    *, session: AsyncSession, notice: Notice, people: list[Recipient], now: datetime, quiet: tuple[time, time] | None
+    *,
+    session: AsyncSession,
+    notice: Notice,
+    people: list[Recipient],
+    now: datetime,
+    quiet: tuple[time, time] | None,
+    digest_minutes: int = 0,
 ) -> Sent:
-    """The one way a notice is confirmed: outbox rows held until the quiet hours end (urgent: at once)."""
-    start = not_before(now, quiet, urgent=notice.urgency == Urgency.urgent)
+    """The one way a notice is confirmed: outbox rows held until the quiet hours end (urgent: at once)
+    and, with digests on, until the end of the notice's digest slot."""
+    start, quiet_held, merged = hold_until(
+        now, quiet, urgent=notice.urgency == Urgency.urgent, digest_minutes=digest_minutes
+    )
     count = await confirm_notice(session=session, notice=notice, people=people, not_before=start.astimezone(UTC))
-    return Sent(notice, count, len(people), start)
+    return Sent(notice, count, len(people), start, quiet_held, merged)
 
 
 async def create_and_confirm(
@@ -149,8 +192,10 @@ async def create_and_confirm(
     people: list[Recipient],
     now: datetime,
     quiet: tuple[time, time] | None,
+    digest_minutes: int = 0,
 ) -> Sent:
     notice = new_notice(org_id=org_id, author_person_id=author_person_id, draft=draft)
     session.add(notice)
     await session.flush()
-    return await confirm(session=session, notice=notice, people=people, now=now, quiet=quiet)
+    return await confirm(session=session, notice=notice, people=people, now=now, quiet=quiet,
+                         digest_minutes=digest_minutes)

@@ -13,7 +13,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -30,6 +30,7 @@ from bot.delivery.channels import (
     WorkAppChannel,
     robot_msgid,
 )
+from bot.delivery.digest import Digest, NoticeInfo, digest_text, digest_title, split_digests
 from bot.delivery.errors import ErrorClass, backoff
 from bot.delivery.fallback import add_fallback_row, load_recipients
 from bot.delivery.limits import Hold, Limits, MpGate, hold_rows, over_member_limits, over_robot_limits
@@ -47,7 +48,7 @@ from models.delivery import (
     recover_expired,
     settle_claimed,
 )
-from models.notice import Notice
+from models.notice import Notice, Urgency
 from models.person import Person
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class _Sent:
     row: Delivery
     outcome: SendOutcome
     held: tuple[float, str] | None = None  # not sent: MP is paused or paced (seconds to wait, reason)
+    digest: str | None = None  # the marker of the digest the row went out in (digest.py)
 
 
 RobotMessages = dict[tuple[int, str, str], list[Delivery]]  # (notice, key, text) -> rows of one message
@@ -101,7 +103,7 @@ class Dispatcher:
         *,
         sessions: SessionFactory,
         api: WeChatApi,
-        public_url: str,
+        public_url: str | None = None,
         secret: str = "",
         template_id: str = "TPL_NOTICE",
         batch: int = 200,
@@ -110,10 +112,13 @@ class Dispatcher:
         max_attempts: int = 8,
         rng: random.Random | None = None,
         limits: Limits | None = None,
+        digest: bool | None = None,
     ) -> None:
         self.sessions = sessions
         self.api = api
-        self.public_url = public_url.rstrip("/")
+        # None: the service's own settings, read at send time (the demo and the tests learn their port,
+        # and so the public URL, only after the app has started).
+        self._public_url = public_url
         self.secret = secret
         self.template_id = template_id
         self.batch = batch
@@ -126,6 +131,8 @@ class Dispatcher:
         self.template = MpTemplateChannel(api)
         self.robot = RobotChannel(api)
         self.limits = limits or Limits.from_settings(api.settings)
+        # Digests (GRASSROOTS_DIGEST_MINUTES > 0): a person's non-urgent notices of one round in one message.
+        self.digest = digest if digest is not None else getattr(api.settings, "digest_minutes", 0) > 0
         # Pacing may wait a little with rows in flight, never long enough to threaten the lease.
         self.mp_gate = MpGate(self.limits, max_wait=min(5.0, lease.total_seconds() / 4))
 
@@ -143,14 +150,18 @@ class Dispatcher:
             return 0
         async with self.sessions() as session:
             notice_ids = sorted({r.notice_id for r in rows})
-            texts = dict(
-                (await session.exec(select(Notice.id, Notice.text).where(col(Notice.id).in_(notice_ids)))).all()
+            found = await session.exec(
+                select(Notice.id, Notice.text, Notice.urgency, Notice.wants_receipt).where(
+                    col(Notice.id).in_(notice_ids)
+                )
             )
+            notices = {n: NoticeInfo(text, urgency == Urgency.urgent, receipt) for n, text, urgency, receipt in found}
+            texts = {n: info.text for n, info in notices.items()}
             held = await self._hold_over_limits(session, rows, texts)  # type: ignore[arg-type]
             phones = await _phones(session, rows)
         held_ids = {h.row.id for h in held}
         rows = [r for r in rows if r.id not in held_ids]
-        results = await self._send_all(rows, texts, phones)  # type: ignore[arg-type]
+        results = await self._send_all(rows, texts, phones, notices if self.digest else None)  # type: ignore[arg-type]
         now = utcnow()
         gated = [Hold(s.row, now + timedelta(seconds=s.held[0]), s.held[1]) for s in results if s.held]
         if gated:
@@ -169,6 +180,9 @@ class Dispatcher:
             await hold_rows(session=session, holds=held)
             await session.commit()
         return held
+
+    def public_url(self) -> str:
+        return (self._public_url or self.api.settings.public_url).rstrip("/")
 
     async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Rounds until `stop` is set; waits `idle` seconds when nothing was due; never dies of a fault."""
@@ -189,9 +203,17 @@ class Dispatcher:
     # Sending
 
     async def _send_all(
-        self, rows: list[Delivery], texts: dict[int, str], phones: dict[int, str | None] | None = None
+        self,
+        rows: list[Delivery],
+        texts: dict[int, str],
+        phones: dict[int, str | None] | None = None,
+        notices: dict[int, NoticeInfo] | None = None,
     ) -> list[_Sent]:
+        """`notices` given (digests on): a person's non-urgent notices on one channel go as one digest."""
         jobs: list[Awaitable[list[_Sent]]] = []
+        if notices:
+            digests, rows = split_digests(rows, notices)
+            jobs.extend(self._digest_jobs(digests, notices))
         # WeCom rows carrying the same text go in one call; robot rows of one group in one message.
         work: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
         robot = _robot_messages(rows, texts)
@@ -202,9 +224,9 @@ class Dispatcher:
             if row.channel == Channel.work_app:
                 work[(row.notice_id, text)].append(row)
             elif row.channel == Channel.mp_custom:
-                jobs.append(self._send_mp(row, lambda r=row, t=text: self.custom.send(r.recipient, t)))
+                jobs.append(self._send_mp([row], lambda r=row, t=text: self.custom.send(r.recipient, t)))
             elif row.channel == Channel.mp_template:
-                jobs.append(self._send_mp(row, lambda r=row, t=text: self._send_template(r, t, now)))
+                jobs.append(self._send_mp([row], lambda r=row, t=text: self._send_template(r, t, now)))
         for (_, text), group in work.items():
             userids = [r.recipient for r in group]
             jobs.append(
@@ -228,24 +250,62 @@ class Dispatcher:
             results.extend(part)
         return results
 
-    async def _send_template(self, row: Delivery, text: str, now: datetime) -> list[SendOutcome]:
-        title = _title_of(text)
+    def _digest_jobs(self, digests: list[Digest], notices: dict[int, NoticeInfo]) -> list[Awaitable[list[_Sent]]]:
+        """One message per digest; WeCom digests with the same text still go in one call for many users.
+        Every merged row settles with the one send's outcome (matched by recipient in `_call`)."""
+        jobs: list[Awaitable[list[_Sent]]] = []
+        work: dict[str, list[Digest]] = defaultdict(list)
+        now = utcnow()
+        for digest in digests:
+            text = digest_text(digest.notice_ids, notices)
+            channel, recipient = digest.rows[0].channel, digest.rows[0].recipient
+            if channel == Channel.work_app:
+                work[text].append(digest)
+            elif channel == Channel.mp_custom:
+                send = self._send_mp(digest.rows, lambda r=recipient, t=text: self.custom.send(r, t))
+                jobs.append(self._marked(send, [digest]))
+            else:  # a template holds a title and a link: the count, and the newest notice's page
+                newest = digest.rows[-1]
+                title = digest_title(len(digest.rows))
+                send = self._send_mp(
+                    digest.rows, lambda r=newest, t=title: self._send_template(r, t, now, title=t)
+                )
+                jobs.append(self._marked(send, [digest]))
+        for text, group in work.items():
+            userids = [d.rows[0].recipient for d in group]
+            send = self._guarded(
+                [r for d in group for r in d.rows],
+                lambda u=userids, t=text: self.work.send(u, t, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS),
+            )
+            jobs.append(self._marked(send, group))
+        return jobs
+
+    @staticmethod
+    async def _marked(send: Awaitable[list[_Sent]], digests: list[Digest]) -> list[_Sent]:
+        marker = {row.id: d.marker for d in digests for row in d.rows}
+        return [replace(s, digest=marker.get(s.row.id)) for s in await send]
+
+    async def _send_template(
+        self, row: Delivery, text: str, now: datetime, *, title: str | None = None
+    ) -> list[SendOutcome]:
+        title = title or _title_of(text)
         local = now.astimezone(self.api.settings.tz).strftime("%Y-%m-%d %H:%M")
         return await self.template.send(
             row.recipient,
             template_id=self.template_id,
             title=title,
-            url=notice_url(self.public_url, self.secret, row.notice_id, row.person_id),
+            url=notice_url(self.public_url(), self.secret, row.notice_id, row.person_id),
             fields={"title": title, "time": local},
         )
 
-    async def _send_mp(self, row: Delivery, send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
-        """One MP call unless MP sends are paused (45011 earlier) or paced; a rate error pauses them."""
+    async def _send_mp(self, rows: list[Delivery], send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
+        """One MP call (for one row, or a digest's rows of one person) unless MP sends are paused
+        (45011 earlier) or paced; a rate error pauses them."""
         async with self._limit:
             held = await self.mp_gate.admit()
             if held is not None:
-                return [_Sent(row, _internal_failure(row.recipient), held)]
-            sent = await self._call([row], send)
+                return [_Sent(row, _internal_failure(row.recipient), held) for row in rows]
+            sent = await self._call(rows, send)
         if any(s.outcome.error_class == ErrorClass.rate for s in sent):
             self.mp_gate.pause()
         return sent
@@ -287,8 +347,9 @@ class Dispatcher:
             people = await load_recipients(session=session, person_ids=(s.row.person_id for s in falling), now=now)
             batched: list[tuple[int, int, dict[str, object]]] = []
             falling_back: list[tuple[_Sent, dict[str, object], ChannelChoice]] = []
+            delays: dict[str, float] = {}
             for item in results:
-                values, fallback = self._outcome(item, people)
+                values, fallback = self._outcome(item, people, delays)
                 if fallback is None:
                     batched.append((item.row.id, item.row.attempts, values))  # type: ignore[arg-type]
                 else:
@@ -321,14 +382,20 @@ class Dispatcher:
             await session.commit()
         return settled
 
-    def _outcome(self, item: _Sent, people: dict[int, Recipient]) -> tuple[dict[str, object], ChannelChoice | None]:
-        """The row's new values, and the next channel's choice when it falls back."""
+    def _outcome(
+        self, item: _Sent, people: dict[int, Recipient], delays: dict[str, float] | None = None
+    ) -> tuple[dict[str, object], ChannelChoice | None]:
+        """The row's new values, and the next channel's choice when it falls back. `delays`: the retry
+        delay drawn for each digest, so that its rows come due together again and merge once more."""
         row, outcome = item.row, item.outcome
         now = utcnow()
         if outcome.ok:
             # The msgid: a template's report (TEMPLATESENDJOBFINISH) finds its row by it, and a robot's
-            # messages of the last minute are counted by it (limits.py).
+            # messages of the last minute are counted by it (limits.py). A digest's rows share one: the
+            # template's real msgid (its report settles them all), else the digest's marker (for 收到).
             msgid = outcome.msgid[:64] if outcome.msgid else None
+            if item.digest and (row.channel != Channel.mp_template or msgid is None):
+                msgid = item.digest
             return {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0, "msgid": msgid}, None
         reason = outcome.reason[:300]
         failed = {"status": DeliveryStatus.failed, "errcode": outcome.errcode, "reason": reason}
@@ -336,6 +403,8 @@ class Dispatcher:
             if row.attempts >= self.max_attempts:
                 return failed, None
             delay = max(MIN_RETRY_SECONDS, backoff(row.attempts, rng=self.rng))
+            if item.digest and delays is not None:
+                delay = delays.setdefault(item.digest, delay)
             retry = {
                 "status": DeliveryStatus.retry,
                 "next_attempt_at": now + timedelta(seconds=delay),

@@ -155,7 +155,8 @@ async def post_notice(request: web.Request) -> web.Response:
                               earlier={"id": earlier.id, "text": earlier.text,
                                        "confirmed_at": earlier.confirmed_at.isoformat()})  # type: ignore[union-attr]
             sent = await create_and_confirm(session=session, org_id=scope.id, author_person_id=token.person_id,  # type: ignore[arg-type]
-                                            draft=draft, people=people, now=now, quiet=settings.quiet_window)
+                                            draft=draft, people=people, now=now, quiet=settings.quiet_window,
+                                            digest_minutes=settings.digest_minutes)
         except Refusal as refusal:
             response = _refused(session, refusal, token, orgs=_codes(body), idempotency_key=key or None)
             await session.commit()
