@@ -65,7 +65,8 @@ async def find_notice(
     session: AsyncSession, *, person_id: int, scope_paths: list[str], notice_id: int | None = None
 ) -> Notice | None:
     """Notice `notice_id` if an organisation inside one of `scope_paths` issued it; without a
-    number, the newest notice the person wrote or one of those organisations issued."""
+    number, the newest notice the person wrote, else the newest one of those organisations issued
+    (a district secretary asking 进度 means their own notice, not a street's task passed down since)."""
     in_scope = or_(*(col(Organisation.path).startswith(path) for path in scope_paths)) if scope_paths else None
     query = (
         select(Notice)
@@ -76,9 +77,11 @@ async def find_notice(
         if in_scope is None:
             return None
         return (await session.exec(query.where(Notice.id == notice_id, in_scope))).first()
-    mine = Notice.author_person_id == person_id
-    query = query.where(or_(mine, in_scope) if in_scope is not None else mine)
-    return (await session.exec(query.order_by(col(Notice.id).desc()).limit(1))).first()
+    newest = col(Notice.id).desc()
+    own = (await session.exec(query.where(Notice.author_person_id == person_id).order_by(newest).limit(1))).first()
+    if own is not None or in_scope is None:
+        return own
+    return (await session.exec(query.where(in_scope).order_by(newest).limit(1))).first()
 
 
 async def may_follow(session: AsyncSession, *, person_id: int, notice: Notice) -> bool:

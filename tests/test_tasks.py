@@ -151,6 +151,8 @@ async def test_a_task_cascades_down_and_the_district_sees_the_roll_up(stack: Sta
     assert lines[2] == "社区 1/2 完成，送达 2，确认 1"
     assert lines[3] == "未完成：朝阳街道（刘书记）、和平社区（何书记）"
     assert (await zhang.send_text("汇总")).content == "\n".join(lines)  # the newest task
+    # 进度 without a number is the district secretary's own newest notice, not the street's newer child task.
+    assert (await zhang.send_text("进度")).content.startswith(f"第 {task} 号任务：")
 
     liu = stack.phone("work", "liushuji")
     assert (await liu.send_text("汇总")).content.split("\n")[1:] == ["社区 1/2 完成，送达 2，确认 1",
