@@ -18,6 +18,7 @@ from bot.keys import SESSIONS
 from bot.roster.demo_seed import seed_demo
 from bot.roster.report import ImportReport
 from bot.settings import Settings
+from models.organisation import Organisation
 from models.person import Person
 
 HOST = "127.0.0.1"  # the demo has pre-bound personas and a fake WeChat: never reachable from outside
@@ -60,6 +61,10 @@ async def _seed(app: web.Application, state: DemoState, settings: Settings) -> I
     state.set_personas(personas, community)
     async with app[SESSIONS]() as session:
         userids = list(await session.exec(select(Person.work_userid).where(col(Person.work_userid).is_not(None))))
+        robot_keys = select(Organisation.robot_key).where(col(Organisation.robot_key).is_not(None))
+        robots = list(await session.exec(robot_keys))
+    # The communities' group robots exist in the demo's WeCom too.
+    state.emulator.config.robot_keys.extend(key for key in robots if key not in state.emulator.config.robot_keys)
     for userid in userids:
         # Everyone the roster names a WeCom account for is a member of the demo corp: notices reach them
         # by userid even before they open the app (only personas can chat, the others just receive).

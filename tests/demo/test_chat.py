@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot.demo.stack import DemoStack
 from bot.keys import SESSIONS
 from models import Delivery, DeliveryStatus, InboundMessage
+from models.delivery import Channel
 from tests.demo.helpers import persona_where, personas, say, send
 
 
@@ -109,14 +110,34 @@ async def test_the_district_passes_a_task_to_the_streets_and_it_reaches_every_st
     assert "无法送达" not in preview, preview
     assert "已确认" in await say(client, district, "确认")
 
+    await _all_sent(demo)
+
+    passed = await say(client, street, "下发 请各社区周五前报送")
+    assert "已下发给" in passed and "编号" in passed
+
+
+async def _all_sent(demo: DemoStack) -> list[Delivery]:
+    """Waits (5 s at most) until every outbox row is sent; fails with the rows' reasons otherwise."""
     async with demo.app[SESSIONS]() as session:
         for _ in range(50):
             rows = list(await session.exec(select(Delivery)))
             if rows and all(r.status == DeliveryStatus.sent for r in rows):
-                break
+                return rows
             await session.rollback()
             await asyncio.sleep(0.1)
-    assert rows and all(r.status == DeliveryStatus.sent for r in rows), [(r.recipient, r.reason) for r in rows]
+    raise AssertionError([(r.channel, r.recipient, r.status, r.reason) for r in rows])
 
-    passed = await say(client, street, "下发 请各社区周五前报送")
-    assert "已下发给" in passed and "编号" in passed
+
+async def test_a_community_notice_reaches_unbound_members_through_the_community_robot(
+    client: httpx.AsyncClient, demo: DemoStack
+) -> None:
+    secretary = await persona_where(client, role="阳光社区书记")
+    await say(client, secretary, "发通知：周六上午九点社区大扫除")
+    for answer in ("1", "好", "紧急", "是"):
+        await say(client, secretary, answer)
+    preview = await say(client, secretary, "无")
+    assert "通过组织群机器人@手机号提醒" in preview and "无法送达" not in preview
+    assert "已确认" in await say(client, secretary, "确认")
+
+    rows = await _all_sent(demo)
+    assert any(r.channel == Channel.robot and r.recipient == "demo-robot-C01" for r in rows)
