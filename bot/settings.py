@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     mp_rate_pause: float = Field(default=60.0, ge=0)  # seconds MP sends rest after errcode 45011
     mp_calls_per_second: float = Field(default=0.0, ge=0)
     # Seconds a dispatcher holds its claimed rows; a process that dies mid-send gives them up after it.
-    dispatch_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # At most 600 s: a WeCom row of a dead process is resent only inside WeCom's 1800 s duplicate check.
+    dispatch_lease_seconds: float = Field(default=60.0, ge=1, le=600)
 
     mp_appid: str = ""
     mp_secret: SecretStr = SecretStr("")

@@ -47,8 +47,12 @@ class Purpose(StrEnum):
     digest = "digest"  # several notices merged into one message
 
 
-# Channels that drop a repeat by themselves (WeCom's duplicate check): safe to send again after a crash.
+# Channels that drop a repeat by themselves (WeCom's duplicate check): safe to send again after a crash,
+# within the check's interval (the dispatcher asks for WeCom's longest, 1800 s) less a margin for the
+# resend itself to be claimed and sent.
 IDEMPOTENT_CHANNELS = frozenset({"work_app"})
+IDEMPOTENCY_WINDOW = timedelta(seconds=1800)
+RESEND_MARGIN = timedelta(seconds=300)
 
 
 OPEN_STATUSES = (DeliveryStatus.pending, DeliveryStatus.retry)
@@ -94,21 +98,24 @@ async def any_due(*, session: AsyncSession) -> bool:
     return (await session.exec(select(Delivery.id).where(_due(utcnow())).limit(1))).first() is not None  # type: ignore[call-overload]
 
 
-async def recover_expired(*, session: AsyncSession) -> int:
+async def recover_expired(*, session: AsyncSession, lease: timedelta = timedelta(seconds=60)) -> int:
     """Rows whose claim ran out while in flight: their dispatcher died mid-send. On WeCom the
-    duplicate check makes a second send harmless, so they are due again; elsewhere the first send may
-    have arrived, and a recipient must never get a message twice, so they settle as unknown."""
+    duplicate check makes a second send harmless while it is inside the check's window from the first
+    send, so those rows are due again; elsewhere (or later) the first send may have arrived, and a
+    recipient must never get a message twice, so they settle as unknown. `lease` is the claims'
+    lease, to tell when the lost send happened."""
     now = utcnow()
     expired = and_(Delivery.status == DeliveryStatus.in_flight, col(Delivery.lease_until) < now)
+    # The lost send happened at most at lease_until - lease; resending must stay inside WeCom's window.
+    in_window = col(Delivery.lease_until) > now - IDEMPOTENCY_WINDOW + RESEND_MARGIN + lease
+    idempotent = col(Delivery.channel).in_(sorted(IDEMPOTENT_CHANNELS))
     again = await session.exec(  # type: ignore[call-overload]
         update(Delivery)
-        .where(expired, col(Delivery.channel).in_(sorted(IDEMPOTENT_CHANNELS)))
+        .where(expired, idempotent, in_window)
         .values(status=DeliveryStatus.retry, lease_until=None, next_attempt_at=now)
     )
     unknown = await session.exec(  # type: ignore[call-overload]
-        update(Delivery)
-        .where(expired, col(Delivery.channel).not_in(sorted(IDEMPOTENT_CHANNELS)))
-        .values(status=DeliveryStatus.unknown, lease_until=None, reason=UNKNOWN_REASON)
+        update(Delivery).where(expired).values(status=DeliveryStatus.unknown, lease_until=None, reason=UNKNOWN_REASON)
     )
     return again.rowcount + unknown.rowcount
 

@@ -48,10 +48,10 @@ async def test_two_dispatchers_never_get_the_same_row(session_factory: SessionFa
     assert await _claim(session_factory, 20) == []  # all in flight, leases running
 
 
-async def _lease_runs_out(sessions: SessionFactory) -> None:
+async def _lease_runs_out(sessions: SessionFactory, ago: timedelta = timedelta(seconds=1)) -> None:
     async with sessions() as s:  # the dispatcher died; time passes beyond the lease
         for row in await s.exec(select(Delivery)):
-            row.lease_until = utcnow() - timedelta(seconds=1)
+            row.lease_until = utcnow() - ago
             s.add(row)
         await s.commit()
 
@@ -75,6 +75,21 @@ async def test_wecom_rows_of_a_dead_dispatcher_come_back_after_the_lease(session
     assert sorted(again) == sorted(taken)
     async with session_factory() as s:
         assert {r.attempts for r in await s.exec(select(Delivery))} == {2}
+
+
+async def test_wecom_rows_found_after_its_duplicate_check_window_are_not_sent_again(
+    session_factory: SessionFactory,
+) -> None:
+    await _outbox(session_factory, 2)
+    await _claim(session_factory, 10)
+    await _lease_runs_out(session_factory, ago=timedelta(minutes=30))  # every instance was down meanwhile
+
+    assert await _recover(session_factory) == 2
+
+    # WeCom would no longer drop a repeat of a send made over half an hour ago: better unknown than twice.
+    assert await _claim(session_factory, 10) == []
+    async with session_factory() as s:
+        assert {r.status for r in await s.exec(select(Delivery))} == {DeliveryStatus.unknown}
 
 
 async def test_mp_rows_of_a_dead_dispatcher_are_not_sent_twice(session_factory: SessionFactory) -> None:

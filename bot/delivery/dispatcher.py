@@ -143,7 +143,7 @@ class Dispatcher:
         async with self.sessions() as session:
             if not await any_due(session=session):
                 return 0
-            await recover_expired(session=session)
+            await recover_expired(session=session, lease=self.lease)
             rows = await claim_due(session=session, limit=self.batch, lease=self.lease)
             await session.commit()
         if not rows:
