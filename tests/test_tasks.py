@@ -152,7 +152,16 @@ async def test_a_task_cascades_down_and_the_district_sees_the_roll_up(stack: Sta
     assert lines[3] == "未完成：朝阳街道（刘书记）、和平社区（何书记）"
     assert (await zhang.send_text("汇总")).content == "\n".join(lines)  # the newest task
     # 进度 without a number is the district secretary's own newest notice, not the street's newer child task.
-    assert (await zhang.send_text("进度")).content.startswith(f"第 {task} 号任务：")
+    progress = (await zhang.send_text("进度")).content
+    assert progress.startswith(f"第 {task} 号任务：")
+    # Its page shows the same roll-up per level, with bars.
+    link = progress.rsplit("详情：", 1)[1].strip()
+    async with stack.http() as client:
+        page = (await client.get(link.removeprefix(stack.base_url))).text
+    assert "各级完成情况" in page
+    assert "<strong>街道</strong>" in page and "完成 0/1 · 送达 1 · 确认 1 · 已下发 1" in page
+    assert "<strong>社区</strong>" in page and "完成 1/2 · 送达 2 · 确认 1" in page
+    assert "未完成：朝阳街道（刘书记）、和平社区（何书记）" in page
 
     liu = stack.phone("work", "liushuji")
     assert (await liu.send_text("汇总")).content.split("\n")[1:] == ["社区 1/2 完成，送达 2，确认 1",

@@ -11,6 +11,7 @@ from bot.web.layout import esc, message_page, page
 from handlers.links import read_progress_token
 from models.notice import Notice, NoticeStatus, Urgency
 from models.progress import OrgProgress, Progress, may_follow, notice_progress
+from models.tasks import Rollup, is_task_to_secretaries, rollup
 
 BAD_LINK = "链接无效或已过期。请在微信中重新发送“进度”获取新链接。"
 NOT_YOURS = "这条通知不在您的管理范围内，无法查看进度。"
@@ -55,13 +56,16 @@ async def progress_page(request: web.Request) -> web.Response:
         if not await may_follow(session, person_id=person_id, notice=notice):
             return message_page("无权查看", NOT_YOURS, status=403)
         progress = await notice_progress(session, notice)
+        # A task to secretaries cascades (下发): the page adds the roll-up of every level below.
+        tree = await rollup(session=session, root=notice) if is_task_to_secretaries(notice) else None
     head = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}"><style>{_BARS_CSS}</style>'
-    response = page(f"第 {notice_id} 号{notice_kind(notice)} · 进度", _body(progress, request), head=head)
+    body = _body(progress, request, tree)
+    response = page(f"第 {notice_id} 号{notice_kind(notice)} · 进度", body, head=head)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _body(p: Progress, request: web.Request) -> str:
+def _body(p: Progress, request: web.Request, tree: Rollup | None = None) -> str:
     notice = p.notice
     facts = [f"紧急程度：{urgency_name(notice)}", f"发出：{local_time(notice.confirmed_at, request)}"]
     if notice.deadline is not None:
@@ -70,9 +74,38 @@ def _body(p: Progress, request: web.Request) -> str:
         f'<div class="card"><div class="text">{esc(notice.text)}</div>'
         f'<p class="muted">{esc(" · ".join(facts))}</p></div>'
     )
-    return head + _totals(p) + "".join(_org_card(o, notice) for o in p.orgs) + _undelivered(p) + (
+    levels = _levels(tree) if tree is not None and tree.orgs else ""
+    return head + _totals(p) + levels + "".join(_org_card(o, notice) for o in p.orgs) + _undelivered(p) + (
         f'<p class="muted">每 {REFRESH_SECONDS} 秒自动刷新</p>'
     )
+
+
+def _share(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+def _levels(tree: Rollup) -> str:
+    """四级联动: per level, how many organisations finished (bar: received pale, done full), and the
+    organisations not done yet with their secretaries."""
+    rows = []
+    for level in tree.levels:
+        facts = [f"完成 {level.done}/{level.orgs}", f"送达 {level.delivered}", f"确认 {level.acked}"]
+        if level.passed_down:
+            facts.append(f"已下发 {level.passed_down}")
+        if level.overdue:
+            facts.append(f'<span class="warn">逾期 {level.overdue}</span>')
+        bars = (
+            f'<div class="bars"><i style="width:{_share(level.delivered, level.orgs)}%"></i>'
+            f'<b style="width:{_share(level.done, level.orgs)}%"></b></div>'
+        )
+        rows.append(f"<p><strong>{esc(level.level)}</strong>{bars}"
+                    f'<span class="muted">{" · ".join(facts)}</span></p>')
+    unfinished = [
+        f"{esc(o.org.name)}（{esc('、'.join(o.secretaries))}{'，<span class=warn>已逾期</span>' if o.overdue else ''}）"
+        for o in tree.unfinished
+    ]
+    pending = f"<p>未完成：{'、'.join(unfinished)}</p>" if unfinished else "<p>各级全部完成。</p>"
+    return f'<div class="card"><strong>各级完成情况</strong>{"".join(rows)}{pending}</div>'
 
 
 def _totals(p: Progress) -> str:
