@@ -13,6 +13,7 @@ from sqlmodel import col, func, select, update
 from bot.app import API
 from bot.delivery.dispatcher import Dispatcher
 from models import AuditEntry, Delivery, Membership, Notice, Organisation, OrgLevel, Person, PersonKind, Role, RoleKind
+from models.api_token import issue_token
 from models.delivery import OPEN_STATUSES, DeliveryStatus, Purpose
 from models.directory import bump_directory_version
 from models.organisation import child_path
@@ -162,6 +163,15 @@ async def test_a_task_cascades_down_and_the_district_sees_the_roll_up(stack: Sta
     assert "<strong>街道</strong>" in page and "完成 0/1 · 送达 1 · 确认 1 · 已下发 1" in page
     assert "<strong>社区</strong>" in page and "完成 1/2 · 送达 2 · 确认 1" in page
     assert "未完成：朝阳街道（刘书记）、和平社区（何书记）" in page
+    # And the district's office system reads it through the JSON API.
+    async with stack.sessions() as s:
+        _, bearer = await issue_token(session=s, org_id=tree.orgs["D01"].id, person_id=tree.people["zhang"].id,  # type: ignore[arg-type]
+                                      name="区委办公室 OA")
+        await s.commit()
+    async with stack.http(headers={"Authorization": f"Bearer {bearer}"}) as client:
+        levels = (await client.get(f"/api/notices/{task}")).json()["levels"]
+    assert [(lv["level"], lv["done"], lv["orgs"], lv["passed_down"]) for lv in levels] == [("街道", 0, 1, 1),
+                                                                                           ("社区", 1, 2, 0)]
 
     liu = stack.phone("work", "liushuji")
     assert (await liu.send_text("汇总")).content.split("\n")[1:] == ["社区 1/2 完成，送达 2，确认 1",

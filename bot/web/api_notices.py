@@ -30,6 +30,7 @@ from models.notice_send import (
 from models.notice_similarity import similar_recent, warning
 from models.organisation import Organisation
 from models.progress import find_notice, notice_progress
+from models.tasks import is_task_to_secretaries, rollup
 
 MAX_BODY = 64 * 1024
 MAX_KEY = 200
@@ -185,6 +186,12 @@ async def get_notice(request: web.Request) -> web.Response:
             await session.commit()
             return response
         progress = await notice_progress(session, notice)
+        tree = await rollup(session=session, root=notice) if is_task_to_secretaries(notice) else None
+    levels = [
+        {"level": lv.level, "orgs": lv.orgs, "delivered": lv.delivered, "acked": lv.acked,
+         "passed_down": lv.passed_down, "done": lv.done, "overdue": lv.overdue}
+        for lv in (tree.levels if tree else [])
+    ]
     return _answer(200, {
         "id": notice.id,
         "text": notice.text,
@@ -192,11 +199,15 @@ async def get_notice(request: web.Request) -> web.Response:
         "sent": progress.sent,
         "sending": progress.sending,
         "failed": progress.failed,
+        "unknown": progress.unknown,
         "failed_reason": progress.failed_reason,
         "acked": progress.acked,
         "done": progress.done,
         "orgs": [{"name": o.name, "people": o.people, "sent": o.sent, "acked": o.acked} for o in progress.orgs],
         "unacked": progress.unacked,
+        "levels": levels,  # a task passed down (下发): completion per level
+        "unfinished": [{"org": o.org.name, "notice_id": o.notice_id, "overdue": o.overdue}
+                       for o in (tree.unfinished if tree else [])],
     })
 
 
