@@ -12,6 +12,7 @@ from handlers.routing import HelpBook, Router, pass_on
 from models.audit import record_audit
 from models.engagement import (
     EngagementKind,
+    all_awaiting_receipt,
     awaiting_done,
     awaiting_receipt,
     awaiting_with,
@@ -25,9 +26,12 @@ router = Router("confirmations")
 NOTHING = "目前没有需要您确认的通知。回复“帮助”查看可用指令。"
 # Casual answers: they mean 收到 only while a notice awaits a receipt.
 LOOSE_ACK_WORDS = ("好的", "好", "1", "ok", "👌")
-_ACK = re.compile(r"^(?:已?收到了?|收)(?: ?(\d+))?$")
+# 收到 as people write it: "收到", "收到了", "好的，收到", "已收到，马上办", "收到 12", "收到12号，谢谢".
+# What follows 收到 must be set apart (space or punctuation): "收到的通知在哪看" is a question.
+_ACK = re.compile(r"^(?:(?:好的|好嘞|好|嗯嗯|嗯|ok) ?)?(?:已?收到(?:了|啦)?|收)(?: ?(\d+)号?)?(?: (.+))?$", re.I)
+_ACK_ALL = re.compile(r"^(?:全部收到|收到全部|都收到了?|全都收到了?|全部已收到)$")
 _DONE = re.compile(r"^(?:已?完成了?)(?: ?(\d+)(?= |$))? ?(.*)$")
-_SEPARATORS = re.compile(r"[:：,，;；、]+")
+_SEPARATORS = re.compile(r"[:：,，;；、。.!！?？~～]+")
 _PASSED_ON = "confirmations.passed_on"
 
 
@@ -36,8 +40,10 @@ def parse(text: str) -> dict[str, Any] | None:
     if text.lower() in LOOSE_ACK_WORDS:
         return {"kind": EngagementKind.acked, "notice_id": None, "note": "", "loose": True}
     flat = " ".join(_SEPARATORS.sub(" ", text).split())
+    if _ACK_ALL.match(flat):
+        return {"kind": EngagementKind.acked, "notice_id": None, "note": "", "loose": False, "every": True}
     if match := _ACK.match(flat):
-        number = match.group(1)
+        number, _chatter = match.groups()
         return {"kind": EngagementKind.acked, "notice_id": int(number) if number else None, "note": "", "loose": False}
     if match := _DONE.match(flat):
         number, note = match.groups()
@@ -55,9 +61,14 @@ def confirmation(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
 
 @router.message(confirmation)
 async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: int | None, note: str,
-                  loose: bool) -> str | None:
+                  loose: bool, every: bool = False) -> str | None:
     person_id: int = ctx.sender.person_id  # type: ignore[assignment]
     session = ctx.session
+    if every:  # 全部收到: every notice still awaiting the member's 收到
+        waiting = await all_awaiting_receipt(session, person_id)
+        if not waiting:
+            return NOTHING
+        return await _ack_all(msg, ctx, waiting, how="all")
     is_done = kind == EngagementKind.done
     notice: Notice | None
     together: list[Notice] = []  # a bare 收到: the notices of the digest the awaited one came in
@@ -79,7 +90,7 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
             return NOTHING
     assert notice.id is not None
     if len(together) > 1:
-        return await _ack_all(msg, ctx, together)
+        return await _ack_all(msg, ctx, together, how="digest")
     if not await record(session, notice.id, person_id, kind, note):
         return f"您已报告过第 {notice.id} 号任务完成。" if is_done else f"您已确认过第 {notice.id} 号通知。"
     detail: dict[str, Any] = {"note": note} if is_done and note else {}
@@ -90,14 +101,15 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
     return f"已记录完成（第 {notice.id} 号任务），谢谢！" if is_done else f"已确认收到第 {notice.id} 号通知。"
 
 
-async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice]) -> str:
-    """收到 for every notice of a digest, each recorded and audited on its own (进度 counts each)."""
+async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice], *, how: str) -> str:
+    """收到 for several notices (`how`: "digest", the notices of one digest; "all", 全部收到), each
+    recorded and audited on its own (进度 counts each)."""
     person_id: int = ctx.sender.person_id  # type: ignore[assignment]
     acked = []
     for notice in notices:
         if await record(ctx.session, notice.id, person_id, EngagementKind.acked):  # type: ignore[arg-type]
             record_audit(session=ctx.session, action="notice.ack", actor=f"wechat:{msg.platform.value}:{msg.from_user}",
-                         actor_person_id=person_id, org_id=notice.org_id, notice_id=notice.id, digest=True)
+                         actor_person_id=person_id, org_id=notice.org_id, notice_id=notice.id, together=how)
             acked.append(notice.id)
     await ctx.session.commit()
     if not acked:  # another reply of the person's was quicker
@@ -111,5 +123,5 @@ async def _pass_on(msg: Inbound, ctx: Context) -> str | None:
 
 
 def register_help(book: HelpBook) -> None:
-    book.add("收到 — 确认收到最新的通知（也可“收到 编号”）", "member", "resident", "unit_rep")
+    book.add("收到 — 确认收到最新的通知（也可“收到 编号”“全部收到”）", "member", "resident", "unit_rep")
     book.add("完成 说明 — 报告任务已完成（也可“完成 编号 说明”）", "member", "resident", "unit_rep")

@@ -68,6 +68,14 @@ async def awaiting_receipt(session: AsyncSession, person_id: int) -> Notice | No
     return (await session.exec(query.order_by(col(Notice.id).desc()).limit(1))).first()
 
 
+async def all_awaiting_receipt(session: AsyncSession, person_id: int, limit: int = 50) -> list[Notice]:
+    """Every notice sent to the person that still awaits 收到 (for 全部收到), oldest first."""
+    query = _sent_to(person_id).where(
+        col(Notice.wants_receipt), _not_yet(person_id, EngagementKind.acked), _not_held(person_id)
+    )
+    return list(await session.exec(query.order_by(col(Notice.id)).limit(limit)))
+
+
 async def awaiting_with(session: AsyncSession, notice_id: int, person_id: int) -> list[Notice]:
     """The notices that reached the person in one message with `notice_id` (a digest), `notice_id`'s
     own included, that still await 收到; oldest first. Just that notice when it came on its own."""

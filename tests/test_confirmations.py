@@ -1,7 +1,9 @@
 """Members answer a notice in the chat: 收到 to acknowledge it, 完成 to report a task done."""
 
+import pytest
 from sqlmodel import func, select
 
+from handlers.confirmations import parse
 from models import AuditEntry, Conversation, Engagement, EngagementKind, Notice
 from tests.seed import Roster
 from tests.stack import Phone, Stack
@@ -88,3 +90,35 @@ async def test_a_secretary_in_a_conversation_keeps_his_answers(stack: Stack, ros
         assert (await s.exec(select(func.count()).select_from(Conversation))).one() == 0
     assert (await wang.send_text("好")).content == f"已确认收到第 {notice_id} 号通知。"
     assert [e.person_id for e in await _engagements(stack)] == [roster.people["wang"].id]
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("收到", None), ("收到了", None), ("收到啦", None), ("已收到", None), ("收", None),
+        ("收到，谢谢", None), ("收到。谢谢书记", None), ("好的，收到", None), ("好的收到", None),
+        ("嗯嗯 收到了", None), ("OK收到", None), ("已收到，马上办", None), ("收到！！", None),
+        ("收到 12", 12), ("收到12号", 12), ("收到12号，谢谢", 12), ("收到 12 马上到", 12),
+    ],
+)
+def test_receipts_are_read_as_people_write_them(text: str, number: int | None) -> None:
+    parsed = parse(text)
+    assert parsed is not None and parsed["kind"] == EngagementKind.acked and not parsed["loose"]
+    assert parsed["notice_id"] == number
+
+
+@pytest.mark.parametrize("text", ["收到的通知在哪里看", "收到一条陌生短信怎么办", "没收到", "收费标准是什么"])
+def test_sentences_that_merely_begin_alike_are_not_receipts(text: str) -> None:
+    assert parse(text) is None
+
+
+async def test_all_received_confirms_every_waiting_notice(stack: Stack, roster: Roster) -> None:
+    li = await _li(stack)
+    first = await _send_notice(stack, "周六上午九点开支部党员大会")
+    second = await _send_notice(stack, "下周一前交党费")
+
+    assert (await li.send_text("全部收到")).content == f"已确认收到第 {first}、{second} 号通知。"
+    assert (await li.send_text("收到，谢谢")).content == f"您已确认过第 {second} 号通知。"
+    assert len(await _engagements(stack)) == 2
+    assert await _audits(stack, "notice.ack") == 2
+    assert (await li.send_text("全部收到")).content == NOTHING
