@@ -30,7 +30,10 @@ LOOSE_ACK_WORDS = ("好的", "好", "1", "ok", "👌")
 # What follows 收到 must be set apart (space or punctuation): "收到的通知在哪看" is a question.
 _ACK = re.compile(r"^(?:(?:好的|好嘞|好|嗯嗯|嗯|ok) ?)?(?:已?收到(?:了|啦)?|收)(?: ?(\d+)号?)?(?: (.+))?$", re.I)
 _ACK_ALL = re.compile(r"^(?:全部收到|收到全部|都收到了?|全都收到了?|全部已收到)$")
-_DONE = re.compile(r"^(?:已?完成了?)(?: ?(\d+)(?= |$))? ?(.*)$")
+# 完成 likewise ("好的，完成了", "已办完，共走访23户", "完成12 已上报"), but not "完成情况怎么样".
+_DONE = re.compile(
+    r"^(?:(?:好的|好|嗯|ok) ?)?已?(?:完成|办完|做完)(?:了|啦)?(?: ?(\d+)号?(?= |$))?(?: (.*))?$", re.I
+)
 _SEPARATORS = re.compile(r"[:：,，;；、。.!！?？~～]+")
 _PASSED_ON = "confirmations.passed_on"
 
@@ -47,7 +50,7 @@ def parse(text: str) -> dict[str, Any] | None:
         return {"kind": EngagementKind.acked, "notice_id": int(number) if number else None, "note": "", "loose": False}
     if match := _DONE.match(flat):
         number, note = match.groups()
-        return {"kind": EngagementKind.done, "notice_id": int(number) if number else None, "note": note.strip(),
+        return {"kind": EngagementKind.done, "notice_id": int(number) if number else None, "note": (note or "").strip(),
                 "loose": False}
     return None
 

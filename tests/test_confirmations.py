@@ -122,3 +122,22 @@ async def test_all_received_confirms_every_waiting_notice(stack: Stack, roster: 
     assert len(await _engagements(stack)) == 2
     assert await _audits(stack, "notice.ack") == 2
     assert (await li.send_text("全部收到")).content == NOTHING
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "note"),
+    [
+        ("完成", None, ""), ("完成了", None, ""), ("已完成，共走访23户", None, "共走访23户"),
+        ("好的，完成了", None, ""), ("已办完 照片已发群里", None, "照片已发群里"), ("完成 12", 12, ""),
+        ("完成12 已上报", 12, "已上报"), ("完成 12号，已上报街道", 12, "已上报街道"),
+    ],
+)
+def test_task_reports_are_read_as_people_write_them(text: str, number: int | None, note: str) -> None:
+    parsed = parse(text)
+    assert parsed is not None and parsed["kind"] == EngagementKind.done
+    assert (parsed["notice_id"], parsed["note"]) == (number, note)
+
+
+@pytest.mark.parametrize("text", ["完成情况怎么样", "完成度", "未完成"])
+def test_questions_about_completion_are_not_reports(text: str) -> None:
+    assert parse(text) is None
