@@ -45,6 +45,7 @@ from run import (  # noqa: E402
     Database,
     ProcSampler,
     free_port,
+    grassroots_env,
     log,
     machine_notes,
     postgres_database,
@@ -75,31 +76,7 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def service_env(database_url: str, port: int, emulator: str, idle: float) -> dict[str, str]:
-    c = EmulatorConfig()
-    values = {
-        "DATABASE_URL": database_url,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "QUIET_HOURS": "",
-        "DISPATCH_IDLE": str(idle),
-        "MP_APPID": c.mp_appid,
-        "MP_SECRET": c.mp_secret,
-        "MP_TOKEN": c.mp_token,
-        "MP_AES_KEY": c.mp_aes_key,
-        "WORK_CORPID": c.work_corpid,
-        "WORK_AGENTID": str(c.work_agentid),
-        "WORK_SECRET": c.work_secret,
-        "WORK_TOKEN": c.work_token,
-        "WORK_AES_KEY": c.work_aes_key,
-        "MP_API_BASE": f"{emulator}/mp",
-        "WORK_API_BASE": f"{emulator}/work",
-        "SECRET_KEY": SECRET,
-    }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRASSROOTS_")}
-    env.update({f"GRASSROOTS_{k}": v for k, v in values.items()})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
-    return env
+    return grassroots_env(database_url, port, emulator, QUIET_HOURS="", DISPATCH_IDLE=str(idle), SECRET_KEY=SECRET)
 
 
 def rss_mb(pid: int) -> float:

@@ -330,14 +330,15 @@ def postgres_database(base: str) -> Database:
 # The service
 
 
-def service_env(database_url: str, port: int, dead_port: int) -> dict[str, str]:
+def grassroots_env(database_url: str, port: int, api_base: str, **extra: str) -> dict[str, str]:
+    """The environment of a `grassroots serve` with the emulator's credentials: its WeChat APIs at
+    `api_base` (+ /mp, /work), and `extra` settings (names without the GRASSROOTS_ prefix)."""
     c = EmulatorConfig()
     values = {
         "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "CALLBACK_MAX_SKEW": "0",  # the pre-generated timestamps stay valid
         "MP_APPID": c.mp_appid,
         "MP_SECRET": c.mp_secret,
         "MP_TOKEN": c.mp_token,
@@ -347,10 +348,9 @@ def service_env(database_url: str, port: int, dead_port: int) -> dict[str, str]:
         "WORK_SECRET": c.work_secret,
         "WORK_TOKEN": c.work_token,
         "WORK_AES_KEY": c.work_aes_key,
-        # The hot path makes no outbound call: the APIs may point at a port nobody listens on.
-        "MP_API_BASE": f"http://127.0.0.1:{dead_port}",
-        "WORK_API_BASE": f"http://127.0.0.1:{dead_port}",
-        "SECRET_KEY": "benchmark-secret-key",
+        "MP_API_BASE": f"{api_base}/mp",
+        "WORK_API_BASE": f"{api_base}/work",
+        **extra,
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRASSROOTS_")}
     env.update({f"GRASSROOTS_{k}": v for k, v in values.items()})
@@ -358,6 +358,17 @@ def service_env(database_url: str, port: int, dead_port: int) -> dict[str, str]:
     # had no __init__.py maps them as namespace packages (then `handlers` imports without ROUTERS).
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))
     return env
+
+
+def service_env(database_url: str, port: int, dead_port: int) -> dict[str, str]:
+    # The hot path makes no outbound call: the APIs may point at a port nobody listens on.
+    return grassroots_env(
+        database_url,
+        port,
+        f"http://127.0.0.1:{dead_port}",
+        CALLBACK_MAX_SKEW="0",  # the pre-generated timestamps stay valid
+        SECRET_KEY="benchmark-secret-key",
+    )
 
 
 def grassroots(args: list[str], env: dict[str, str], cwd: Path) -> None:

@@ -6,29 +6,12 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.db import SessionFactory
-from models import Delivery, DeliveryStatus, Notice, Organisation, OrgLevel, Person, PersonKind
+from models import Delivery, DeliveryStatus
 from models.clock import utcnow
 from models.delivery import Channel, claim_due, recover_expired
+from tests.outbox_rows import seed_outbox
 
 LEASE = timedelta(seconds=60)
-
-
-async def _outbox(sessions: SessionFactory, count: int) -> None:
-    async with sessions() as s:
-        org = Organisation(code="C01", name="阳光社区", level=OrgLevel.community, path="/C01/")
-        author = Person(name="王书记", kind=PersonKind.member)
-        s.add_all([org, author])
-        await s.flush()
-        notice = Notice(org_id=org.id, author_person_id=author.id, text="周五下午开支部党员大会")  # type: ignore[arg-type]
-        s.add(notice)
-        people = [Person(name=f"党员{i}", kind=PersonKind.member) for i in range(count)]
-        s.add_all(people)
-        await s.flush()
-        s.add_all(
-            Delivery(notice_id=notice.id, person_id=p.id, channel=Channel.work_app, recipient=f"u{i}")  # type: ignore[arg-type]
-            for i, p in enumerate(people)
-        )
-        await s.commit()
 
 
 async def _claim(sessions: SessionFactory, limit: int) -> list[int]:
@@ -39,7 +22,7 @@ async def _claim(sessions: SessionFactory, limit: int) -> list[int]:
 
 
 async def test_two_dispatchers_never_get_the_same_row(session_factory: SessionFactory) -> None:
-    await _outbox(session_factory, 50)
+    await seed_outbox(session_factory, 50)
 
     first, second, third = await asyncio.gather(*(_claim(session_factory, 20) for _ in range(3)))
 
@@ -64,7 +47,7 @@ async def _recover(sessions: SessionFactory) -> int:
 
 
 async def test_wecom_rows_of_a_dead_dispatcher_come_back_after_the_lease(session_factory: SessionFactory) -> None:
-    await _outbox(session_factory, 3)
+    await seed_outbox(session_factory, 3)
     taken = await _claim(session_factory, 10)
     await _lease_runs_out(session_factory)
 
@@ -80,7 +63,7 @@ async def test_wecom_rows_of_a_dead_dispatcher_come_back_after_the_lease(session
 async def test_wecom_rows_found_after_its_duplicate_check_window_are_not_sent_again(
     session_factory: SessionFactory,
 ) -> None:
-    await _outbox(session_factory, 2)
+    await seed_outbox(session_factory, 2)
     await _claim(session_factory, 10)
     await _lease_runs_out(session_factory, ago=timedelta(minutes=30))  # every instance was down meanwhile
 
@@ -93,7 +76,7 @@ async def test_wecom_rows_found_after_its_duplicate_check_window_are_not_sent_ag
 
 
 async def test_mp_rows_of_a_dead_dispatcher_are_not_sent_twice(session_factory: SessionFactory) -> None:
-    await _outbox(session_factory, 3)
+    await seed_outbox(session_factory, 3)
     async with session_factory() as s:
         for row in await s.exec(select(Delivery)):
             row.channel = Channel.mp_custom
@@ -113,7 +96,7 @@ async def test_mp_rows_of_a_dead_dispatcher_are_not_sent_twice(session_factory: 
 
 
 async def test_a_retry_waits_for_its_time_and_settled_rows_stay_settled(session_factory: SessionFactory) -> None:
-    await _outbox(session_factory, 3)
+    await seed_outbox(session_factory, 3)
     async with session_factory() as s:
         rows = list(await s.exec(select(Delivery).order_by(Delivery.id)))  # type: ignore[arg-type]
         rows[0].status, rows[0].next_attempt_at = DeliveryStatus.retry, utcnow() + timedelta(minutes=5)

@@ -7,29 +7,12 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from bot.db import SessionFactory
-from models import Delivery, DeliveryStatus, Notice, Organisation, OrgLevel, Person, PersonKind
+from models import Delivery, DeliveryStatus
 from models.clock import utcnow
 from models.delivery import SETTLE_CHUNK, Channel, claim_due, recover_expired, settle_claimed
+from tests.outbox_rows import seed_outbox
 
 LEASE = timedelta(seconds=60)
-
-
-async def _outbox(sessions: SessionFactory, count: int, channel: Channel) -> None:
-    async with sessions() as s:
-        org = Organisation(code="C01", name="阳光社区", level=OrgLevel.community, path="/C01/")
-        author = Person(name="王书记", kind=PersonKind.member)
-        s.add_all([org, author])
-        await s.flush()
-        notice = Notice(org_id=org.id, author_person_id=author.id, text="周五下午开支部党员大会")  # type: ignore[arg-type]
-        s.add(notice)
-        people = [Person(name=f"党员{i}", kind=PersonKind.member) for i in range(count)]
-        s.add_all(people)
-        await s.flush()
-        s.add_all(
-            Delivery(notice_id=notice.id, person_id=p.id, channel=channel, recipient=f"u{i}")  # type: ignore[arg-type]
-            for i, p in enumerate(people)
-        )
-        await s.commit()
 
 
 async def _claim(sessions: SessionFactory, limit: int = 10_000) -> list[Delivery]:
@@ -63,7 +46,7 @@ async def _rows(sessions: SessionFactory) -> list[Delivery]:
 
 
 async def test_a_big_round_settles_each_row_with_its_own_outcome(session_factory: SessionFactory) -> None:
-    await _outbox(session_factory, SETTLE_CHUNK + 100, Channel.mp_template)
+    await seed_outbox(session_factory, SETTLE_CHUNK + 100, Channel.mp_template)
     claimed = await _claim(session_factory)
     now = utcnow()
     outcomes: list[tuple[int, int, dict[str, object]]] = []
@@ -93,7 +76,7 @@ async def test_a_big_round_settles_each_row_with_its_own_outcome(session_factory
 
 
 async def test_a_too_slow_dispatcher_cannot_settle_a_row_claimed_again(session_factory: SessionFactory) -> None:
-    await _outbox(session_factory, 3, Channel.work_app)
+    await seed_outbox(session_factory, 3, Channel.work_app)
     first = await _claim(session_factory)
     await _lease_runs_out_and_is_recovered(session_factory)  # WeCom rows come back to be sent again
     second = await _claim(session_factory)
@@ -107,7 +90,7 @@ async def test_a_too_slow_dispatcher_cannot_settle_a_row_claimed_again(session_f
 
 
 async def test_the_real_outcome_replaces_unknown(session_factory: SessionFactory) -> None:
-    await _outbox(session_factory, 2, Channel.mp_custom)
+    await seed_outbox(session_factory, 2, Channel.mp_custom)
     claimed = await _claim(session_factory)
     await _lease_runs_out_and_is_recovered(session_factory)  # MP rows: unknown, not sent again
     assert {r.status for r in await _rows(session_factory)} == {DeliveryStatus.unknown}
