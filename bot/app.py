@@ -106,6 +106,7 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
         sessions=app[SESSIONS],
         api=app[API],
         secret=settings.secret_key.get_secret_value(),
+        template_id=settings.mp_template_id,
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
     )
     stop = asyncio.Event()

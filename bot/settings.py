@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     mp_secret: SecretStr = SecretStr("")
     mp_token: SecretStr = SecretStr("")
     mp_aes_key: SecretStr = SecretStr("")
+    # The template (from the account's template library) notices go out in outside the 48 h window:
+    # keywords "title" and "time", and a link to the notice page.
+    mp_template_id: str = Field(default="TPL_NOTICE", min_length=1, max_length=64)
     work_corpid: str = ""
     work_agentid: int = 0
     work_secret: SecretStr = SecretStr("")

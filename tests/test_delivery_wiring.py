@@ -5,7 +5,8 @@ import asyncio
 from sqlmodel import select
 
 from models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus
-from tests.seed import Roster
+from tests.conftest import running_stack
+from tests.seed import Roster, seed_small_roster
 from tests.stack import Stack
 
 
@@ -30,3 +31,23 @@ async def test_a_queued_notice_is_delivered_by_the_service_itself(stack: Stack, 
             break
         await asyncio.sleep(0.05)
     assert row.status == DeliveryStatus.sent
+
+
+async def test_the_service_sends_templates_with_the_configured_template_id(database_url: str) -> None:
+    """Each account has its own template id: the service uses the one configured, not a built-in one."""
+    async with running_stack(database_url, mp_template_id="TPL_ACCOUNT_7") as stack:
+        roster = await seed_small_roster(stack.sessions)
+        stack.emulator.config.template_ids.add("TPL_ACCOUNT_7")
+        stack.emulator.register_user("mp", "o_li")
+        async with stack.sessions() as s:
+            notice = Notice(org_id=roster.orgs["C01"].id, author_person_id=roster.people["wang"].id,  # type: ignore[arg-type]
+                            text="周五下午三点开支部党员大会", status=NoticeStatus.confirmed)
+            s.add(notice)
+            await s.flush()
+            s.add(Delivery(notice_id=notice.id, person_id=roster.people["li"].id, channel=Channel.mp_template,  # type: ignore[arg-type]
+                           recipient="o_li", reason="超过48小时未互动：公众号模板消息"))
+            await s.commit()
+
+        [message] = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
+
+    assert message.api == "template" and message.payload["template_id"] == "TPL_ACCOUNT_7"
