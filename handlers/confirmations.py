@@ -24,6 +24,7 @@ from models.notice import Notice
 
 router = Router("confirmations")
 NOTHING = "目前没有需要您确认的通知。回复“帮助”查看可用指令。"
+NO_TASK = "目前没有需要您报告完成的任务。回复“帮助”查看可用指令。"
 # Casual answers: they mean 收到 only while a notice awaits a receipt.
 LOOSE_ACK_WORDS = ("好的", "好", "1", "ok", "👌")
 # 收到 as people write it: "收到", "收到了", "好的，收到", "已收到，马上办", "收到 12", "收到12号，谢谢".
@@ -90,7 +91,7 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
         if notice is None:  # a repeated 收到 / 完成 is told so; otherwise there is nothing to answer
             notice = await latest_sent(session, person_id, tasks_only=is_done)
         if notice is None:
-            return NOTHING
+            return NO_TASK if is_done else NOTHING
     assert notice.id is not None
     if len(together) > 1:
         return await _ack_all(msg, ctx, together, how="digest")

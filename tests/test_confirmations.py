@@ -70,7 +70,7 @@ async def test_full_width_ok_acknowledges_and_a_task_is_reported_done(stack: Sta
 async def test_nothing_to_confirm_gets_a_friendly_answer(stack: Stack, roster: Roster) -> None:
     li = await _li(stack)
     assert (await li.send_text("收到")).content == NOTHING
-    assert (await li.send_text("完成")).content == NOTHING
+    assert (await li.send_text("完成")).content == "目前没有需要您报告完成的任务。回复“帮助”查看可用指令。"
     casual = (await li.send_text("好的")).content  # a casual word is answered by the usual fallback
     assert "好的" in casual and "回复“帮助”" in casual
     assert "帮助" in (await stack.phone("mp", "o_stranger").send_text("收到")).content  # unbound: the help
