@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import Recipient, attach_channels
 from models.channel_plan import ChannelChoice, first_choice
-from models.delivery import Delivery, DeliveryStatus, Purpose
+from models.delivery import Channel, Delivery, DeliveryStatus, Purpose
 from models.engagement import Engagement, EngagementKind
 from models.notice import Notice, NoticeStatus, Urgency
 from models.organisation import Organisation
@@ -33,6 +33,9 @@ NAMES_SHOWN = 20
 ROLE_RANK = {RoleKind.secretary: 0, RoleKind.deputy: 1, RoleKind.admin: 2}
 TIMES = {1: "一次", 2: "两次", 3: "三次", 4: "四次", 5: "五次"}
 MESSAGE_KEY = ["notice_id", "person_id", "channel", "purpose", "round"]
+
+UNREACHABLE_NOW = "微信已无法送达（已取消关注或已解绑），提醒未能发出"
+UNREACHABLE_MARK = "（微信已无法送达）"  # after a name on the secretary's list: call, don't message
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +157,25 @@ async def write_reminders(session: AsyncSession, *, due: list[Unanswered], now: 
     texts = await _notice_texts(session, {d.notice_id for d in due})
     people = await _reachable(session, {d.person_id for d in due}, now)
     rows: list[dict[str, Any]] = []
-    unreachable = 0
+    gone = [d for d in due if d.person_id not in people or first_choice(people[d.person_id]).channel is None]
+    first_channels = await _notice_channels(session, gone)
+    gone_keys = {(d.notice_id, d.person_id) for d in gone}
     for item in due:
-        choice = first_choice(people[item.person_id]) if item.person_id in people else None
-        if choice is None or choice.channel is None:
-            unreachable += 1
-            continue
         round_ = item.rounds + 1
         body = reminder_text(item.notice_id, texts[item.notice_id], round_)
+        if (item.notice_id, item.person_id) in gone_keys:
+            # No channel reaches the person any more (unfollowed, left WeCom): the round is recorded as
+            # failed all the same, so rounds keep their pace and the name reaches the branch secretary.
+            channel, recipient = first_channels[(item.notice_id, item.person_id)]
+            choice = ChannelChoice(channel, recipient, UNREACHABLE_NOW)
+            row = _row(item.notice_id, item.person_id, choice, Purpose.reminder, round_, body, now, item.org_id)
+            rows.append(row | {"status": DeliveryStatus.failed.name})
+            continue
+        choice = first_choice(people[item.person_id])
         rows.append(_row(item.notice_id, item.person_id, choice, Purpose.reminder, round_, body, now, item.org_id))
-    return await _insert(session, rows), unreachable
+    written = await _insert(session, [r for r in rows if r["status"] != DeliveryStatus.failed.name])
+    await _insert(session, [r for r in rows if r["status"] == DeliveryStatus.failed.name])
+    return written, len(gone)
 
 
 async def write_missing_lists(
@@ -192,6 +204,7 @@ async def write_missing_lists(
     if not missing:
         return 0, 0
     names = await _names(session, {p for ids in missing.values() for p in ids})
+    unreachable_people = await _last_reminder_failed(session, exhausted)
     texts = await _notice_texts(session, set(notice_ids))
     reach = await _reachable(session, {secretary for _, secretary in missing}, now)
     rows: list[dict[str, Any]] = []
@@ -204,7 +217,7 @@ async def write_missing_lists(
         body = missing_list_text(
             notice_id,
             texts[notice_id],
-            [names[p][0] for p in ids],
+            [names[p][0] + (UNREACHABLE_MARK if (notice_id, p) in unreachable_people else "") for p in ids],
             max_rounds=max_rounds,
             all_members=all(names[p][1] == PersonKind.member for p in ids),
         )
@@ -284,6 +297,39 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
         result = await session.exec(stmt)  # type: ignore[call-overload]
         written += result.rowcount
     return written
+
+
+async def _notice_channels(
+    session: AsyncSession, items: list[Unanswered]
+) -> dict[tuple[int, int], tuple[Channel, str]]:
+    """The channel and recipient each (notice, person) was sent the notice on (a failed reminder's row
+    needs one; its reason says why nothing went out)."""
+    if not items:
+        return {}
+    wanted = {(i.notice_id, i.person_id) for i in items}
+    rows = await session.exec(
+        select(Delivery.notice_id, Delivery.person_id, Delivery.channel, Delivery.recipient).where(
+            col(Delivery.notice_id).in_(sorted({i.notice_id for i in items})),
+            col(Delivery.person_id).in_(sorted({i.person_id for i in items})),
+            Delivery.purpose == Purpose.notice,
+            Delivery.status == DeliveryStatus.sent,
+        )
+    )
+    return {(n, p): (Channel(c), r) for n, p, c, r in rows if (n, p) in wanted}
+
+
+async def _last_reminder_failed(session: AsyncSession, items: list[Unanswered]) -> set[tuple[int, int]]:
+    """The (notice, person) pairs whose last reminder could not be sent: no channel reaches them."""
+    last = {(i.notice_id, i.person_id): i.rounds for i in items}
+    failed = await session.exec(
+        select(Delivery.notice_id, Delivery.person_id, Delivery.round).where(
+            col(Delivery.notice_id).in_(sorted({i.notice_id for i in items})),
+            col(Delivery.person_id).in_(sorted({i.person_id for i in items})),
+            Delivery.purpose == Purpose.reminder,
+            Delivery.reason == UNREACHABLE_NOW,
+        )
+    )
+    return {(n, p) for n, p, round_ in failed if last.get((n, p)) == round_}
 
 
 async def _notice_texts(session: AsyncSession, notice_ids: set[int]) -> dict[int, str]:

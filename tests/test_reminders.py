@@ -274,3 +274,27 @@ def test_a_long_list_names_twenty_and_counts_the_rest() -> None:
     names = [f"党员{i}" for i in range(25)]
     text = missing_list_text(7, "短通知", names, max_rounds=2, all_members=True)
     assert text == f"第 7 号通知“短通知”：以下党员两次提醒后仍未确认收到：{'、'.join(names[:20])}等 25 人。请电话联系。"
+
+
+async def test_a_member_who_unfollowed_is_listed_to_the_branch_secretary_on_time(stack: Stack, roster: Roster) -> None:
+    """李党员 got the notice, then unfollowed the Official Account: no reminder can reach him, but the
+    rounds pass all the same and his branch secretary hears of him with the others, marked to call."""
+    await _members(stack)
+    notice_id = await _send_notice(stack, MEETING)
+    await stack.phone("mp", "o_li").send_event("unsubscribe")
+
+    await _hours_pass(stack, 4.5)
+    assert await _tick(stack) == ReminderCounts(reminders=2, unreachable=1)
+    await _hours_pass(stack, 4.5)
+    assert await _tick(stack) == ReminderCounts(reminders=2, unreachable=1)
+    assert _texts(stack, "mp", "o_li") == [MEETING]  # nothing more reached him
+    li_rounds = [r for r in await _rows(stack, Purpose.reminder) if r.person_id == roster.people["li"].id]
+    assert [(r.round, r.status) for r in li_rounds] == [(1, DeliveryStatus.failed), (2, DeliveryStatus.failed)]
+    assert all(r.reason == "微信已无法送达（已取消关注或已解绑），提醒未能发出" for r in li_rounds)
+
+    await _hours_pass(stack, 4.5)
+    await _tick(stack)
+    assert _texts(stack, "work", "wangshuji")[-1] == (
+        f"第 {notice_id} 号通知“{MEETING[:20]}…”：以下党员两次提醒后仍未确认收到："
+        "李党员（微信已无法送达）、赵党员。请电话联系。"
+    )
