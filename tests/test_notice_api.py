@@ -213,6 +213,20 @@ async def test_a_repeat_with_the_same_idempotency_key_returns_the_first_answer(s
     assert await _count(stack, AuditEntry, AuditEntry.action == "notice.api") == 2
 
 
+async def test_a_retry_overtaking_its_first_attempt_sends_once(stack: Stack, roster: Roster) -> None:
+    """The office system times out and retries while the first request is still running: five
+    requests with one Idempotency-Key at once write one notice, and all get its answer."""
+    token = await _token(stack, roster)
+    key = {"Idempotency-Key": "oa-2026-000125"}
+
+    answers = await asyncio.gather(*(_post(stack, token, _notice(), headers=dict(key)) for _ in range(5)))
+
+    assert [a.status_code for a in answers] == [201] * 5
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert await _count(stack, Notice) == 1
+    assert await _count(stack, AuditEntry, AuditEntry.action == "notice.api") == 1
+
+
 async def test_a_token_issued_with_the_cli_works_until_it_is_revoked(
     stack: Stack, roster: Roster, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,11 +2,15 @@
 district platform). A bearer token is scoped to one organisation's subtree and sends on behalf of a
 secretary whose role must still cover it. Every send and every refusal is audited."""
 
+import asyncio
+import hashlib
 import json
+import weakref
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -127,14 +131,39 @@ async def _earlier_answer(session: AsyncSession, token: ApiToken, key: str) -> d
     return entry.detail.get("answer") if entry else None
 
 
+_KEY_LOCKS = web.AppKey("idempotency_key_locks", weakref.WeakValueDictionary)
+
+
+def _lock_id(authorization: str, key: str) -> int:
+    digest = hashlib.sha256(f"{authorization}\n{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)  # a PostgreSQL advisory lock takes a bigint
+
+
 async def post_notice(request: web.Request) -> web.Response:
+    """Requests with the same token and Idempotency-Key run one after the other, so a retry that
+    overtakes its first attempt gets the first answer instead of sending again: a lock per key in
+    this process, and on PostgreSQL a transaction-scoped advisory lock for the other instances."""
+    key = request.headers.get("Idempotency-Key", "").strip()[:MAX_KEY]
+    if not key:
+        return await _post_notice(request, key, None)
+    lock_id = _lock_id(request.headers.get("Authorization", ""), key)
+    locks: weakref.WeakValueDictionary[int, asyncio.Lock] = request.app[_KEY_LOCKS]
+    lock = locks.get(lock_id)
+    if lock is None:  # kept alive by the requests holding or awaiting it, then forgotten
+        lock = locks[lock_id] = asyncio.Lock()
+    async with lock:
+        return await _post_notice(request, key, lock_id)
+
+
+async def _post_notice(request: web.Request, key: str, lock_id: int | None) -> web.Response:
     settings = request.app[SETTINGS]
     now = datetime.now(settings.tz)
-    key = request.headers.get("Idempotency-Key", "").strip()[:MAX_KEY]
     async with request.app[SESSIONS]() as session:
         token: ApiToken | None = None
         body: dict[str, Any] = {}
         try:
+            if lock_id is not None and session.bind.dialect.name == "postgresql":
+                await session.exec(select(func.pg_advisory_xact_lock(lock_id)))  # type: ignore[call-overload]
             token, scope = await _authorised(session, request)
             if key and (first := await _earlier_answer(session, token, key)) is not None:
                 return _answer(201, first)
@@ -212,5 +241,6 @@ async def get_notice(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    app[_KEY_LOCKS] = weakref.WeakValueDictionary()
     app.router.add_post("/api/notices", post_notice)
     app.router.add_get("/api/notices/{id}", get_notice)
