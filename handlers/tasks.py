@@ -3,6 +3,7 @@ level below, at once (busy secretaries get no preview step); `汇总 [编号]`: 
 roll-up of the whole cascade, per level and the organisations not yet done."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC
 
 from handlers.context import Context, Inbound
@@ -11,7 +12,16 @@ from models.audit import record_audit
 from models.notice import Notice, Urgency
 from models.organisation import LEVEL_NAMES, Organisation
 from models.quiet_hours import not_before
-from models.tasks import OrgStatus, Rollup, latest_task_in_scope, pass_down, passed_down, received_task, rollup
+from models.tasks import (
+    LevelCounts,
+    OrgStatus,
+    Rollup,
+    latest_task_in_scope,
+    pass_down,
+    passed_down,
+    received_task,
+    rollup,
+)
 
 router = Router("tasks")
 # The number ends at 号, a space or the end: "下发 3天内报送" has no number.
@@ -130,6 +140,17 @@ async def summary(msg: Inbound, ctx: Context, args: str) -> str:
     return render(await rollup(session=ctx.session, root=notice), ctx)
 
 
+def level_figures(level: LevelCounts, mark_overdue: Callable[[str], str] = str) -> list[str]:
+    """A level's figures after its completion (the chat and the progress page say the same):
+    delivered, confirmed, then passed down and overdue when there are any."""
+    figures = [f"送达 {level.delivered}", f"确认 {level.acked}"]
+    if level.passed_down:
+        figures.append(f"已下发 {level.passed_down}")
+    if level.overdue:
+        figures.append(mark_overdue(f"逾期 {level.overdue}"))
+    return figures
+
+
 def render(r: Rollup, ctx: Context) -> str:
     text = r.root.text.split("\n")[0]
     preview = text if len(text) <= PREVIEW else text[:PREVIEW] + "…"
@@ -137,12 +158,7 @@ def render(r: Rollup, ctx: Context) -> str:
     due = f"（{deadline.month}月{deadline.day}日 {deadline:%H:%M} 截止）" if deadline else ""
     lines = [f"第 {r.root.id} 号任务：{preview}{due}"]
     for level in r.levels:
-        parts = [f"{level.level} {level.done}/{level.orgs} 完成", f"送达 {level.delivered}", f"确认 {level.acked}"]
-        if level.passed_down:
-            parts.append(f"已下发 {level.passed_down}")
-        if level.overdue:
-            parts.append(f"逾期 {level.overdue}")
-        lines.append("，".join(parts))
+        lines.append("，".join([f"{level.level} {level.done}/{level.orgs} 完成", *level_figures(level)]))
     if not r.orgs:
         lines.append("还没有组织收到这项任务。")
     unfinished = r.unfinished

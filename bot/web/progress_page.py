@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.keys import SESSIONS, SETTINGS
 from bot.web.layout import esc, message_page, page
 from handlers.links import read_progress_token
+from handlers.tasks import level_figures
 from models.notice import Notice, NoticeStatus, Urgency
 from models.progress import OrgProgress, Progress, may_follow, notice_progress
 from models.tasks import Rollup, is_task_to_secretaries, rollup
@@ -89,11 +90,7 @@ def _levels(tree: Rollup) -> str:
     organisations not done yet with their secretaries."""
     rows = []
     for level in tree.levels:
-        facts = [f"完成 {level.done}/{level.orgs}", f"送达 {level.delivered}", f"确认 {level.acked}"]
-        if level.passed_down:
-            facts.append(f"已下发 {level.passed_down}")
-        if level.overdue:
-            facts.append(f'<span class="warn">逾期 {level.overdue}</span>')
+        facts = [f"完成 {level.done}/{level.orgs}", *level_figures(level, lambda f: f'<span class="warn">{f}</span>')]
         bars = (
             f'<div class="bars"><i style="width:{_share(level.delivered, level.orgs)}%"></i>'
             f'<b style="width:{_share(level.done, level.orgs)}%"></b></div>'
