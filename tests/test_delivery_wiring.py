@@ -10,16 +10,21 @@ from tests.seed import Roster, seed_small_roster
 from tests.stack import Stack
 
 
-async def test_a_queued_notice_is_delivered_by_the_service_itself(stack: Stack, roster: Roster) -> None:
-    stack.emulator.register_user("work", "zhaody")
+async def _queue(stack: Stack, roster: Roster, text: str, person: str, channel: Channel, recipient: str) -> None:
+    """A notice of 王书记 confirmed with one outbox row, as the chat would leave it."""
     async with stack.sessions() as s:
         notice = Notice(org_id=roster.orgs["C01"].id, author_person_id=roster.people["wang"].id,  # type: ignore[arg-type]
-                        text="周五下午三点在社区会议室召开支部党员大会", status=NoticeStatus.confirmed)
+                        text=text, status=NoticeStatus.confirmed)
         s.add(notice)
         await s.flush()
-        s.add(Delivery(notice_id=notice.id, person_id=roster.people["zhao"].id, channel=Channel.work_app,  # type: ignore[arg-type]
-                       recipient="zhaody", reason="企业微信应用消息"))
+        s.add(Delivery(notice_id=notice.id, person_id=roster.people[person].id, channel=channel,  # type: ignore[arg-type]
+                       recipient=recipient))
         await s.commit()
+
+
+async def test_a_queued_notice_is_delivered_by_the_service_itself(stack: Stack, roster: Roster) -> None:
+    stack.emulator.register_user("work", "zhaody")
+    await _queue(stack, roster, "周五下午三点在社区会议室召开支部党员大会", "zhao", Channel.work_app, "zhaody")
 
     received = await stack.emulator.wait_for_messages("work", "zhaody", within=5)
 
@@ -39,14 +44,7 @@ async def test_the_service_sends_templates_with_the_configured_template_id(datab
         roster = await seed_small_roster(stack.sessions)
         stack.emulator.config.template_ids.add("TPL_ACCOUNT_7")
         stack.emulator.register_user("mp", "o_li")
-        async with stack.sessions() as s:
-            notice = Notice(org_id=roster.orgs["C01"].id, author_person_id=roster.people["wang"].id,  # type: ignore[arg-type]
-                            text="周五下午三点开支部党员大会", status=NoticeStatus.confirmed)
-            s.add(notice)
-            await s.flush()
-            s.add(Delivery(notice_id=notice.id, person_id=roster.people["li"].id, channel=Channel.mp_template,  # type: ignore[arg-type]
-                           recipient="o_li", reason="超过48小时未互动：公众号模板消息"))
-            await s.commit()
+        await _queue(stack, roster, "周五下午三点开支部党员大会", "li", Channel.mp_template, "o_li")
 
         [message] = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
 
