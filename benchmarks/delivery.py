@@ -59,8 +59,10 @@ from bot.db import create_engine, create_session_factory  # noqa: E402
 from bot.emulator import EmulatorConfig  # noqa: E402
 from handlers.links import notice_url  # noqa: E402
 from models.clock import utcnow  # noqa: E402
-from models.notice import Notice  # noqa: E402
-from models.notice_queries import confirm_notice, recipients_for  # noqa: E402
+from models.notice import Notice, NoticeStatus, Who  # noqa: E402
+from models.notice_queries import recipients_for  # noqa: E402
+from models.outbox import queue_messages  # noqa: E402
+from models.subject import Subject  # noqa: E402  # noqa: E402
 
 TARGETS = {"ratio": 2.0, "resolve_s": 1.0, "rss_growth_mb": 50.0}
 CONCURRENCY = 16  # the dispatcher's default
@@ -193,16 +195,19 @@ async def confirm_and_wait(database_url: str, roster: Roster, within: float) -> 
     try:
         started = time.perf_counter()
         async with sessions() as s:
-            people = await recipients_for(session=s, org_ids=[roster.district_id], who=[1])
+            people = await recipients_for(session=s, org_ids=[roster.district_id], who=[Who.members])
             resolved = time.perf_counter()
-            notice = Notice(org_id=roster.district_id, author_person_id=roster.author_id, text=TEXT)
+            notice = Notice(org_id=roster.district_id, author_person_id=roster.author_id, text=TEXT,
+                            status=NoticeStatus.confirmed, confirmed_at=utcnow())
             s.add(notice)
             await s.flush()
-            written = await confirm_notice(session=s, notice=notice, people=people, not_before=utcnow())
+            queued = await queue_messages(session=s, subject=Subject.notice(notice.id), recipients=people,
+                                          not_before=utcnow())
+            written = queued.rows
             await s.commit()
             notice_id = notice.id
         confirmed = time.perf_counter()
-        query = text("SELECT status, count(*) FROM delivery WHERE notice_id = :n GROUP BY status")
+        query = text("SELECT status, count(*) FROM delivery WHERE subject_kind = 'notice' AND subject_id = :n GROUP BY status")
         deadline = started + within
         while True:
             async with engine.connect() as conn:
@@ -214,7 +219,7 @@ async def confirm_and_wait(database_url: str, roster: Roster, within: float) -> 
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    text("SELECT channel, recipient, status, reason FROM delivery WHERE notice_id = :n"),
+                    text("SELECT channel, recipient, status, reason FROM delivery WHERE subject_kind = 'notice' AND subject_id = :n"),
                     {"n": notice_id},
                 )
             ).all()

@@ -17,6 +17,7 @@ from bot.callbacks.late import ApiLateSender
 from bot.callbacks.service import CallbackService
 from bot.db import create_engine, create_session_factory
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.reports import TemplateReports
 from bot.directory_cache import DirectoryCache
 from bot.keys import (
     API,
@@ -92,6 +93,7 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
         help_book=handlers.build_help_book(),
         late_sender=ApiLateSender(app[API]),
         metrics=app[METRICS],
+        platform_events={"templatesendjobfinish": TemplateReports(app[SESSIONS])},
     )
     yield
     await service.drain()

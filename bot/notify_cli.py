@@ -15,21 +15,20 @@ from bot.cli_session import EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE, run_with_sessi
 from bot.settings import Settings
 from handlers.notices.questions import reach_lines
 from models.audit import record_audit
-from models.notice_queries import WHO_NAMES, Preview, preview, recipients_for
+from models.notice import Who
+from models.notice_queries import Preview
 from models.notice_send import (
     Draft,
     Refusal,
-    bad,
-    check_within,
+    RefusalKind,
     checked_deadline,
     checked_text,
-    covering,
-    create_and_confirm,
+    compose_notice,
+    confirm,
     orgs_by_code,
     role_orgs,
-    who_numbers,
+    who_of,
 )
-from models.notice_similarity import similar_recent, warning
 from models.person import Person
 
 ACTOR = "cli"
@@ -39,7 +38,7 @@ YES = ("y", "yes", "是", "确认")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org", action="append", required=True, help="组织编码，可重复：--org C01 --org C02")
-    parser.add_argument("--who", default="党员", help=f"发给哪些人，逗号分隔：{','.join(WHO_NAMES.values())}")
+    parser.add_argument("--who", default="党员", help=f"发给哪些人，逗号分隔：{','.join(w.value for w in Who)}")
     text = parser.add_mutually_exclusive_group(required=True)
     text.add_argument("--text", help="通知内容")
     text.add_argument("--text-file", help="从 UTF-8 文本文件读取通知内容")
@@ -72,33 +71,28 @@ async def _notify(session: AsyncSession, settings: Settings, args: argparse.Name
     person = (await session.exec(select(Person).where(Person.phone == phone))).first()
     try:
         if person is None:
-            raise Refusal(403, "unknown_person", f"找不到手机号为 {phone} 的人员")
+            raise Refusal(RefusalKind.not_allowed, "unknown_person", f"找不到手机号为 {phone} 的人员")
         draft = Draft(
             orgs=await orgs_by_code(session, args.org),
-            who=who_numbers([w for w in args.who.replace("，", ",").replace("、", ",").split(",") if w.strip()]),
+            who=who_of([w.strip() for w in args.who.replace("，", ",").replace("、", ",").split(",") if w.strip()]),
             text=checked_text(args.text),
             urgent=args.urgent,
             receipt=not args.no_receipt,
             deadline=checked_deadline(args.deadline, now) if args.deadline else None,
         )
-        roots = await role_orgs(session, person.id)  # type: ignore[arg-type]
+        assert person.id is not None
+        roots = await role_orgs(session, person.id)
         if not roots:
-            raise Refusal(403, "no_role", f"{person.name}不是书记、副书记或管理员，不能发通知")
-        check_within(draft.orgs, roots)
-        people = await recipients_for(session=session, org_ids=draft.org_ids, who=draft.who,
-                                      task=draft.deadline is not None)
-        if not people:
-            raise bad("no_recipients", "所选组织中没有符合条件的人", "who")
-        earlier = await similar_recent(session, draft.org_ids, draft.text, now)
-        print(_preview_text(draft, preview(people)))
-        if earlier is not None:
-            print(f"注意：{warning(earlier, now)}。")
+            raise Refusal(RefusalKind.not_allowed, "no_role", f"{person.name}不是书记、副书记或管理员，不能发通知")
+        composed = await compose_notice(session=session, draft=draft, roots=roots, now=now)
+        print(_preview_text(draft, composed.preview))
+        if composed.similar is not None:
+            print(f"注意：{composed.warning}。")
         if args.dry_run:
             print("（试运行：未发送，也未写入任何内容）")
             return EXIT_OK
-        if earlier is not None and args.yes and not args.force:
-            raise Refusal(409, "near_duplicate", f"24小时内已向相同组织发过相似通知（第 {earlier.id} 号），"
-                          "确需再发请加 --force")
+        # Asked at the prompt, the secretary decides after the warning; with --yes only --force does.
+        composed.check_duplicate(force=args.force or not args.yes, hint="确需再发请加 --force")
     except Refusal as refusal:
         record_audit(session=session, action="notice.refused", actor=ACTOR,
                      actor_person_id=person.id if person else None, channel="cli", error=refusal.error,
@@ -111,14 +105,11 @@ async def _notify(session: AsyncSession, settings: Settings, args: argparse.Name
         if (await asyncio.to_thread(_ask, "确认发送？[y/N] ")) not in YES:
             print("已取消，未发送。")
             return EXIT_REFUSED
-    issuing = covering(roots, draft.orgs[0])
-    assert issuing is not None  # checked above
-    sent = await create_and_confirm(session=session, org_id=issuing.id, author_person_id=person.id,  # type: ignore[arg-type]
-                                    draft=draft, people=people, now=now, quiet=settings.quiet_window,
-                                    digest_minutes=settings.digest_minutes)
+    sent = await confirm(session=session, composed=composed, author_person_id=person.id,
+                         quiet=settings.quiet_window, digest_minutes=settings.digest_minutes)
     record_audit(session=session, action="notice.cli", actor=ACTOR, actor_person_id=person.id,
-                 org_id=issuing.id, notice_id=sent.notice.id, recipients=sent.count, people=sent.people,
-                 forced=earlier is not None)
+                 org_id=composed.issuing.id, notice_id=sent.notice.id, recipients=sent.count, people=sent.people,
+                 forced=composed.similar is not None)
     await session.commit()
     print(f"已确认，正在发送给 {sent.count} 人（编号 {sent.notice.id}）")
     if when := sent.when(now):
@@ -136,7 +127,7 @@ def _ask(question: str) -> str:
 
 def _preview_text(draft: Draft, view: Preview) -> str:
     lines = [
-        f"对象：{'、'.join(o.name for o in draft.orgs)} · {'、'.join(WHO_NAMES[w] for w in draft.who)}",
+        f"对象：{'、'.join(o.name for o in draft.orgs)} · {'、'.join(w.value for w in draft.who)}",
         f"内容：{draft.text}",
         f"紧急程度：{'紧急' if draft.urgent else '普通'}；需回复“收到”：{'是' if draft.receipt else '否'}",
         f"截止时间：{draft.deadline:%Y-%m-%d %H:%M}" if draft.deadline else "截止时间：无（普通通知）",

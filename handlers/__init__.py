@@ -1,11 +1,10 @@
 """What inbound messages mean. The order of ROUTERS is the precedence: binding before features,
 the fallback last."""
 
-from handlers import admin_link, binding, confirmations, follow, help, notices, progress, tasks, template_report
+from handlers import admin_link, binding, confirmations, follow, help, notices, progress, tasks
 from handlers.routing import HelpBook, Router
 
 ROUTERS: tuple[Router, ...] = (
-    template_report.router,  # WeChat's own delivery reports, never the user's words
     follow.router,
     binding.router,
     notices.router,  # before help: an open conversation takes every reply except 帮助

@@ -21,6 +21,7 @@ from models.engagement import (
     sent_notice,
 )
 from models.notice import Notice
+from models.subject import Subject
 
 router = Router("confirmations")
 NOTHING = "目前没有需要您确认的通知。回复“帮助”查看可用指令。"
@@ -95,7 +96,7 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
     assert notice.id is not None
     if len(together) > 1:
         return await _ack_all(msg, ctx, together, how="digest")
-    if not await record(session, notice.id, person_id, kind, note):
+    if not await record(session, Subject.notice(notice.id), person_id, kind, note):
         return f"您已报告过第 {notice.id} 号任务完成。" if is_done else f"您已确认过第 {notice.id} 号通知。"
     detail: dict[str, Any] = {"note": note} if is_done and note else {}
     record_audit(session=session, action="notice.done" if is_done else "notice.ack",
@@ -111,7 +112,7 @@ async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice], *, how: st
     person_id: int = ctx.sender.person_id  # type: ignore[assignment]
     acked = []
     for notice in notices:
-        if await record(ctx.session, notice.id, person_id, EngagementKind.acked):  # type: ignore[arg-type]
+        if await record(ctx.session, Subject.notice(notice.id), person_id, EngagementKind.acked):
             record_audit(session=ctx.session, action="notice.ack", actor=f"wechat:{msg.platform.value}:{msg.from_user}",
                          actor_person_id=person_id, org_id=notice.org_id, notice_id=notice.id, together=how)
             acked.append(notice.id)

@@ -12,7 +12,9 @@ from models.login import LoginToken
 from models.notice import Notice, NoticeStatus, Urgency
 from models.organisation import Organisation, OrgLevel, Unit
 from models.person import Membership, Person, PersonKind, Role, RoleKind
+from models.subject import Subject, SubjectKind
 from models.token import AccessToken
+from models.waiting_report import WaitingReport
 
 __all__ = [
     "AccessToken",
@@ -41,7 +43,10 @@ __all__ = [
     "Role",
     "RoleKind",
     "SenderProfile",
+    "Subject",
+    "SubjectKind",
     "Unit",
     "Urgency",
+    "WaitingReport",
     "record_audit",
 ]

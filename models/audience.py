@@ -1,6 +1,7 @@
 """Who a notice reaches: the people of the chosen organisations' subtrees (primary or participating
 members: 一方隶属、参加多重组织生活), de-duplicated, with what is needed to choose a channel each."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -8,10 +9,11 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.bulk import chunks
 from models.clock import utcnow
 from models.identity import Identity, Platform
 from models.inbound import InboundMessage
-from models.organisation import Organisation
+from models.organisation import Organisation, in_subtree_of
 from models.person import Membership, Person, PersonKind, Role
 
 MP_WINDOW = timedelta(hours=48)
@@ -50,18 +52,13 @@ class Recipient:
         return bool(self.robot_key and self.phone)
 
 
-def _chunks(items: list, size: int = 5000) -> list[list]:  # type: ignore[type-arg]
-    # Bound parameters per statement are limited (SQLite 32766, asyncpg 32767).
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 async def resolve(*, session: AsyncSession, audience: Audience, now: datetime | None = None) -> list[Recipient]:
     """Set-based (three queries whatever the size), so 10,000 people resolve well within a second."""
     now = now or utcnow()
     roots = list(await session.exec(select(Organisation).where(col(Organisation.id).in_(audience.org_ids))))
     if not roots:
         return []
-    in_subtrees = [col(Organisation.path).startswith(root.path) for root in roots]
+    in_subtrees = [in_subtree_of(root.path) for root in roots]
     people = (
         select(Person.id, Person.name, Membership.org_id)
         .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
@@ -85,12 +82,26 @@ async def resolve(*, session: AsyncSession, audience: Audience, now: datetime | 
     return sorted(found.values(), key=lambda r: r.person_id)
 
 
+async def load_recipients(
+    *, session: AsyncSession, person_ids: Iterable[int], now: datetime
+) -> dict[int, Recipient]:
+    """The Recipient of each person (by id), with channels attached, reachable or not; unknown ids
+    are left out. The one way to learn how a known set of people can be reached now."""
+    found: dict[int, Recipient] = {}
+    for ids in chunks(sorted(set(person_ids))):
+        rows = await session.exec(select(Person.id, Person.name).where(col(Person.id).in_(ids)))
+        found.update((person_id, Recipient(person_id, name)) for person_id, name in rows if person_id is not None)
+    if found:
+        await attach_channels(session=session, people=found, now=now)
+    return found
+
+
 async def attach_channels(*, session: AsyncSession, people: dict[int, Recipient], now: datetime) -> None:
     """Fills in each person's following WeCom / Official Account identity and, for the latter, the
     last interaction inside the 48 h window — derived from the inbound log (no per-message writes)."""
     openids: dict[str, int] = {}
     left_work: set[int] = set()  # WeCom members who left the app or the corp: their roster userid is stale
-    for ids in _chunks(list(people)):
+    for ids in chunks(list(people)):
         identities = await session.exec(
             select(Identity.person_id, Identity.platform, Identity.external_id, Identity.following).where(
                 col(Identity.person_id).in_(ids)
@@ -106,7 +117,7 @@ async def attach_channels(*, session: AsyncSession, people: dict[int, Recipient]
             else:
                 recipient.mp_openid = external_id
                 openids[external_id] = recipient.person_id
-    for users in _chunks(list(openids)):
+    for users in chunks(list(openids)):
         seen = await session.exec(
             select(InboundMessage.from_user, func.max(InboundMessage.received_at))
             .where(
@@ -134,7 +145,7 @@ async def _attach_roster_details(*, session: AsyncSession, people: dict[int, Rec
     """Each person's phone, the robot in reach of their primary organisation (two queries per chunk),
     and the roster's WeCom userid for members who have not opened the app yet: WeCom delivers to any
     member of the corp by userid, so a member need not have written to the bot first."""
-    for ids in _chunks(list(people)):
+    for ids in chunks(list(people)):
         rows = list(
             await session.exec(
                 select(Person.id, Person.phone, Person.work_userid, Organisation.path)
@@ -148,7 +159,7 @@ async def _attach_roster_details(*, session: AsyncSession, people: dict[int, Rec
         )
         codes = sorted({code for *_, path in rows if path for code in path.split("/") if code})
         robots: dict[str, str] = {}
-        for part in _chunks(codes):
+        for part in chunks(codes):
             found = await session.exec(
                 select(Organisation.code, Organisation.robot_key).where(
                     col(Organisation.code).in_(part), col(Organisation.robot_key).is_not(None)

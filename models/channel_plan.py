@@ -1,16 +1,12 @@
 """Which channel first reaches each person (WECHAT.md): the WeCom app, then an Official Account
 customer-service message inside the 48 h window, then a template message (short fields + link), and
 last the organisation's group robot, which @-mentions the person's mobile. Every choice carries its
-reason, shown on the progress page. Also the insert of the next channel's row when one falls back."""
+reason, shown on the progress page."""
 
 from dataclasses import dataclass
-from datetime import datetime
-
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import Recipient
-from models.delivery import Channel, Delivery, DeliveryStatus
+from models.delivery import Channel
 
 UNREACHABLE = "未绑定微信或已取消关注，无法送达"
 ROBOT_FIRST = "未绑定微信：通过组织群机器人@手机号提醒"
@@ -35,7 +31,7 @@ def _mp_choice(person: Recipient) -> ChannelChoice | None:
 
 def _robot_choice(person: Recipient, reason: str) -> ChannelChoice | None:
     if person.robot_reachable:
-        return ChannelChoice(Channel.robot, person.robot_key, reason)  # type: ignore[arg-type]
+        return ChannelChoice(Channel.robot, person.robot_key or "", reason)
     return None
 
 
@@ -55,30 +51,3 @@ def next_choice(person: Recipient, failed: Channel) -> ChannelChoice:
     if choice is None and failed != Channel.robot:
         choice = _robot_choice(person, ROBOT_FALLBACK)
     return choice or ChannelChoice(None, "", NOTHING_LEFT)
-
-
-async def add_fallback_row(
-    *, session: AsyncSession, failed: Delivery, channel: Channel, recipient: str, reason: str, now: datetime
-) -> None:
-    """A pending row for the next channel carrying the same message as `failed`, due now, unless that
-    message already has a row on that channel (a concurrent or repeated fallback writes it once)."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    stmt = (
-        dialect.insert(Delivery)
-        .values(
-            notice_id=failed.notice_id,
-            person_id=failed.person_id,
-            purpose=failed.purpose,
-            round=failed.round,
-            body=failed.body,
-            org_id=failed.org_id,
-            channel=channel.name,
-            recipient=recipient,
-            status=DeliveryStatus.pending.name,
-            attempts=0,
-            next_attempt_at=now,
-            reason=reason[:300],
-        )
-        .on_conflict_do_nothing(index_elements=["notice_id", "person_id", "channel", "purpose", "round"])
-    )
-    await session.exec(stmt)  # type: ignore[call-overload]

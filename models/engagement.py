@@ -1,22 +1,21 @@
-"""Members' replies to a notice: 收到 (acknowledged) and, for tasks, 完成 (done, with a short note).
-One row per (notice, person, kind), so a repeated reply changes nothing."""
+"""People's replies, recorded against the subject they were asked about (models/subject.py): 收到
+(acknowledged) and, for tasks, 完成 (done, with a short note) today. One row per (subject, person,
+kind), so a repeated reply changes nothing. Also the notice queries behind a bare 收到 / 完成."""
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint, and_, exists, or_
+from sqlalchemy import Index, String, UniqueConstraint, and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
-from models.delivery import Channel, Delivery, DeliveryStatus, Purpose
+from models.delivery import Delivery, DeliveryStatus, Purpose
 from models.notice import Notice, NoticeStatus
+from models.subject import Subject, SubjectKind, of_notice
 
 NOTE_LIMIT = 200
-# The msgid the dispatcher gives the rows of one digest (several notices in one message to a person)
-# on channels whose send has no msgid of its own; a template digest's rows share the template's msgid.
-DIGEST_MARKER = "digest:"
 
 
 class EngagementKind(StrEnum):
@@ -25,9 +24,13 @@ class EngagementKind(StrEnum):
 
 
 class Engagement(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("notice_id", "person_id", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("subject_kind", "subject_id", "person_id", "kind", name="uq_engagement_reply"),
+        Index("ix_engagement_subject", "subject_kind", "subject_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    notice_id: int = Field(foreign_key="notice.id", index=True)
+    subject_kind: SubjectKind = Field(default=SubjectKind.notice, sa_type=String(20))
+    subject_id: int
     person_id: int = Field(foreign_key="person.id", index=True)
     kind: EngagementKind
     note: str = Field(default="", max_length=NOTE_LIMIT)  # what the member wrote after 完成
@@ -38,14 +41,14 @@ def _sent_to(person_id: int):  # type: ignore[no-untyped-def]
     """Confirmed notices with a delivery row of the notice itself for the person (whatever its status);
     a secretary who only got the list of who is missing is not a recipient."""
     delivered = exists().where(
-        Delivery.notice_id == Notice.id, Delivery.person_id == person_id, Delivery.purpose == Purpose.notice
+        of_notice(Delivery, Notice.id), Delivery.person_id == person_id, Delivery.purpose == Purpose.notice
     )
     return select(Notice).where(Notice.status == NoticeStatus.confirmed, delivered)
 
 
 def _not_yet(person_id: int, kind: EngagementKind):  # type: ignore[no-untyped-def]
     return ~exists().where(
-        Engagement.notice_id == Notice.id, Engagement.person_id == person_id, Engagement.kind == kind
+        of_notice(Engagement, Notice.id), Engagement.person_id == person_id, Engagement.kind == kind
     )
 
 
@@ -56,7 +59,7 @@ def _not_held(person_id: int):  # type: ignore[no-untyped-def]
         col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.retry]), Delivery.next_attempt_at > utcnow()
     )
     return exists().where(
-        Delivery.notice_id == Notice.id, Delivery.person_id == person_id, Delivery.purpose == Purpose.notice, ~held
+        of_notice(Delivery, Notice.id), Delivery.person_id == person_id, Delivery.purpose == Purpose.notice, ~held
     )
 
 
@@ -80,20 +83,20 @@ async def awaiting_with(session: AsyncSession, notice_id: int, person_id: int) -
     """The notices that reached the person in one message with `notice_id` (a digest), `notice_id`'s
     own included, that still await 收到; oldest first. Just that notice when it came on its own."""
     mine = aliased(Delivery)  # the given notice's rows, apart from the rows of the notices compared
-    markers = select(mine.msgid).where(
-        mine.notice_id == notice_id,
+    digests = select(mine.digest_id).where(
+        of_notice(mine, notice_id),
         mine.person_id == person_id,
         mine.purpose == Purpose.notice,
-        or_(col(mine.msgid).startswith(DIGEST_MARKER), mine.channel == Channel.mp_template),
+        col(mine.digest_id).is_not(None),
     )
     shared = exists().where(
-        Delivery.notice_id == Notice.id,
+        of_notice(Delivery, Notice.id),
         Delivery.person_id == person_id,
         Delivery.purpose == Purpose.notice,
-        col(Delivery.msgid).in_(markers),
+        col(Delivery.digest_id).in_(digests),
     )
     query = _sent_to(person_id).where(
-        col(Notice.wants_receipt), _not_yet(person_id, EngagementKind.acked), or_(Notice.id == notice_id, shared)
+        col(Notice.wants_receipt), _not_yet(person_id, EngagementKind.acked), (Notice.id == notice_id) | shared
     )
     return list(await session.exec(query.order_by(col(Notice.id))))
 
@@ -119,16 +122,18 @@ async def sent_notice(session: AsyncSession, notice_id: int, person_id: int) -> 
 
 
 async def record(
-    session: AsyncSession, notice_id: int, person_id: int, kind: EngagementKind, note: str = ""
+    session: AsyncSession, subject: Subject, person_id: int, kind: EngagementKind, note: str = ""
 ) -> bool:
     """Stores the reply; False when the person had already given it (nothing changes)."""
     found = await session.exec(
         select(Engagement.id).where(
-            Engagement.notice_id == notice_id, Engagement.person_id == person_id, Engagement.kind == kind
+            Engagement.subject_kind == subject.kind.value, Engagement.subject_id == subject.id,
+            Engagement.person_id == person_id, Engagement.kind == kind,
         )
     )
     if found.first() is not None:
         return False
-    session.add(Engagement(notice_id=notice_id, person_id=person_id, kind=kind, note=note[:NOTE_LIMIT]))
+    session.add(Engagement(subject_kind=subject.kind, subject_id=subject.id, person_id=person_id, kind=kind,
+                           note=note[:NOTE_LIMIT]))
     await session.flush()
     return True

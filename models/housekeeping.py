@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.clock import utcnow
 from models.inbound import InboundMessage
 from models.login import LoginToken
+from models.waiting_report import prune_reports
 
 INBOUND_RETENTION = timedelta(days=30)
 
@@ -22,4 +23,5 @@ async def prune(*, session: AsyncSession, inbound_retention: timedelta = INBOUND
     tokens = await session.exec(  # type: ignore[call-overload]
         delete(LoginToken).where(or_(col(LoginToken.expires_at) < now, col(LoginToken.used_at).is_not(None)))
     )
+    await prune_reports(session=session, now=now)  # delivery reports whose send never settled
     return inbound.rowcount, tokens.rowcount

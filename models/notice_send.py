@@ -1,43 +1,57 @@
-"""Sending a notice the same way from the chat, the JSON API and the CLI: who may send to which
-organisations, checking a request, and confirming it into the outbox with quiet hours applied."""
+"""A notice composed once for the chat, the JSON API and the CLI: who may send to which organisations,
+checking a request, the preview with its near-duplicate check (`compose_notice`), and confirming it
+into the outbox with quiet hours and digest slots applied (`confirm`). The edges only translate the
+answer: a `Refusal` names its kind, and each edge says it its own way (an HTTP status, a chat line,
+an exit code)."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import Recipient
-from models.notice import Notice, Urgency
-from models.notice_queries import WHO_NAMES, confirm_notice
-from models.organisation import Organisation
+from models.clock import utcnow
+from models.notice import Notice, NoticeStatus, Urgency, Who
+from models.notice_queries import Preview, preview, recipients_for
+from models.notice_similarity import similar_recent, warning
+from models.organisation import Organisation, in_subtree
+from models.outbox import queue_messages
 from models.person import Role
 from models.quiet_hours import not_before
+from models.subject import Subject
+from models.tasks import is_task_to_secretaries, secretaries_of
 
 MAX_TEXT = 2000
-_WHO_NUMBERS = {name: number for number, name in WHO_NAMES.items()}
+
+
+class RefusalKind(StrEnum):
+    bad_request = "bad_request"  # the request itself is wrong (a field, an unknown organisation)
+    not_allowed = "not_allowed"  # outside the sender's scope, or the sender may not send at all
+    near_duplicate = "near_duplicate"  # 社区减负: the same notice went to these organisations lately
 
 
 class Refusal(Exception):
     """A request we do not carry out: `error` for programs, `reason` in Chinese for people."""
 
-    def __init__(self, status: int, error: str, reason: str, field: str | None = None, **extra: Any) -> None:
+    def __init__(self, kind: RefusalKind, error: str, reason: str, field: str | None = None, **extra: Any) -> None:
         super().__init__(reason)
-        self.status, self.error, self.reason, self.field, self.extra = status, error, reason, field, extra
+        self.kind, self.error, self.reason, self.field, self.extra = kind, error, reason, field, extra
 
     def body(self) -> dict[str, Any]:
         return {"error": self.error, "reason": self.reason, "field": self.field, **self.extra}
 
 
 def bad(error: str, reason: str, field: str | None = None) -> Refusal:
-    return Refusal(400, error, reason, field)
+    return Refusal(RefusalKind.bad_request, error, reason, field)
 
 
 @dataclass(slots=True)
 class Draft:
     orgs: list[Organisation]
-    who: list[int]  # WHO_NAMES numbers
+    who: list[Who]
     text: str
     urgent: bool = False
     receipt: bool = True
@@ -45,16 +59,18 @@ class Draft:
 
     @property
     def org_ids(self) -> list[int]:
-        return [o.id for o in self.orgs]  # type: ignore[misc]
+        return [o.id for o in self.orgs if o.id is not None]
 
 
-def who_numbers(names: list[str]) -> list[int]:
-    unknown = [n for n in names if n not in _WHO_NUMBERS]
+def who_of(names: list[str]) -> list[Who]:
+    """The audience names as the API and the CLI give them (党员, 书记, ...), in menu order."""
+    known = {w.value: w for w in Who}
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
-        choices = "、".join(WHO_NAMES.values())
+        choices = "、".join(w.value for w in Who)
         raise bad("unknown_who", f"不认识的对象“{'、'.join(unknown)}”，可选：{choices}" if unknown
                   else f"请指定发给哪些人，可选：{choices}", "who")
-    return sorted({_WHO_NUMBERS[n] for n in names})
+    return [w for w in Who if w.value in names]
 
 
 def checked_text(text: str) -> str:
@@ -102,13 +118,57 @@ async def role_orgs(session: AsyncSession, person_id: int) -> list[Organisation]
 
 def covering(roots: list[Organisation], org: Organisation) -> Organisation | None:
     """The highest of `roots` whose subtree holds `org`: the organisation a notice to it is issued by."""
-    return next((r for r in roots if org.path.startswith(r.path)), None)
+    return next((r for r in roots if in_subtree(org.path, r.path)), None)
 
 
 def check_within(orgs: list[Organisation], roots: list[Organisation]) -> None:
     outside = [o.name for o in orgs if covering(roots, o) is None]
     if outside:
-        raise Refusal(403, "out_of_scope", f"{'、'.join(outside)}不在您的管理范围内", "orgs")
+        raise Refusal(RefusalKind.not_allowed, "out_of_scope", f"{'、'.join(outside)}不在您的管理范围内", "orgs")
+
+
+@dataclass(slots=True)
+class Composed:
+    """A checked notice before 确认: who it reaches, and a near-duplicate of the last 24 h if any."""
+
+    draft: Draft
+    issuing: Organisation  # the sender's organisation whose subtree holds the first chosen one
+    people: list[Recipient]
+    preview: Preview
+    similar: Notice | None
+    now: datetime
+
+    @property
+    def warning(self) -> str:
+        """The 社区减负 warning ("" when there is no near-duplicate)."""
+        return warning(self.similar, self.now) if self.similar is not None else ""
+
+    def check_duplicate(self, *, force: bool, hint: str) -> None:
+        """A near-duplicate is refused unless the sender insists (`force`); `hint` says how to."""
+        if self.similar is not None and not force:
+            assert self.similar.confirmed_at is not None
+            raise Refusal(RefusalKind.near_duplicate, "near_duplicate", f"{self.warning}。{hint}",
+                          earlier={"id": self.similar.id, "text": self.similar.text,
+                                   "confirmed_at": self.similar.confirmed_at.isoformat()})
+
+
+async def compose_notice(
+    *, session: AsyncSession, draft: Draft, roots: list[Organisation], now: datetime
+) -> Composed:
+    """The one check of a notice, whichever edge it comes from: the chosen organisations lie inside
+    `roots` (the subtrees the sender's roles or the API token cover), somebody is reached, and a
+    near-duplicate is found. Raises `Refusal`."""
+    if not roots:
+        raise Refusal(RefusalKind.not_allowed, "no_role", "只有书记、副书记和管理员可以发通知")
+    check_within(draft.orgs, roots)
+    people = await recipients_for(session=session, org_ids=draft.org_ids, who=draft.who,
+                                  task=draft.deadline is not None)
+    if not people:
+        raise bad("no_recipients", "所选组织中没有符合条件的人", "who")
+    issuing = covering(roots, draft.orgs[0])
+    assert issuing is not None  # check_within passed
+    similar = await similar_recent(session, draft.org_ids, draft.text, now)
+    return Composed(draft, issuing, people, preview(people), similar, now)
 
 
 @dataclass(slots=True)
@@ -129,16 +189,14 @@ class Sent:
         return f"{head}将于 {self.not_before:%H:%M} {tail}。"
 
 
-def new_notice(*, org_id: int, author_person_id: int, draft: Draft) -> Notice:
-    return Notice(
-        org_id=org_id,
-        author_person_id=author_person_id,
-        text=draft.text,
-        urgency=Urgency.urgent if draft.urgent else Urgency.normal,
-        wants_receipt=draft.receipt,
-        deadline=draft.deadline.astimezone(UTC) if draft.deadline else None,
-        audience={"org_ids": draft.org_ids, "who": draft.who},
-    )
+def fill_notice(notice: Notice, draft: Draft) -> Notice:
+    """The draft's content on a notice row (a new one, or the chat's draft kept during the preview)."""
+    notice.text = draft.text
+    notice.urgency = Urgency.urgent if draft.urgent else Urgency.normal
+    notice.wants_receipt = draft.receipt
+    notice.deadline = draft.deadline.astimezone(UTC) if draft.deadline else None
+    notice.audience = {"org_ids": draft.org_ids, "who": [w.value for w in draft.who]}
+    return notice
 
 
 def digest_slot(local: datetime, minutes: int) -> datetime:
@@ -168,34 +226,26 @@ def hold_until(
 async def confirm(
     *,
     session: AsyncSession,
-    notice: Notice,
-    people: list[Recipient],
-    now: datetime,
-    quiet: tuple[time, time] | None,
-    digest_minutes: int = 0,
-) -> Sent:
-    """The one way a notice is confirmed: outbox rows held until the quiet hours end (urgent: at once)
-    and, with digests on, until the end of the notice's digest slot."""
-    start, quiet_held, merged = hold_until(
-        now, quiet, urgent=notice.urgency == Urgency.urgent, digest_minutes=digest_minutes
-    )
-    count = await confirm_notice(session=session, notice=notice, people=people, not_before=start.astimezone(UTC))
-    return Sent(notice, count, len(people), start, quiet_held, merged)
-
-
-async def create_and_confirm(
-    *,
-    session: AsyncSession,
-    org_id: int,
+    composed: Composed,
     author_person_id: int,
-    draft: Draft,
-    people: list[Recipient],
-    now: datetime,
     quiet: tuple[time, time] | None,
     digest_minutes: int = 0,
+    notice: Notice | None = None,
 ) -> Sent:
-    notice = new_notice(org_id=org_id, author_person_id=author_person_id, draft=draft)
+    """The one way a notice is confirmed: the notice row (`notice`: the chat's draft, else a new one)
+    becomes confirmed and one outbox row per reachable person is queued, held until the quiet hours
+    end (urgent: at once) and, with digests on, until the end of the notice's digest slot."""
+    draft, now = composed.draft, composed.now
+    notice = fill_notice(notice or Notice(org_id=composed.issuing.id, author_person_id=author_person_id, text=""),
+                         draft)
+    notice.status = NoticeStatus.confirmed
+    notice.confirmed_at = utcnow()
     session.add(notice)
     await session.flush()
-    return await confirm(session=session, notice=notice, people=people, now=now, quiet=quiet,
-                         digest_minutes=digest_minutes)
+    start, quiet_held, merged = hold_until(now, quiet, urgent=draft.urgent, digest_minutes=digest_minutes)
+    org_of: dict[int, int | None] = {}
+    if is_task_to_secretaries(notice):  # each target organisation's secretaries answer for it
+        org_of.update(await secretaries_of(session=session, org_ids=draft.org_ids))
+    queued = await queue_messages(session=session, subject=Subject.notice(notice.id), recipients=composed.people,
+                                  not_before=start.astimezone(UTC), org_of=org_of)
+    return Sent(notice, queued.rows, len(composed.people), start, quiet_held, merged)

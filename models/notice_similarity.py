@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.notice import Notice, NoticeStatus
-from models.organisation import Organisation
+from models.organisation import Organisation, in_subtree
 
 WINDOW = timedelta(hours=24)
 MIN_RATIO = 0.85
@@ -36,11 +36,11 @@ def is_similar(a: str, b: str) -> bool:
 
 def _overlap(paths: list[str], others: list[str]) -> bool:
     """Same organisation, or one inside the other's subtree."""
-    return any(a.startswith(b) or b.startswith(a) for a in paths for b in others)
+    return any(in_subtree(a, b) or in_subtree(b, a) for a in paths for b in others)
 
 
 def _targets(notice: Notice) -> list[int]:
-    return [int(i) for i in (notice.audience or {}).get("org_ids") or [notice.org_id]]
+    return notice.target_org_ids or [notice.org_id]
 
 
 async def similar_recent(

@@ -2,6 +2,7 @@
 
 from enum import StrEnum
 
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -60,7 +61,7 @@ async def get_org_by_code(*, session: AsyncSession, code: str) -> Organisation |
 async def subtree(*, session: AsyncSession, root: Organisation) -> list[Organisation]:
     """The organisation and everything below it, parents before children."""
     rows = await session.exec(
-        select(Organisation).where(col(Organisation.path).startswith(root.path)).order_by(Organisation.path)
+        select(Organisation).where(in_subtree_of(root.path)).order_by(Organisation.path)
     )
     return list(rows)
 
@@ -74,4 +75,10 @@ async def path_to_root(*, session: AsyncSession, org: Organisation) -> list[Orga
 
 
 def in_subtree(org_path: str, root_path: str) -> bool:
+    """The organisation at `org_path` is the one at `root_path` or below it (paths are "/D01/S01/")."""
     return org_path.startswith(root_path)
+
+
+def in_subtree_of(root_path: str) -> ColumnElement[bool]:
+    """SQL: the organisation is the one at `root_path` or below it."""
+    return col(Organisation.path).startswith(root_path)

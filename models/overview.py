@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.identity import Identity
-from models.organisation import Organisation
+from models.organisation import Organisation, in_subtree_of
 from models.person import Membership, Person, PersonKind, Role
 
 
@@ -23,7 +23,7 @@ class OrgRow:
 async def subtree_counts(*, session: AsyncSession, root: Organisation) -> list[OrgRow]:
     orgs = list(
         await session.exec(
-            select(Organisation).where(col(Organisation.path).startswith(root.path)).order_by(Organisation.path)
+            select(Organisation).where(in_subtree_of(root.path)).order_by(Organisation.path)
         )
     )
     ids = [o.id for o in orgs]

@@ -11,8 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.delivery import UNKNOWN_REASON, Delivery, DeliveryStatus, Purpose
 from models.engagement import Engagement, EngagementKind
 from models.notice import Notice, NoticeStatus
-from models.organisation import Organisation
+from models.organisation import Organisation, in_subtree, in_subtree_of
 from models.person import Membership, Person, Role
+from models.subject import of_notice
 
 OPEN = (DeliveryStatus.pending, DeliveryStatus.in_flight, DeliveryStatus.retry)
 NO_ORG = "未分组"
@@ -67,7 +68,7 @@ async def find_notice(
     """Notice `notice_id` if an organisation inside one of `scope_paths` issued it; without a
     number, the newest notice the person wrote, else the newest one of those organisations issued
     (a district secretary asking 进度 means their own notice, not a street's task passed down since)."""
-    in_scope = or_(*(col(Organisation.path).startswith(path) for path in scope_paths)) if scope_paths else None
+    in_scope = or_(*(in_subtree_of(path) for path in scope_paths)) if scope_paths else None
     query = (
         select(Notice)
         .join(Organisation, Organisation.id == Notice.org_id)  # type: ignore[arg-type]
@@ -95,7 +96,7 @@ async def may_follow(session: AsyncSession, *, person_id: int, notice: Notice) -
         .join(Role, Role.org_id == Organisation.id)  # type: ignore[arg-type]
         .where(Role.person_id == person_id)
     )
-    return any(issuer.path.startswith(path) for path in role_paths)
+    return any(in_subtree(issuer.path, path) for path in role_paths)
 
 
 def _any(condition):  # type: ignore[no-untyped-def]
@@ -114,7 +115,7 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     when a row's fate is unknown, otherwise undelivered. A person counts under the organisation they
     were addressed through, else their primary organisation."""
     result = Progress(notice=notice)
-    of_notice = and_(Delivery.notice_id == notice.id, Delivery.purpose == Purpose.notice)
+    rows = and_(of_notice(Delivery, notice.id), Delivery.purpose == Purpose.notice)
     per_person = await session.exec(  # type: ignore[call-overload]
         select(
             Delivery.person_id,
@@ -123,7 +124,7 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
             _any(Delivery.status == DeliveryStatus.unknown),
             func.max(Delivery.org_id),
         )
-        .where(of_notice)
+        .where(rows)
         .group_by(Delivery.person_id)
     )
     state: dict[int, str] = {}
@@ -136,7 +137,7 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
         return result
     acked, done = await _replies(session, notice)
     reasons = await _reasons(session, notice, state)
-    recipients = select(Delivery.person_id).where(of_notice).distinct()
+    recipients = select(Delivery.person_id).where(rows).distinct()
     people = await session.exec(  # type: ignore[call-overload]
         select(Person.id, Person.name, Organisation.name)
         .outerjoin(Membership, and_(Membership.person_id == Person.id, col(Membership.is_primary)))
@@ -186,7 +187,7 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
 
 async def _replies(session: AsyncSession, notice: Notice) -> tuple[set[int], set[int]]:
     replies = await session.exec(
-        select(Engagement.person_id, Engagement.kind).where(Engagement.notice_id == notice.id)
+        select(Engagement.person_id, Engagement.kind).where(of_notice(Engagement, notice.id))
     )
     acked: set[int] = set()
     done: set[int] = set()
@@ -200,7 +201,7 @@ async def _reasons(session: AsyncSession, notice: Notice, state: dict[int, str])
     settled = await session.exec(  # type: ignore[call-overload]
         select(Delivery.person_id, Delivery.status, Delivery.reason)
         .where(
-            Delivery.notice_id == notice.id,
+            of_notice(Delivery, notice.id),
             Delivery.purpose == Purpose.notice,
             col(Delivery.status).in_([DeliveryStatus.failed, DeliveryStatus.unknown]),
         )

@@ -2,28 +2,29 @@
 `after` since the last message about the notice and at most `max_rounds` times; once the last reminder
 is `after` old too, their branch secretary gets one list of the names.
 
-Every message is an outbox row, so reminders get the dispatcher's claims, retries and fallbacks. Rows
-are inserted with ON CONFLICT DO NOTHING on the message key (notice, person, channel, purpose, round):
-two instances running the same job at the same time write each message once."""
+Every message is an outbox row queued through models/outbox.py, so reminders get the dispatcher's
+claims, retries and fallbacks, and two instances running the same job at the same time write each
+message once (the message key: subject, person, channel, purpose, round)."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, case, exists, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.audience import Recipient, attach_channels
+from models.audience import Recipient, load_recipients
+from models.bulk import chunks
 from models.channel_plan import ChannelChoice, first_choice
 from models.delivery import Channel, Delivery, DeliveryStatus, Purpose
 from models.engagement import Engagement, EngagementKind
 from models.notice import Notice, NoticeStatus, Urgency
 from models.organisation import Organisation
+from models.outbox import queue_messages
 from models.person import Membership, Person, PersonKind, Role, RoleKind
+from models.subject import Subject, of_notice, of_notices
 
 LOOKBACK = timedelta(days=7)  # older notices are no longer chased
 REMINDER_SNIPPET = 40
@@ -32,7 +33,6 @@ NAMES_SHOWN = 20
 # Who receives the list when an organisation has several role holders: the secretary first.
 ROLE_RANK = {RoleKind.secretary: 0, RoleKind.deputy: 1, RoleKind.admin: 2}
 TIMES = {1: "一次", 2: "两次", 3: "三次", 4: "四次", 5: "五次"}
-MESSAGE_KEY = ["notice_id", "person_id", "channel", "purpose", "round"]
 
 UNREACHABLE_NOW = "微信已无法送达（已取消关注或已解绑），提醒未能发出"
 UNREACHABLE_MARK = "（微信已无法送达）"  # after a name on the secretary's list: call, don't message
@@ -65,11 +65,6 @@ class ReminderCounts:
         return self.reminders + self.missing_lists
 
 
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    # Bound parameters per statement are limited (SQLite 32766, asyncpg 32767).
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 async def due_reminders(
     session: AsyncSession, *, now: datetime, after: timedelta, max_rounds: int, urgent_only: bool = False
 ) -> DueReminders:
@@ -81,18 +76,19 @@ async def due_reminders(
     notice_sent = func.max(case((and_(is_notice, Delivery.status == DeliveryStatus.sent), Delivery.sent_at)))
     last_reminder = func.max(case((is_reminder, func.coalesce(Delivery.sent_at, Delivery.next_attempt_at))))
     acked = exists().where(
-        Engagement.notice_id == Delivery.notice_id,
+        Engagement.subject_kind == Delivery.subject_kind,
+        Engagement.subject_id == Delivery.subject_id,
         Engagement.person_id == Delivery.person_id,
         Engagement.kind == EngagementKind.acked,
     )
     query = (
         select(
-            Delivery.notice_id,
+            Delivery.subject_id,
             Delivery.person_id,
             func.coalesce(func.max(case((is_reminder, Delivery.round))), 0),
             func.max(case((is_notice, Delivery.org_id))),
         )
-        .join(Notice, Notice.id == Delivery.notice_id)  # type: ignore[arg-type]
+        .join(Notice, of_notice(Delivery, Notice.id))
         .where(
             Notice.status == NoticeStatus.confirmed,
             col(Notice.wants_receipt),
@@ -100,9 +96,9 @@ async def due_reminders(
             col(Delivery.purpose).in_([Purpose.notice, Purpose.reminder]),
             ~acked,
         )
-        .group_by(col(Delivery.notice_id), col(Delivery.person_id))
+        .group_by(col(Delivery.subject_id), col(Delivery.person_id))
         .having(notice_sent.is_not(None), func.coalesce(last_reminder, notice_sent) <= now - after)
-        .order_by(col(Delivery.notice_id), col(Delivery.person_id))
+        .order_by(col(Delivery.subject_id), col(Delivery.person_id))
     )
     if urgent_only:
         query = query.where(Notice.urgency == Urgency.urgent)
@@ -150,31 +146,40 @@ def missing_list_text(notice_id: int, text: str, names: list[str], *, max_rounds
 
 
 async def write_reminders(session: AsyncSession, *, due: list[Unanswered], now: datetime) -> tuple[int, int]:
-    """One reminder row per due person, on the channel that reaches them now (the 48 h window may
-    have closed or opened since the notice). Returns (rows written, people no channel reaches)."""
+    """One reminder per due person, on the channel that reaches them now (the 48 h window may have
+    closed or opened since the notice). Returns (rows written, people no channel reaches)."""
     if not due:
         return 0, 0
     texts = await _notice_texts(session, {d.notice_id for d in due})
-    people = await _reachable(session, {d.person_id for d in due}, now)
-    rows: list[dict[str, Any]] = []
+    people = await load_recipients(session=session, person_ids={d.person_id for d in due}, now=now)
     gone = [d for d in due if d.person_id not in people or first_choice(people[d.person_id]).channel is None]
     first_channels = await _notice_channels(session, gone)
     gone_keys = {(d.notice_id, d.person_id) for d in gone}
+    # One reminder text per notice and round: one queue per (notice, round).
+    rounds: dict[tuple[int, int], list[Unanswered]] = defaultdict(list)
     for item in due:
-        round_ = item.rounds + 1
-        body = reminder_text(item.notice_id, texts[item.notice_id], round_)
-        if (item.notice_id, item.person_id) in gone_keys:
-            # No channel reaches the person any more (unfollowed, left WeCom): the round is recorded as
-            # failed all the same, so rounds keep their pace and the name reaches the branch secretary.
-            channel, recipient = first_channels[(item.notice_id, item.person_id)]
-            choice = ChannelChoice(channel, recipient, UNREACHABLE_NOW)
-            row = _row(item.notice_id, item.person_id, choice, Purpose.reminder, round_, body, now, item.org_id)
-            rows.append(row | {"status": DeliveryStatus.failed.name})
-            continue
-        choice = first_choice(people[item.person_id])
-        rows.append(_row(item.notice_id, item.person_id, choice, Purpose.reminder, round_, body, now, item.org_id))
-    written = await _insert(session, [r for r in rows if r["status"] != DeliveryStatus.failed.name])
-    await _insert(session, [r for r in rows if r["status"] == DeliveryStatus.failed.name])
+        rounds[(item.notice_id, item.rounds + 1)].append(item)
+    written = 0
+    for (notice_id, round_), items in sorted(rounds.items()):
+        body = reminder_text(notice_id, texts[notice_id], round_)
+        subject, org_of = Subject.notice(notice_id), {i.person_id: i.org_id for i in items}
+        reachable = [people[i.person_id] for i in items if (notice_id, i.person_id) not in gone_keys]
+        queued = await queue_messages(session=session, subject=subject, recipients=reachable, not_before=now,
+                                      purpose=Purpose.reminder, round=round_, body=body, org_of=org_of)
+        written += queued.rows
+        # No channel reaches the person any more (unfollowed, left WeCom): the round is recorded as
+        # failed all the same, on the channel the notice went out on, so rounds keep their pace and
+        # the name reaches the branch secretary.
+        lost = [people.get(i.person_id) or Recipient(i.person_id, "") for i in items
+                if (notice_id, i.person_id) in gone_keys]
+
+        def on_notice_channel(person: Recipient, notice_id: int = notice_id) -> ChannelChoice:
+            channel, recipient = first_channels[(notice_id, person.person_id)]
+            return ChannelChoice(channel, recipient, UNREACHABLE_NOW)
+
+        await queue_messages(session=session, subject=subject, recipients=lost, not_before=now,
+                             purpose=Purpose.reminder, round=round_, body=body, org_of=org_of,
+                             choose=on_notice_channel, record_failed=True)
     return written, len(gone)
 
 
@@ -190,8 +195,8 @@ async def write_missing_lists(
     already = set(
         (
             await session.exec(
-                select(Delivery.notice_id, Delivery.person_id).where(
-                    col(Delivery.notice_id).in_(notice_ids), Delivery.purpose == Purpose.missing_list
+                select(Delivery.subject_id, Delivery.person_id).where(
+                    of_notices(Delivery, notice_ids), Delivery.purpose == Purpose.missing_list
                 )
             )
         ).all()
@@ -206,12 +211,10 @@ async def write_missing_lists(
     names = await _names(session, {p for ids in missing.values() for p in ids})
     unreachable_people = await _last_reminder_failed(session, exhausted)
     texts = await _notice_texts(session, set(notice_ids))
-    reach = await _reachable(session, {secretary for _, secretary in missing}, now)
-    rows: list[dict[str, Any]] = []
-    unreachable = 0
+    reach = await load_recipients(session=session, person_ids={secretary for _, secretary in missing}, now=now)
+    written = unreachable = 0
     for (notice_id, secretary), ids in sorted(missing.items()):
-        choice = first_choice(reach[secretary]) if secretary in reach else None
-        if choice is None or choice.channel is None:
+        if secretary not in reach:
             unreachable += 1
             continue
         body = missing_list_text(
@@ -221,8 +224,11 @@ async def write_missing_lists(
             max_rounds=max_rounds,
             all_members=all(names[p][1] == PersonKind.member for p in ids),
         )
-        rows.append(_row(notice_id, secretary, choice, Purpose.missing_list, 0, body, now, None))
-    return await _insert(session, rows), unreachable
+        queued = await queue_messages(session=session, subject=Subject.notice(notice_id), recipients=[reach[secretary]],
+                                      not_before=now, purpose=Purpose.missing_list, body=body)
+        written += queued.rows
+        unreachable += len(queued.unreachable)
+    return written, unreachable
 
 
 async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -230,7 +236,7 @@ async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) 
     nearest ancestor that has one (the secretary first, then a deputy, then an admin). A secretary never
     counts as their own, so one who has not answered either goes to the next level up. Two queries."""
     primaries: dict[int, str] = {}
-    for ids in _chunks(sorted(set(person_ids)), 5000):
+    for ids in chunks(sorted(set(person_ids))):
         primaries.update(
             (
                 await session.exec(
@@ -242,7 +248,7 @@ async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) 
         )
     codes = sorted({code for path in primaries.values() for code in path.split("/") if code})
     holders: dict[str, list[tuple[RoleKind, int]]] = defaultdict(list)
-    for part in _chunks(codes, 5000):
+    for part in chunks(codes):
         rows = await session.exec(
             select(Organisation.code, Role.kind, Role.person_id)
             .join(Role, Role.org_id == Organisation.id)  # type: ignore[arg-type]
@@ -261,44 +267,6 @@ async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) 
     return found
 
 
-def _row(
-    notice_id: int,
-    person_id: int,
-    choice: ChannelChoice,
-    purpose: Purpose,
-    round_: int,
-    body: str,
-    now: datetime,
-    org_id: int | None,
-) -> dict[str, Any]:
-    assert choice.channel is not None
-    return {
-        "notice_id": notice_id,
-        "person_id": person_id,
-        "channel": choice.channel.name,
-        "recipient": choice.recipient,
-        "status": DeliveryStatus.pending.name,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "reason": choice.reason[:300],
-        "purpose": purpose.value,
-        "round": round_,
-        "body": body,
-        "org_id": org_id,
-    }
-
-
-async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Inserts the rows a concurrent or repeated run has not written yet; the number inserted."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    written = 0
-    for part in _chunks(rows, 1000):
-        stmt = dialect.insert(Delivery).values(list(part)).on_conflict_do_nothing(index_elements=MESSAGE_KEY)
-        result = await session.exec(stmt)  # type: ignore[call-overload]
-        written += result.rowcount
-    return written
-
-
 async def _notice_channels(
     session: AsyncSession, items: list[Unanswered]
 ) -> dict[tuple[int, int], tuple[Channel, str]]:
@@ -308,8 +276,8 @@ async def _notice_channels(
         return {}
     wanted = {(i.notice_id, i.person_id) for i in items}
     rows = await session.exec(
-        select(Delivery.notice_id, Delivery.person_id, Delivery.channel, Delivery.recipient).where(
-            col(Delivery.notice_id).in_(sorted({i.notice_id for i in items})),
+        select(Delivery.subject_id, Delivery.person_id, Delivery.channel, Delivery.recipient).where(
+            of_notices(Delivery, sorted({i.notice_id for i in items})),
             col(Delivery.person_id).in_(sorted({i.person_id for i in items})),
             Delivery.purpose == Purpose.notice,
             Delivery.status == DeliveryStatus.sent,
@@ -322,8 +290,8 @@ async def _last_reminder_failed(session: AsyncSession, items: list[Unanswered]) 
     """The (notice, person) pairs whose last reminder could not be sent: no channel reaches them."""
     last = {(i.notice_id, i.person_id): i.rounds for i in items}
     failed = await session.exec(
-        select(Delivery.notice_id, Delivery.person_id, Delivery.round).where(
-            col(Delivery.notice_id).in_(sorted({i.notice_id for i in items})),
+        select(Delivery.subject_id, Delivery.person_id, Delivery.round).where(
+            of_notices(Delivery, sorted({i.notice_id for i in items})),
             col(Delivery.person_id).in_(sorted({i.person_id for i in items})),
             Delivery.purpose == Purpose.reminder,
             Delivery.reason == UNREACHABLE_NOW,
@@ -339,15 +307,7 @@ async def _notice_texts(session: AsyncSession, notice_ids: set[int]) -> dict[int
 
 async def _names(session: AsyncSession, person_ids: set[int]) -> dict[int, tuple[str, PersonKind]]:
     found: dict[int, tuple[str, PersonKind]] = {}
-    for ids in _chunks(sorted(person_ids), 5000):
+    for ids in chunks(sorted(person_ids)):
         rows = await session.exec(select(Person.id, Person.name, Person.kind).where(col(Person.id).in_(ids)))
         found.update({person_id: (name, kind) for person_id, name, kind in rows})  # type: ignore[misc]
     return found
-
-
-async def _reachable(session: AsyncSession, person_ids: set[int], now: datetime) -> dict[int, Recipient]:
-    """Each person's identities as they are now (see models/audience.py)."""
-    names = await _names(session, person_ids)
-    people = {person_id: Recipient(person_id, name) for person_id, (name, _) in names.items()}
-    await attach_channels(session=session, people=people, now=now)
-    return people

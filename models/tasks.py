@@ -8,44 +8,38 @@ and the deadline checks never have to guess which role a person received a task 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import exists, or_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.audience import Recipient, attach_channels
+from models.audience import Recipient, load_recipients
+from models.bulk import chunks
 from models.channel_plan import first_choice
 from models.clock import utcnow
-from models.delivery import Channel, Delivery, DeliveryStatus, Purpose
+from models.delivery import Delivery, DeliveryStatus, Purpose
 from models.engagement import Engagement, EngagementKind, record
-from models.notice import Notice, NoticeStatus
-from models.organisation import LEVEL_NAMES, LEVEL_RANK, Organisation
+from models.notice import Notice, NoticeStatus, Who
+from models.organisation import LEVEL_NAMES, LEVEL_RANK, Organisation, in_subtree_of
+from models.outbox import queue_messages
 from models.person import Person, Role
+from models.subject import Subject, of_notice, of_notices
 
 SUPPLEMENT = "\n【{org}补充】{note}"
-SECRETARIES_WHO = 4  # the "书记" option of the 发通知 conversation (models.notice_queries.WHO_NAMES)
-_BATCH = 500
-
-
-def _chunks(items: list, size: int = 5000) -> list[list]:  # type: ignore[type-arg]
-    # Bound parameters per statement are limited (SQLite 32766, asyncpg 32767).
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # --- targets -----------------------------------------------------------------------------------------
 
 
 def is_task_to_secretaries(notice: Notice) -> bool:
-    return notice.deadline is not None and SECRETARIES_WHO in (notice.audience or {}).get("who", [])
+    return notice.deadline is not None and Who.secretaries in notice.who
 
 
 async def secretaries_of(*, session: AsyncSession, org_ids: Iterable[int]) -> dict[int, int]:
     """person id -> the target organisation they hold a role on (the first, when several)."""
-    ids = sorted(set(org_ids))
     found: dict[int, int] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(sorted(set(org_ids))):
         rows = await session.exec(
             select(Role.person_id, Role.org_id).where(col(Role.org_id).in_(chunk)).order_by(Role.org_id, Role.id)
         )
@@ -59,52 +53,10 @@ async def target_recipients(*, session: AsyncSession, org_ids: Iterable[int], no
     """The secretaries of exactly these organisations (not their subtrees: the levels below get the
     task when it is passed down), with channels, and the organisation each one answers for."""
     org_of = await secretaries_of(session=session, org_ids=org_ids)
-    if not org_of:
-        return [], {}
-    people = {
-        person_id: Recipient(person_id, name, org_ids={org_of[person_id]})
-        for person_id, name in await session.exec(select(Person.id, Person.name).where(col(Person.id).in_(org_of)))
-    }
-    await attach_channels(session=session, people=people, now=now or utcnow())
+    people = await load_recipients(session=session, person_ids=org_of, now=now or utcnow())
+    for person_id, person in people.items():
+        person.org_ids = {org_of[person_id]}
     return sorted(people.values(), key=lambda r: r.person_id), org_of
-
-
-def write_task_outbox(*, session: AsyncSession, notice_id: int, people: list[Recipient], org_of: dict[int, int],
-                      not_before: datetime) -> int:
-    """Like models.delivery.write_outbox, with the organisation each person is addressed for."""
-    rows = []
-    for person in people:
-        choice = first_choice(person)
-        if choice.channel is None:
-            continue
-        rows.append(Delivery(notice_id=notice_id, person_id=person.person_id, channel=choice.channel,
-                             recipient=choice.recipient, reason=choice.reason, next_attempt_at=not_before,
-                             org_id=org_of.get(person.person_id)))
-    session.add_all(rows)
-    return len(rows)
-
-
-async def insert_once(*, session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Outbox rows that a second run or a second instance cannot duplicate (ON CONFLICT DO NOTHING on
-    the message key). Returns how many were new."""
-    if not rows:
-        return 0
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    written = 0
-    for start in range(0, len(rows), _BATCH):
-        values = [
-            {"status": DeliveryStatus.pending.name, "attempts": 0, "round": 0, **row,
-             "channel": Channel(row["channel"]).name, "purpose": Purpose(row["purpose"]).value}
-            for row in rows[start : start + _BATCH]
-        ]
-        stmt = (
-            dialect.insert(Delivery)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["notice_id", "person_id", "channel", "purpose", "round"])
-        )
-        result = await session.exec(stmt)  # type: ignore[call-overload]
-        written += max(result.rowcount, 0)
-    return written
 
 
 # --- 下发 --------------------------------------------------------------------------------------------
@@ -116,7 +68,7 @@ async def received_task(
     """Task `notice_id` (or the newest task) and the person's outbox row of it (purpose notice)."""
     query = (
         select(Notice, Delivery)
-        .join(Delivery, Delivery.notice_id == Notice.id)  # type: ignore[arg-type]
+        .join(Delivery, of_notice(Delivery, Notice.id))
         .where(Notice.status == NoticeStatus.confirmed, Delivery.person_id == person_id,
                Delivery.purpose == Purpose.notice)
     )
@@ -153,7 +105,7 @@ async def pass_down(*, session: AsyncSession, parent: Notice, org: Organisation,
     children = list(await session.exec(
         select(Organisation).where(Organisation.parent_id == org.id).order_by(Organisation.path)
     ))
-    people, org_of = await target_recipients(session=session, org_ids=[c.id for c in children])  # type: ignore[misc]
+    people, org_of = await target_recipients(session=session, org_ids=[c.id for c in children if c.id is not None])
     with_secretary = set(org_of.values())
     result = PassDown(None, children=children,
                       without_secretary=[c for c in children if c.id not in with_secretary],
@@ -161,18 +113,20 @@ async def pass_down(*, session: AsyncSession, parent: Notice, org: Organisation,
     if len(result.unreachable) == len(people):  # nobody below can be reached: no child task
         return result
     text = parent.text + (SUPPLEMENT.format(org=org.name, note=note) if note else "")
-    child = Notice(org_id=org.id, author_person_id=person_id, text=text[:2000], urgency=parent.urgency,  # type: ignore[arg-type]
+    assert org.id is not None
+    child = Notice(org_id=org.id, author_person_id=person_id, text=text[:2000], urgency=parent.urgency,
                    wants_receipt=True, deadline=parent.deadline, parent_id=parent.id,
-                   audience={"org_ids": [c.id for c in children], "who": [SECRETARIES_WHO]},
+                   audience={"org_ids": [c.id for c in children], "who": [Who.secretaries.value]},
                    status=NoticeStatus.confirmed, confirmed_at=utcnow())
     session.add(child)
     await session.flush()
     result.child = child
-    result.people = write_task_outbox(session=session, notice_id=child.id, people=people, org_of=org_of,  # type: ignore[arg-type]
-                                      not_before=not_before)
+    queued = await queue_messages(session=session, subject=Subject.notice(child.id), recipients=people,
+                                  not_before=not_before, org_of=org_of)
+    result.people = queued.rows
     reached = {org_of[p.person_id] for p in people if first_choice(p).channel is not None}
     result.orgs_reached = [c for c in children if c.id in reached]
-    await record(session, parent.id, person_id, EngagementKind.acked)  # type: ignore[arg-type]
+    await record(session, Subject.notice(parent.id), person_id, EngagementKind.acked)
     return result
 
 
@@ -238,16 +192,14 @@ async def rollup(*, session: AsyncSession, root: Notice, now: datetime | None = 
     by_id = {n.id: n for n in notices}
     ids = list(by_id)
     rows = list(await session.exec(
-        select(Delivery.notice_id, Delivery.org_id, Delivery.person_id, Delivery.status).where(
-            col(Delivery.notice_id).in_(ids), Delivery.purpose == Purpose.notice, col(Delivery.org_id).is_not(None)
+        select(Delivery.subject_id, Delivery.org_id, Delivery.person_id, Delivery.status).where(
+            of_notices(Delivery, ids), Delivery.purpose == Purpose.notice, col(Delivery.org_id).is_not(None)
         )
     ))
     replies = {
         (notice_id, person_id, kind)
         for notice_id, person_id, kind in await session.exec(
-            select(Engagement.notice_id, Engagement.person_id, Engagement.kind).where(
-                col(Engagement.notice_id).in_(ids)
-            )
+            select(Engagement.subject_id, Engagement.person_id, Engagement.kind).where(of_notices(Engagement, ids))
         )
     }
     org_ids = {org_id for _n, org_id, _p, _s in rows}
@@ -292,7 +244,7 @@ async def latest_task_in_scope(*, session: AsyncSession, scope_paths: list[str],
         select(Notice)
         .join(Organisation, Organisation.id == Notice.org_id)  # type: ignore[arg-type]
         .where(Notice.status == NoticeStatus.confirmed, col(Notice.deadline).is_not(None),
-               or_(*(col(Organisation.path).startswith(p) for p in scope_paths)))
+               or_(*(in_subtree_of(p) for p in scope_paths)))
         .order_by(col(Notice.id).desc())
         .limit(1)
     )
@@ -302,11 +254,12 @@ async def latest_task_in_scope(*, session: AsyncSession, scope_paths: list[str],
     return own or (await session.exec(query)).first()
 
 
-def not_done_yet(notice_ids: Iterable[int]):  # type: ignore[no-untyped-def]
+def not_done_yet(notice_ids: Iterable[int]) -> tuple[ColumnElement[bool], ...]:
     """Outbox rows (of the tasks themselves) whose person has not reported 完成."""
     return (
-        col(Delivery.notice_id).in_(list(notice_ids)),
+        of_notices(Delivery, notice_ids),
         Delivery.purpose == Purpose.notice,
-        ~exists().where(Engagement.notice_id == Delivery.notice_id, Engagement.person_id == Delivery.person_id,
+        ~exists().where(Engagement.subject_kind == Delivery.subject_kind,
+                        Engagement.subject_id == Delivery.subject_id, Engagement.person_id == Delivery.person_id,
                         Engagement.kind == EngagementKind.done),
     )

@@ -1,89 +1,18 @@
-"""Task deadlines: one working day before, everyone who has not reported 完成 gets one reminder; once
-the deadline passed, the secretaries of the organisation that issued the task get one list of the
-organisations that did not finish (escalation). Safe in every instance and on every tick: each
-message is an outbox row written with ON CONFLICT DO NOTHING on its key."""
+"""The task-deadline tick: reminders one working day before a task's deadline and escalations once it
+passed (models/task_deadlines.py). Safe in every instance and on every tick: each message is queued
+once, so a second run at the same moment writes nothing."""
 
 import logging
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.audience import Recipient, attach_channels
-from models.audit import record_audit
-from models.channel_plan import first_choice
 from models.clock import utcnow
-from models.delivery import Delivery, Purpose
-from models.notice import Notice, NoticeStatus, Urgency
-from models.organisation import Organisation
-from models.person import Person, Role
-from models.quiet_hours import not_before
-from models.tasks import insert_once, not_done_yet
+from models.task_deadlines import Written, queue_deadline_messages
 
 log = logging.getLogger(__name__)
-REMIND_AT = time(9, 0)
-# How far ahead a reminder day can lie (the National Day holiday pushes it back by up to ~8 days),
-# and how long after its deadline a task is still escalated (a service down for longer skips it).
-LOOKAHEAD = timedelta(days=15)
-LOOKBACK = timedelta(days=7)
-PREVIEW = 20
-MAX_LISTED = 20
-ACTOR = "schedule:task_deadlines"
-
-
-def previous_workday(day: date) -> date:
-    """The last working day before `day` (Chinese calendar: weekends, holidays and 调休 workdays)."""
-    candidate = day - timedelta(days=1)
-    while not is_workday(candidate):
-        candidate -= timedelta(days=1)
-    return candidate
-
-
-def is_workday(day: date) -> bool:
-    """The Chinese calendar's answer; for a year it does not know yet (the State Council publishes the
-    holidays each November), Monday to Friday."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
-def reminder_moment(deadline: datetime, tz: tzinfo) -> datetime:
-    """09:00 local time on the working day before the deadline's date (aware)."""
-    day = previous_workday(deadline.astimezone(tz).date())
-    return datetime.combine(day, REMIND_AT, tzinfo=tz)
-
-
-def _preview(notice: Notice) -> str:
-    text = notice.text.split("\n")[0]
-    return text if len(text) <= PREVIEW else text[:PREVIEW] + "…"
-
-
-def _when(deadline: datetime, tz: tzinfo) -> str:
-    local = deadline.astimezone(tz)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
-
-
-def reminder_body(notice: Notice, tz: tzinfo) -> str:
-    return (f"【任务提醒】第 {notice.id} 号任务“{_preview(notice)}”将于 {_when(notice.deadline, tz)} 截止，"  # type: ignore[arg-type]
-            f"完成后请回复“完成 {notice.id}”。")
-
-
-def overdue_body(notice: Notice, overdue: list[str], tz: tzinfo) -> str:
-    listed = "、".join(overdue[:MAX_LISTED]) + (f" 等 {len(overdue)} 个" if len(overdue) > MAX_LISTED else "")
-    return (f"【任务逾期】第 {notice.id} 号任务“{_preview(notice)}”已于 {_when(notice.deadline, tz)} 截止，"  # type: ignore[arg-type]
-            f"以下尚未报告完成：{listed}。请督促，回复“汇总 {notice.id}”查看详情。")
-
-
-@dataclass(slots=True)
-class Written:
-    reminders: int = 0
-    overdue: int = 0
 
 
 async def check_task_deadlines(
@@ -94,131 +23,9 @@ async def check_task_deadlines(
     now: datetime | None = None,
 ) -> Written:
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    now = (now or utcnow()).astimezone(UTC)
-    written = Written()
     async with sessions() as session:
-        written.reminders = await _remind(session, zone, quiet_window, now)
-        written.overdue = await _escalate(session, zone, quiet_window, now)
+        written = await queue_deadline_messages(session=session, zone=zone, quiet=quiet_window, now=now or utcnow())
         await session.commit()
     if written.reminders or written.overdue:
         log.info("task deadlines: %d reminders, %d escalations", written.reminders, written.overdue)
-    return written
-
-
-def _due_at(notice: Notice, zone: tzinfo, quiet: tuple[time, time] | None, now: datetime) -> datetime:
-    return not_before(now.astimezone(zone), quiet, urgent=notice.urgency == Urgency.urgent).astimezone(UTC)
-
-
-async def _channels(session: AsyncSession, person_ids: set[int], now: datetime) -> dict[int, Recipient]:
-    people = {
-        person_id: Recipient(person_id, name)
-        for person_id, name in await session.exec(select(Person.id, Person.name).where(col(Person.id).in_(person_ids)))
-    }
-    await attach_channels(session=session, people=people, now=now)
-    return people
-
-
-def _row(notice: Notice, person: Recipient, purpose: Purpose, body: str, org_id: int | None,
-         due: datetime) -> dict | None:  # type: ignore[type-arg]
-    choice = first_choice(person)
-    if choice.channel is None:
-        return None
-    return {"notice_id": notice.id, "person_id": person.person_id, "channel": choice.channel,
-            "recipient": choice.recipient, "reason": choice.reason, "purpose": purpose, "body": body,
-            "org_id": org_id, "next_attempt_at": due}
-
-
-async def _tasks(session: AsyncSession, *conditions) -> list[Notice]:  # type: ignore[no-untyped-def]
-    query = select(Notice).where(Notice.status == NoticeStatus.confirmed, col(Notice.deadline).is_not(None),
-                                 *conditions)
-    return list(await session.exec(query.order_by(col(Notice.id))))
-
-
-async def _remind(session: AsyncSession, zone: tzinfo, quiet: tuple[time, time] | None, now: datetime) -> int:
-    """A task confirmed after its reminder moment is not reminded: it has just arrived, deadline and all."""
-    due = []
-    for notice in await _tasks(session, col(Notice.deadline) > now, col(Notice.deadline) <= now + LOOKAHEAD):
-        moment = reminder_moment(notice.deadline, zone)  # type: ignore[arg-type]
-        if moment <= now and (notice.confirmed_at is None or notice.confirmed_at < moment):
-            due.append(notice)
-    if not due:
-        return 0
-    by_id = {n.id: n for n in due}
-    pending = set(await session.exec(
-        select(Delivery.notice_id, Delivery.person_id, Delivery.org_id).where(*not_done_yet(by_id))
-    ))
-    if not pending:
-        return 0
-    addressed: dict[tuple[int, int], int | None] = {}
-    for notice_id, person_id, org_id in sorted(pending, key=lambda r: (r[0], r[1], r[2] is None)):
-        addressed.setdefault((notice_id, person_id), org_id)
-    people = await _channels(session, {p for _n, p in addressed}, now)
-    written = 0
-    for notice in due:
-        body = reminder_body(notice, zone)
-        rows = [row for (notice_id, person_id), org_id in addressed.items() if notice_id == notice.id
-                if (row := _row(notice, people[person_id], Purpose.deadline_reminder, body, org_id,
-                                _due_at(notice, zone, quiet, now)))]
-        count = await insert_once(session=session, rows=rows)
-        if count:
-            record_audit(session=session, action="task.deadline_reminder", actor=ACTOR, org_id=notice.org_id,
-                         notice_id=notice.id, recipients=count)
-        written += count
-    return written
-
-
-async def _escalate(session: AsyncSession, zone: tzinfo, quiet: tuple[time, time] | None, now: datetime) -> int:
-    """Per task past its deadline: the organisations it was addressed to whose people have not reported
-    完成 go, with their secretaries' names, to the secretaries of the issuing organisation."""
-    tasks = {n.id: n for n in await _tasks(session, col(Notice.deadline) <= now, col(Notice.deadline) > now - LOOKBACK)}
-    if not tasks:
-        return 0
-    rows = list(await session.exec(
-        select(Delivery.notice_id, Delivery.org_id, Delivery.person_id).where(
-            col(Delivery.notice_id).in_(list(tasks)), Delivery.purpose == Purpose.notice,
-            col(Delivery.org_id).is_not(None),
-        )
-    ))
-    open_rows = set(await session.exec(
-        select(Delivery.notice_id, Delivery.org_id, Delivery.person_id).where(
-            *not_done_yet(tasks), col(Delivery.org_id).is_not(None)
-        )
-    ))
-    # An organisation is done when any of the people it was addressed through reported 完成.
-    addressed: dict[tuple[int, int], set[int]] = defaultdict(set)
-    for notice_id, org_id, person_id in rows:
-        addressed[(notice_id, org_id)].add(person_id)
-    overdue: dict[int, list[tuple[int, set[int]]]] = defaultdict(list)
-    for (notice_id, org_id), people_ids in addressed.items():
-        if all((notice_id, org_id, p) in open_rows for p in people_ids):
-            overdue[notice_id].append((org_id, people_ids))
-    if not overdue:
-        return 0
-    org_ids = {o for items in overdue.values() for o, _ in items} | {tasks[n].org_id for n in overdue}
-    orgs = {o.id: o for o in await session.exec(select(Organisation).where(col(Organisation.id).in_(org_ids)))}
-    issuers = {tasks[n].org_id for n in overdue}
-    secretaries: dict[int, list[int]] = defaultdict(list)
-    for person_id, org_id in await session.exec(
-        select(Role.person_id, Role.org_id).where(col(Role.org_id).in_(issuers)).order_by(Role.id)
-    ):
-        if person_id not in secretaries[org_id]:
-            secretaries[org_id].append(person_id)
-    listed_people = {p for items in overdue.values() for _o, ids in items for p in ids}
-    escalated_to = {p for n in overdue for p in secretaries.get(tasks[n].org_id) or [tasks[n].author_person_id]}
-    people = await _channels(session, listed_people | escalated_to, now)
-    written = 0
-    for notice_id, items in sorted(overdue.items()):
-        notice = tasks[notice_id]
-        items.sort(key=lambda item: orgs[item[0]].path)
-        listed = [f"{orgs[o].name}（{'、'.join(sorted(people[p].name for p in ids))}）" for o, ids in items]
-        body = overdue_body(notice, listed, zone)
-        # The issuing organisation's secretaries; the author when it has none (left, or not yet appointed).
-        targets = secretaries.get(notice.org_id) or [notice.author_person_id]
-        new_rows = [row for p in targets if (row := _row(notice, people[p], Purpose.overdue, body, notice.org_id,
-                                                        _due_at(notice, zone, quiet, now)))]
-        count = await insert_once(session=session, rows=new_rows)
-        if count:
-            record_audit(session=session, action="task.overdue", actor=ACTOR, org_id=notice.org_id,
-                         notice_id=notice.id, orgs=[o for o, _ in items], recipients=count)
-        written += count
     return written

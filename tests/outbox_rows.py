@@ -18,7 +18,7 @@ async def seed_outbox(sessions: SessionFactory, count: int, channel: Channel = C
         s.add_all(people)
         await s.flush()
         s.add_all(
-            Delivery(notice_id=notice.id, person_id=p.id, channel=channel, recipient=f"u{i}")  # type: ignore[arg-type]
+            Delivery(subject_id=notice.id, person_id=p.id, channel=channel, recipient=f"u{i}")  # type: ignore[arg-type]
             for i, p in enumerate(people)
         )
         await s.commit()

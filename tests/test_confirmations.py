@@ -43,7 +43,7 @@ async def test_a_member_acknowledges_the_latest_notice_once(stack: Stack, roster
 
     assert (await li.send_text("收到！")).content == f"已确认收到第 {notice_id} 号通知。"
     [row] = await _engagements(stack)
-    assert (row.notice_id, row.person_id, row.kind) == (notice_id, roster.people["li"].id, EngagementKind.acked)
+    assert (row.subject_id, row.person_id, row.kind) == (notice_id, roster.people["li"].id, EngagementKind.acked)
     assert (await li.send_text("收到")).content == f"您已确认过第 {notice_id} 号通知。"
     assert (await li.send_text(f"收到{notice_id}")).content == f"您已确认过第 {notice_id} 号通知。"
     assert (await li.send_text("收到 999")).content == "没有找到发给您的第 999 号通知。"
@@ -62,7 +62,7 @@ async def test_full_width_ok_acknowledges_and_a_task_is_reported_done(stack: Sta
     assert (await li.send_text("完成 已通知到各户")).content == f"已记录完成（第 {task} 号任务），谢谢！"
     assert "已报告过" in (await li.send_text(f"已完成 {task}")).content
     done = [e for e in await _engagements(stack) if e.kind == EngagementKind.done]
-    assert [(e.notice_id, e.note) for e in done] == [(task, "已通知到各户")]
+    assert [(e.subject_id, e.note) for e in done] == [(task, "已通知到各户")]
     assert await _audits(stack, "notice.done") == 1
     assert await _audits(stack, "notice.ack") == 2
 

@@ -8,7 +8,8 @@ from sqlmodel import select
 from bot.db import SessionFactory
 from models import Delivery, DeliveryStatus
 from models.clock import utcnow
-from models.delivery import Channel, claim_due, recover_expired
+from models.delivery import Channel
+from models.outbox import claim_due, recover_expired
 from tests.outbox_rows import seed_outbox
 
 LEASE = timedelta(seconds=60)
@@ -32,9 +33,18 @@ async def test_two_dispatchers_never_get_the_same_row(session_factory: SessionFa
 
 
 async def _lease_runs_out(sessions: SessionFactory, ago: timedelta = timedelta(seconds=1)) -> None:
-    async with sessions() as s:  # the dispatcher died; time passes beyond the lease
+    async with sessions() as s:  # the dispatcher died; time passes beyond the lease (claimed a lease earlier)
         for row in await s.exec(select(Delivery)):
             row.lease_until = utcnow() - ago
+            row.first_attempt_at = row.lease_until - LEASE
+            s.add(row)
+        await s.commit()
+
+
+async def _on_channel(sessions: SessionFactory, channel: Channel) -> None:
+    async with sessions() as s:
+        for row in await s.exec(select(Delivery)):
+            row.channel = channel
             s.add(row)
         await s.commit()
 
@@ -77,11 +87,7 @@ async def test_wecom_rows_found_after_its_duplicate_check_window_are_not_sent_ag
 
 async def test_mp_rows_of_a_dead_dispatcher_are_not_sent_twice(session_factory: SessionFactory) -> None:
     await seed_outbox(session_factory, 3)
-    async with session_factory() as s:
-        for row in await s.exec(select(Delivery)):
-            row.channel = Channel.mp_custom
-            s.add(row)
-        await s.commit()
+    await _on_channel(session_factory, Channel.mp_custom)
     await _claim(session_factory, 10)
     await _lease_runs_out(session_factory)
 
@@ -93,6 +99,35 @@ async def test_mp_rows_of_a_dead_dispatcher_are_not_sent_twice(session_factory: 
         rows = list(await s.exec(select(Delivery)))
     assert {r.status for r in rows} == {DeliveryStatus.unknown}
     assert all("可能已送达" in r.reason for r in rows)
+
+
+async def test_template_rows_of_a_dead_dispatcher_are_sent_again_inside_the_client_msg_id_window(
+    session_factory: SessionFactory,
+) -> None:
+    await seed_outbox(session_factory, 3)
+    await _on_channel(session_factory, Channel.mp_template)
+    taken = await _claim(session_factory, 10)
+    await _lease_runs_out(session_factory, ago=timedelta(minutes=3))
+
+    assert await _recover(session_factory) == 3
+
+    # The resend carries the same client_msg_id: WeChat drops it if the first one got through.
+    assert sorted(await _claim(session_factory, 10)) == sorted(taken)
+
+
+async def test_template_rows_found_after_the_client_msg_id_window_are_not_sent_again(
+    session_factory: SessionFactory,
+) -> None:
+    await seed_outbox(session_factory, 2)
+    await _on_channel(session_factory, Channel.mp_template)
+    await _claim(session_factory, 10)
+    await _lease_runs_out(session_factory, ago=timedelta(minutes=9))
+
+    assert await _recover(session_factory) == 2
+
+    assert await _claim(session_factory, 10) == []
+    async with session_factory() as s:
+        assert {r.status for r in await s.exec(select(Delivery))} == {DeliveryStatus.unknown}
 
 
 async def test_a_retry_waits_for_its_time_and_settled_rows_stay_settled(session_factory: SessionFactory) -> None:

@@ -17,7 +17,7 @@ async def _queue(stack: Stack, roster: Roster, text: str, person: str, channel: 
                         text=text, status=NoticeStatus.confirmed)
         s.add(notice)
         await s.flush()
-        s.add(Delivery(notice_id=notice.id, person_id=roster.people[person].id, channel=channel,  # type: ignore[arg-type]
+        s.add(Delivery(subject_id=notice.id, person_id=roster.people[person].id, channel=channel,  # type: ignore[arg-type]
                        recipient=recipient))
         await s.commit()
 

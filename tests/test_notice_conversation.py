@@ -39,7 +39,7 @@ async def test_a_secretary_sends_a_notice_to_the_members_of_the_community(stack:
 
     async with stack.sessions() as s:
         notice = (await s.exec(select(Notice))).one()
-        rows = list(await s.exec(select(Delivery).where(Delivery.notice_id == notice.id)))
+        rows = list(await s.exec(select(Delivery).where(Delivery.subject_id == notice.id)))
     assert done.splitlines()[0] == f"已确认，正在发送给 3 人（编号 {notice.id}）"
     assert notice.status == NoticeStatus.confirmed and notice.confirmed_at is not None
     assert notice.text == "周六上午九点在社区活动室开支部党员大会" and notice.deadline is None

@@ -9,7 +9,8 @@ from sqlmodel import col, select
 from bot.db import SessionFactory
 from models import Delivery, DeliveryStatus
 from models.clock import utcnow
-from models.delivery import SETTLE_CHUNK, Channel, claim_due, recover_expired, settle_claimed
+from models.delivery import Channel
+from models.outbox import SETTLE_CHUNK, claim_due, recover_expired, settle_claimed
 from tests.outbox_rows import seed_outbox
 
 LEASE = timedelta(seconds=60)
@@ -52,7 +53,7 @@ async def test_a_big_round_settles_each_row_with_its_own_outcome(session_factory
     outcomes: list[tuple[int, int, dict[str, object]]] = []
     for i, row in enumerate(claimed):
         if i % 3 == 0:  # sent, each template with its own msgid
-            values: dict[str, object] = {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0, "msgid": f"m{i}"}
+            values: dict[str, object] = {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0, "template_msgid": f"m{i}"}
         elif i % 3 == 1:  # a transient error: each retry at its own time
             values = {"status": DeliveryStatus.retry, "next_attempt_at": now + timedelta(seconds=i),
                       "errcode": -1, "reason": "微信系统繁忙"}
@@ -67,7 +68,7 @@ async def test_a_big_round_settles_each_row_with_its_own_outcome(session_factory
         got = rows[row.id]
         assert got.lease_until is None
         if i % 3 == 0:
-            assert (got.status, got.msgid, got.errcode) == (DeliveryStatus.sent, f"m{i}", 0) and got.sent_at
+            assert (got.status, got.template_msgid, got.errcode) == (DeliveryStatus.sent, f"m{i}", 0) and got.sent_at
         elif i % 3 == 1:
             assert got.status == DeliveryStatus.retry and got.errcode == -1
             assert abs((got.next_attempt_at - now).total_seconds() - i) < 0.01

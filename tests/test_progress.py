@@ -18,7 +18,7 @@ async def _settled(stack: Stack, notice_id: int, within: float = 5.0) -> None:
     for _ in range(int(within / 0.1)):
         async with stack.sessions() as s:
             query = select(func.count()).select_from(Delivery).where(
-                Delivery.notice_id == notice_id, col(Delivery.status).in_(unsettled)
+                Delivery.subject_id == notice_id, col(Delivery.status).in_(unsettled)
             )
             if (await s.exec(query)).one() == 0:
                 return

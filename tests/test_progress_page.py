@@ -144,7 +144,7 @@ async def _task(stack: Stack, roster: Roster, text: str) -> int:
         )
         s.add(notice)
         await s.flush()
-        s.add(Delivery(notice_id=notice.id, person_id=roster.people["li"].id, channel=Channel.mp_template,  # type: ignore[arg-type]
+        s.add(Delivery(subject_id=notice.id, person_id=roster.people["li"].id, channel=Channel.mp_template,  # type: ignore[arg-type]
                        recipient="o_li", status=DeliveryStatus.sent))
         await s.commit()
         return notice.id  # type: ignore[return-value]
@@ -175,7 +175,7 @@ async def test_a_recipient_reads_a_task_and_reports_it_done_with_a_note(stack: S
         assert "收到</button>" in page  # 完成 is not 收到: the receipt button stays
 
     async with stack.sessions() as s:
-        [reply] = (await s.exec(select(Engagement).where(Engagement.notice_id == notice_id))).all()
+        [reply] = (await s.exec(select(Engagement).where(Engagement.subject_id == notice_id))).all()
         [entry] = (await s.exec(select(AuditEntry).where(AuditEntry.action == "notice.done"))).all()
     assert (reply.person_id, reply.kind, reply.note) == (roster.people["li"].id, EngagementKind.done, "已报 3 人")
     assert entry.detail == {"notice_id": notice_id, "note": "已报 3 人"}
@@ -253,7 +253,7 @@ async def test_the_page_counts_thousands_of_recipients_per_organisation(stack: S
                                                                     "acked", "done"), 0))
             figures["people"] += 1
             rows.append(Membership(person_id=person.id, org_id=org.id, is_primary=True))  # type: ignore[arg-type]
-            row = {"notice_id": notice.id, "person_id": person.id, "recipient": f"u{n}"}
+            row = {"subject_id": notice.id, "person_id": person.id, "recipient": f"u{n}"}
             kind = n % 10
             if kind == 0:  # WeCom refused, and no Official Account to fall back to
                 rows.append(Delivery(**row, channel=Channel.work_app, status=DeliveryStatus.failed,  # type: ignore[arg-type]
@@ -278,10 +278,10 @@ async def test_the_page_counts_thousands_of_recipients_per_organisation(stack: S
                 rows.append(Delivery(**row, channel=Channel.work_app, status=DeliveryStatus.failed,  # type: ignore[arg-type]
                                      purpose=Purpose.reminder, round=1, reason="提醒失败"))
             if n % 3 == 0:
-                rows.append(Engagement(notice_id=notice.id, person_id=person.id, kind=EngagementKind.acked))  # type: ignore[arg-type]
+                rows.append(Engagement(subject_id=notice.id, person_id=person.id, kind=EngagementKind.acked))  # type: ignore[arg-type]
                 figures["acked"] += 1
             if n % 7 == 0:
-                rows.append(Engagement(notice_id=notice.id, person_id=person.id, kind=EngagementKind.done))  # type: ignore[arg-type]
+                rows.append(Engagement(subject_id=notice.id, person_id=person.id, kind=EngagementKind.done))  # type: ignore[arg-type]
                 figures["done"] += 1
         s.add_all(rows)
         await s.commit()

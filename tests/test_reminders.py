@@ -214,7 +214,7 @@ async def test_quiet_hours_hold_a_normal_notices_reminder_but_not_an_urgent_ones
 
     assert (await _tick(stack, quiet_window=_quiet_now(stack))).reminders == 3
     assert _texts(stack, "mp", "o_li")[2:] == [_reminder(flood, TEXT)]
-    assert {r.notice_id for r in await _rows(stack, Purpose.reminder)} == {flood}
+    assert {r.subject_id for r in await _rows(stack, Purpose.reminder)} == {flood}
 
     assert (await _tick(stack, quiet_window=None)).reminders == 3  # the morning
     assert _texts(stack, "mp", "o_li")[3:] == [_reminder(meeting, MEETING)]

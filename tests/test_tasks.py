@@ -17,7 +17,8 @@ from models.api_token import issue_token
 from models.delivery import OPEN_STATUSES, DeliveryStatus, Purpose
 from models.directory import bump_directory_version
 from models.organisation import child_path
-from schedules.task_deadlines import Written, check_task_deadlines, is_workday, previous_workday, reminder_moment
+from models.task_deadlines import Written, is_workday, previous_workday, reminder_moment
+from schedules.task_deadlines import check_task_deadlines
 from tests.seed import Roster
 from tests.stack import Phone, Stack
 
@@ -136,8 +137,8 @@ async def test_a_task_cascades_down_and_the_district_sees_the_roll_up(stack: Sta
 
     async with stack.sessions() as s:
         rows = list(await s.exec(select(Delivery).where(Delivery.purpose == Purpose.notice)
-                                 .order_by(Delivery.notice_id, Delivery.person_id)))
-    addressed = {(r.notice_id, r.person_id, r.org_id) for r in rows}
+                                 .order_by(Delivery.subject_id, Delivery.person_id)))
+    addressed = {(r.subject_id, r.person_id, r.org_id) for r in rows}
     assert addressed == {
         (task, tree.people["liu"].id, tree.orgs["S01"].id),  # only the street, not its subtree
         (child, tree.people["wang"].id, tree.orgs["C01"].id),
@@ -251,11 +252,11 @@ async def test_the_unfinished_are_reminded_the_working_day_before_and_escalated_
 
     reminders = await _rows(stack, Purpose.deadline_reminder)
     when = f"{monday.month}月{monday.day}日 23:59"
-    assert {(r.notice_id, r.person_id, r.org_id) for r in reminders} == {
+    assert {(r.subject_id, r.person_id, r.org_id) for r in reminders} == {
         (task, tree.people["liu"].id, tree.orgs["S01"].id),
         (child, tree.people["he"].id, tree.orgs["C02"].id),  # 王书记 reported 完成: no reminder
     }
-    he_row = next(r for r in reminders if r.notice_id == child)
+    he_row = next(r for r in reminders if r.subject_id == child)
     assert he_row.body == f"【任务提醒】第 {child} 号任务“{TASK}”将于 {when} 截止，完成后请回复“完成 {child}”。"
     assert he_row.next_attempt_at == at(friday, 9).astimezone(UTC)
 
@@ -274,10 +275,10 @@ async def test_the_unfinished_are_reminded_the_working_day_before_and_escalated_
     overdue = {r.person_id: r for r in await _rows(stack, Purpose.overdue)}
     assert set(overdue) == {tree.people["zhang"].id, tree.people["liu"].id}
     to_street = overdue[tree.people["liu"].id]  # the community that did not finish, to its street
-    assert to_street.notice_id == child and "和平社区（何书记）" in to_street.body  # type: ignore[operator]
+    assert to_street.subject_id == child and "和平社区（何书记）" in to_street.body  # type: ignore[operator]
     assert "阳光社区" not in to_street.body  # type: ignore[operator]
     to_district = overdue[tree.people["zhang"].id]
-    assert to_district.notice_id == task and "朝阳街道（刘书记）" in to_district.body  # type: ignore[operator]
+    assert to_district.subject_id == task and "朝阳街道（刘书记）" in to_district.body  # type: ignore[operator]
     assert to_district.body.startswith(f"【任务逾期】第 {task} 号任务“{TASK}”已于 {when} 截止")  # type: ignore[union-attr]
     assert len(await _audits(stack, "task.overdue")) == 2
     assert len(await _audits(stack, "task.deadline_reminder")) == 2

@@ -26,9 +26,11 @@ from models import Identity, Membership, Organisation, OrgLevel, Person, PersonK
 from models.clock import utcnow
 from models.delivery import Channel, Delivery, DeliveryStatus
 from models.inbound import InboundMessage, InboundStatus
-from models.notice import Notice
-from models.notice_queries import confirm_notice, recipients_for
+from models.notice import Notice, NoticeStatus, Who
+from models.notice_queries import recipients_for
 from models.organisation import child_path
+from models.outbox import queue_messages
+from models.subject import Subject
 from tests.db import PG_ENV
 
 pytestmark = pytest.mark.skipif(
@@ -209,11 +211,14 @@ async def test_killing_one_of_two_instances_mid_send_loses_nothing_and_sends_not
         emulator.set_faults(latency_ms=LATENCY_MS)  # each call takes a while, so the kill lands mid-send
 
         async with session_factory() as s:  # 王书记 confirms the notice to every member of the district
-            people = await recipients_for(session=s, org_ids=[district_id], who=[1])
-            notice = Notice(org_id=district_id, author_person_id=author_id, text=TEXT)
+            people = await recipients_for(session=s, org_ids=[district_id], who=[Who.members])
+            notice = Notice(org_id=district_id, author_person_id=author_id, text=TEXT, status=NoticeStatus.confirmed,
+                            confirmed_at=utcnow())
             s.add(notice)
             await s.flush()
-            written = await confirm_notice(session=s, notice=notice, people=people, not_before=utcnow())
+            queued = await queue_messages(session=s, subject=Subject.notice(notice.id), recipients=people,
+                                          not_before=utcnow())
+            written = queued.rows
             await s.commit()
         assert written == TOTAL
 
@@ -228,7 +233,7 @@ async def test_killing_one_of_two_instances_mid_send_loses_nothing_and_sends_not
         await emulator.drain()
 
         async with session_factory() as s:
-            rows = list(await s.exec(select(Delivery).where(Delivery.notice_id == notice.id)))
+            rows = list(await s.exec(select(Delivery).where(Delivery.subject_id == notice.id)))
         by_status = Counter(r.status for r in rows)
         assert not [r for r in rows if r.status in OPEN], f"rows still open: {by_status}"
         assert set(by_status) <= {DeliveryStatus.sent, DeliveryStatus.unknown}, by_status

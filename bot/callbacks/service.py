@@ -6,7 +6,7 @@ wait for the first one; retries that reach another process find the journal's ro
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -49,6 +49,11 @@ class LateReplySender(Protocol):
     async def send(self, msg: Inbound, text: str) -> None: ...
 
 
+# WeChat's own events that are not the user's words (a template's delivery report): handled by the code
+# they concern, logged for dedupe like any callback, answered "success".
+PlatformEvent = Callable[[Inbound], Awaitable[None]]
+
+
 def _outcome(text: Reply, failed: bool) -> str:
     return "error" if failed else ("replied" if text else "success")
 
@@ -65,6 +70,7 @@ class CallbackService:
         help_book: HelpBook,
         late_sender: LateReplySender,
         metrics: Metrics,
+        platform_events: Mapping[str, PlatformEvent] | None = None,
     ) -> None:
         self.settings = settings
         self.journal = journal
@@ -74,6 +80,7 @@ class CallbackService:
         self.help_book = help_book
         self.late_sender = late_sender
         self.metrics = metrics
+        self.platform_events = dict(platform_events or {})
         self.tz = settings.tz
         self._inflight: dict[str, list[asyncio.Future[Answer]]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -102,6 +109,8 @@ class CallbackService:
         return answer
 
     async def _handle_once(self, key: str, msg: Inbound) -> Answer:
+        if msg.is_event and msg.event in self.platform_events:
+            return await self._handle_platform_event(key, msg, self.platform_events[msg.event])
         try:
             ctx = await self._context(msg)
         except Exception:  # the sender could not be looked up: nothing ran, nothing is logged
@@ -130,6 +139,23 @@ class CallbackService:
             status=status,
             reply=reply,
         )
+
+    async def _handle_platform_event(self, key: str, msg: Inbound, handle: PlatformEvent) -> Answer:
+        try:
+            claim = await self._log(key, msg)
+        except Exception:
+            return self._not_logged(key, msg)
+        if not claim.new:
+            return await self._answer_duplicate(key, msg, claim)
+        failed = False
+        try:
+            await handle(msg)
+        except Exception:
+            log.exception("%s event from %s failed", msg.event, msg.from_user)
+            failed = True
+        await self.journal.settle(key, InboundStatus.failed if failed else InboundStatus.replied, SUCCESS,
+                                  "event handler error" if failed else None)
+        return Answer(SUCCESS, "error" if failed else "success")
 
     def _not_logged(self, key: str, msg: Inbound) -> Answer:
         # Not durable, so not acknowledged as handled: the user is asked to send again.

@@ -4,12 +4,9 @@ Adapters never raise for a WeChat or network failure: they classify it (errors.p
 engine can decide on retry or fallback per recipient.
 """
 
-import hashlib
 import json
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -20,6 +17,7 @@ from bot.wechat.api import JSON_HEADERS, ApiError, WeChatApi
 WORK_MAX_RECIPIENTS = 1000
 WORK_MAX_DEDUPE_SECONDS = 1800
 TEMPLATE_FIELD_MAX = 20  # characters per template field since May 2023
+CLIENT_MSG_ID_MAX_BYTES = 64
 ROBOT_TEXT_MAX_BYTES = 2048
 ELLIPSIS = "…"
 NOT_A_MEMBER = "不是企业微信成员或已离职"
@@ -33,7 +31,7 @@ class SendOutcome:
     error_class: ErrorClass | None
     errcode: int | None
     reason: str
-    msgid: str | None = None  # lets a template send be matched with its TEMPLATESENDJOBFINISH report
+    msgid: str | None = None  # WeChat's id of the message (a template's report names it)
 
 
 def _sent(recipient: str, msgid: object = None) -> SendOutcome:
@@ -152,33 +150,28 @@ class MpTemplateChannel:
         self.api = api
 
     async def send(
-        self, openid: str, *, template_id: str, title: str, url: str, fields: dict[str, str]
+        self, openid: str, *, template_id: str, title: str, url: str, fields: dict[str, str],
+        client_msg_id: str | None = None,
     ) -> list[SendOutcome]:
+        """`client_msg_id` (≤ 64 bytes): WeChat sends one message per openid and id within 10 minutes,
+        so a repeat after a timeout or a crash is answered ok and not delivered twice."""
         # The title goes into the template's "title" keyword; the caller's fields follow (and win on a clash).
         values = {"title": title, **fields}
-        payload = {
+        payload: dict[str, Any] = {
             "touser": openid,
             "template_id": template_id,
             "url": url,
             "data": {key: {"value": truncate_chars(str(v), TEMPLATE_FIELD_MAX)} for key, v in values.items()},
         }
+        if client_msg_id is not None:
+            if len(client_msg_id.encode()) > CLIENT_MSG_ID_MAX_BYTES:
+                raise ValueError(f"client_msg_id over {CLIENT_MSG_ID_MAX_BYTES} bytes")
+            payload["client_msg_id"] = client_msg_id
         try:
             answer = await self.api.call(self.api.mp, "/cgi-bin/message/template/send", payload)
         except SEND_ERRORS as exc:
             return _failed("mp", [openid], exc)
         return [_sent(openid, answer.get("msgid"))]
-
-
-def robot_msgid_prefix(key: str) -> str:
-    """What every message id of one robot starts with (the key itself is a secret: only its hash)."""
-    return "r:" + hashlib.sha256(key.encode()).hexdigest()[:16] + ":"
-
-
-def robot_msgid(key: str, when: datetime) -> str:
-    """The robot answers no message id, so we make one: the key's prefix, then the time in
-    milliseconds (13 digits), so the messages a key sent since a moment are one range of the msgid
-    index (the per-robot rate limit counts them), then a random tail for messages of one millisecond."""
-    return f"{robot_msgid_prefix(key)}{int(when.timestamp() * 1000):013d}:{secrets.token_hex(4)}"
 
 
 class RobotChannel:
@@ -194,7 +187,6 @@ class RobotChannel:
         *,
         mention_userids: Iterable[str] = (),
         mention_mobiles: Iterable[str] = (),
-        msgid: str | None = None,
     ) -> list[SendOutcome]:
         """One message to the group, @-mentioning members by userid or by mobile; one outcome for the key."""
         content: dict[str, Any] = {"content": truncate_utf8(text, ROBOT_TEXT_MAX_BYTES)}
@@ -214,4 +206,4 @@ class RobotChannel:
                 raise ApiError(data["errcode"], data.get("errmsg", ""), data)
         except SEND_ERRORS as exc:
             return _failed("robot", [key], exc)
-        return [_sent(key, msgid)]
+        return [_sent(key)]

@@ -6,17 +6,17 @@ notices of one slot become due together and the dispatcher claims them in one ba
 person that did not land in the same claimed batch (a batch boundary, a retry) are simply sent
 separately: a digest is a courtesy, not a promise.
 
-The merged rows share a marker in `Delivery.msgid` (no schema change): a template digest keeps the
-real msgid of its one send (its TEMPLATESENDJOBFINISH report then settles all of them); the other
-channels store `digest:<the person's first row id>`. A bare 收到 after a digest confirms all its notices
-(models/engagement.py)."""
+The merged rows share `Delivery.digest_id` (the id of the person's first row of it); a template digest
+also shares its one send's msgid, so its TEMPLATESENDJOBFINISH report settles all of them. A bare 收到
+after a digest confirms all its notices (models/engagement.py)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.delivery.channels import truncate_utf8
 from models.delivery import Channel, Delivery, Purpose
-from models.engagement import DIGEST_MARKER
+from models.subject import Subject, SubjectKind
+from models.subject_texts import SubjectText
 
 DIGEST_CHANNELS = frozenset({Channel.work_app, Channel.mp_custom, Channel.mp_template})
 TEXT_MAX_BYTES = 2048  # a WeCom text message; a customer-service message takes as much
@@ -24,36 +24,34 @@ FOOTER = "回复“收到”确认全部，或“收到 编号”确认其中一
 
 
 @dataclass(frozen=True, slots=True)
-class NoticeInfo:
-    text: str
-    urgent: bool
-    wants_receipt: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Digest:
     rows: list[Delivery]  # one person's rows on one channel, oldest notice first
-    marker: str
 
     @property
-    def notice_ids(self) -> list[int]:
-        return [r.notice_id for r in self.rows]
+    def id(self) -> int:
+        """The digest's id: its first row's (every row of it stores it in `digest_id`)."""
+        return min(r.id or 0 for r in self.rows)
+
+    @property
+    def subjects(self) -> list[Subject]:
+        return [r.subject for r in self.rows]
+
+    @property
+    def client_msg_id(self) -> str:
+        return f"digest.{self.id}"
 
 
-def marker_of(rows: list[Delivery]) -> str:
-    return f"{DIGEST_MARKER}{min(r.id or 0 for r in rows)}"
-
-
-def split_digests(rows: list[Delivery], notices: dict[int, NoticeInfo]) -> tuple[list[Digest], list[Delivery]]:
+def split_digests(rows: list[Delivery], notices: dict[Subject, SubjectText]) -> tuple[list[Digest], list[Delivery]]:
     """One person's due notices on one channel, two or more, become a digest; the rest go as they are.
     Only the notice itself (no reminders, no rows with their own body) of a non-urgent notice merges:
     an urgent notice always goes alone, at once."""
     groups: dict[tuple[int, Channel, str], list[Delivery]] = defaultdict(list)
     single: list[Delivery] = []
     for row in rows:
-        info = notices.get(row.notice_id)
+        info = notices.get(row.subject)
         if (
-            row.purpose == Purpose.notice
+            row.subject_kind == SubjectKind.notice
+            and row.purpose == Purpose.notice
             and row.channel in DIGEST_CHANNELS
             and row.body is None
             and info is not None
@@ -67,8 +65,8 @@ def split_digests(rows: list[Delivery], notices: dict[int, NoticeInfo]) -> tuple
         if len(group) < 2:
             single.extend(group)
             continue
-        group.sort(key=lambda r: r.notice_id)
-        digests.append(Digest(group, marker_of(group)))
+        group.sort(key=lambda r: r.subject_id)
+        digests.append(Digest(group))
     return digests, single
 
 
@@ -80,14 +78,14 @@ def digest_title(count: int) -> str:
     return f"您有 {count} 条新通知"
 
 
-def digest_text(notice_ids: list[int], notices: dict[int, NoticeInfo], limit: int = TEXT_MAX_BYTES) -> str:
+def digest_text(subjects: list[Subject], notices: dict[Subject, SubjectText], limit: int = TEXT_MAX_BYTES) -> str:
     """`您有 3 条新通知：` and one numbered line per notice. Each notice shows in full when the whole
     message fits in `limit` bytes (a WeCom member has no other place to read it); otherwise every item
     gets an even share of the room, cut with "…" (some 150 Chinese characters each of 4 long notices)."""
-    head = digest_title(len(notice_ids)) + "："
-    wants_receipt = any(notices[n].wants_receipt for n in notice_ids)
-    prefixes = [f"{i}. 【第 {n} 号】" for i, n in enumerate(notice_ids, 1)]
-    texts = [_flat(notices[n].text) for n in notice_ids]
+    head = digest_title(len(subjects)) + "："
+    wants_receipt = any(notices[n].wants_receipt for n in subjects)
+    prefixes = [f"{i}. 【第 {n.id} 号】" for i, n in enumerate(subjects, 1)]
+    texts = [_flat(notices[n].text) for n in subjects]
 
     def build(items: list[str]) -> str:
         lines = [p + t for p, t in zip(prefixes, items, strict=True)]

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,28 +27,21 @@ from bot.delivery.channels import (
     RobotChannel,
     SendOutcome,
     WorkAppChannel,
-    robot_msgid,
 )
-from bot.delivery.digest import Digest, NoticeInfo, digest_text, digest_title, split_digests
+from bot.delivery.digest import Digest, digest_text, digest_title, split_digests
 from bot.delivery.errors import ErrorClass, backoff
-from bot.delivery.fallback import add_fallback_row, load_recipients
-from bot.delivery.limits import Hold, Limits, MpGate, hold_rows, over_member_limits, over_robot_limits
+from bot.delivery.limits import Limits, MpGate, over_member_limits, over_robot_limits
+from bot.delivery.reports import apply_waiting_reports
 from bot.wechat.api import WeChatApi
 from handlers.links import notice_url
-from models.audience import Recipient
+from models.audience import Recipient, load_recipients
 from models.channel_plan import ChannelChoice, next_choice
 from models.clock import utcnow
-from models.delivery import (
-    Channel,
-    Delivery,
-    DeliveryStatus,
-    any_due,
-    claim_due,
-    recover_expired,
-    settle_claimed,
-)
-from models.notice import Notice, Urgency
+from models.delivery import IDEMPOTENCY_WINDOWS, RESEND_MARGIN, Channel, Delivery, DeliveryStatus, any_due
+from models.outbox import Hold, claim_due, hold_rows, recover_expired, settle_claimed, settle_fallen_back
 from models.person import Person
+from models.subject import Subject
+from models.subject_texts import SubjectText, subject_texts
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +49,8 @@ RETRY_CLASSES = frozenset({ErrorClass.transient, ErrorClass.rate, ErrorClass.tok
 TITLE_MAX = 20  # a template field holds about 20 characters (WECHAT.md)
 MIN_RETRY_SECONDS = 1.0  # full jitter may draw 0: keep a retry strictly in the future
 INTERNAL_ERROR = "发送时出现内部错误，稍后重试"
+# A template row's retries stay inside its client_msg_id window; past it, a repeat could arrive twice.
+TEMPLATE_WINDOW_SPENT = "模板消息多次发送未获答复，可能已送达；为免重复未再发送"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +58,23 @@ class _Sent:
     row: Delivery
     outcome: SendOutcome
     held: tuple[float, str] | None = None  # not sent: MP is paused or paced (seconds to wait, reason)
-    digest: str | None = None  # the marker of the digest the row went out in (digest.py)
+    digest: int | None = None  # the id of the digest the row went out in (digest.py)
+    robot_message: int | None = None  # the id of the group robot message the row went out in
 
 
-RobotMessages = dict[tuple[int, str, str], list[Delivery]]  # (notice, key, text) -> rows of one message
+RobotMessages = dict[tuple[Subject, str, str], list[Delivery]]  # (subject, key, text) -> rows of one message
 
 
-def _robot_messages(rows: list[Delivery], texts: dict[int, str]) -> RobotMessages:
-    """Robot rows of one notice, key and text are one group message @-mentioning their people."""
+def _text(row: Delivery, texts: dict[Subject, str]) -> str:
+    return row.body or texts.get(row.subject, "")
+
+
+def _robot_messages(rows: list[Delivery], texts: dict[Subject, str]) -> RobotMessages:
+    """Robot rows of one subject, key and text are one group message @-mentioning their people."""
     messages: RobotMessages = defaultdict(list)
     for row in sorted(rows, key=lambda r: r.id or 0):
         if row.channel == Channel.robot:
-            messages[(row.notice_id, row.recipient, row.body or texts.get(row.notice_id, ""))].append(row)
+            messages[(row.subject, row.recipient, _text(row, texts))].append(row)
     return messages
 
 
@@ -143,25 +142,19 @@ class Dispatcher:
         async with self.sessions() as session:
             if not await any_due(session=session):
                 return 0
-            await recover_expired(session=session, lease=self.lease)
+            await recover_expired(session=session)
             rows = await claim_due(session=session, limit=self.batch, lease=self.lease)
             await session.commit()
         if not rows:
             return 0
         async with self.sessions() as session:
-            notice_ids = sorted({r.notice_id for r in rows})
-            found = await session.exec(
-                select(Notice.id, Notice.text, Notice.urgency, Notice.wants_receipt).where(
-                    col(Notice.id).in_(notice_ids)
-                )
-            )
-            notices = {n: NoticeInfo(text, urgency == Urgency.urgent, receipt) for n, text, urgency, receipt in found}
-            texts = {n: info.text for n, info in notices.items()}
-            held = await self._hold_over_limits(session, rows, texts)  # type: ignore[arg-type]
+            notices = await subject_texts(session=session, subjects={r.subject for r in rows})
+            texts = {subject: info.text for subject, info in notices.items()}
+            held = await self._hold_over_limits(session, rows, texts)
             phones = await _phones(session, rows)
         held_ids = {h.row.id for h in held}
         rows = [r for r in rows if r.id not in held_ids]
-        results = await self._send_all(rows, texts, phones, notices if self.digest else None)  # type: ignore[arg-type]
+        results = await self._send_all(rows, texts, phones, notices if self.digest else None)
         now = utcnow()
         gated = [Hold(s.row, now + timedelta(seconds=s.held[0]), s.held[1]) for s in results if s.held]
         if gated:
@@ -170,7 +163,9 @@ class Dispatcher:
                 await session.commit()
         return len(held) + len(gated) + await self._settle([s for s in results if not s.held])
 
-    async def _hold_over_limits(self, session: AsyncSession, rows: list[Delivery], texts: dict[int, str]) -> list[Hold]:
+    async def _hold_over_limits(
+        self, session: AsyncSession, rows: list[Delivery], texts: dict[Subject, str]
+    ) -> list[Hold]:
         """Rows over a WeCom member's or a robot's budget go back to retry before anything is sent."""
         now = utcnow()
         held = await over_member_limits(session=session, rows=rows, limits=self.limits, now=now)
@@ -205,9 +200,9 @@ class Dispatcher:
     async def _send_all(
         self,
         rows: list[Delivery],
-        texts: dict[int, str],
+        texts: dict[Subject, str],
         phones: dict[int, str | None] | None = None,
-        notices: dict[int, NoticeInfo] | None = None,
+        notices: dict[Subject, SubjectText] | None = None,
     ) -> list[_Sent]:
         """`notices` given (digests on): a person's non-urgent notices on one channel go as one digest."""
         jobs: list[Awaitable[list[_Sent]]] = []
@@ -215,18 +210,20 @@ class Dispatcher:
             digests, rows = split_digests(rows, notices)
             jobs.extend(self._digest_jobs(digests, notices))
         # WeCom rows carrying the same text go in one call; robot rows of one group in one message.
-        work: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
+        work: dict[tuple[Subject, str], list[Delivery]] = defaultdict(list)
         robot = _robot_messages(rows, texts)
         phones = phones or {}
         now = utcnow()
         for row in rows:
-            text = row.body or texts.get(row.notice_id, "")
+            text = _text(row, texts)
             if row.channel == Channel.work_app:
-                work[(row.notice_id, text)].append(row)
+                work[(row.subject, text)].append(row)
             elif row.channel == Channel.mp_custom:
                 jobs.append(self._send_mp([row], lambda r=row, t=text: self.custom.send(r.recipient, t)))
             elif row.channel == Channel.mp_template:
-                jobs.append(self._send_mp([row], lambda r=row, t=text: self._send_template(r, t, now)))
+                jobs.append(self._send_mp(
+                    [row], lambda r=row, t=text: self._send_template(r, t, now, client_msg_id=r.client_msg_id)
+                ))
         for (_, text), group in work.items():
             userids = [r.recipient for r in group]
             jobs.append(
@@ -237,27 +234,23 @@ class Dispatcher:
             )
         for (_, key, text), group in robot.items():
             mobiles = [phones.get(r.person_id) or "" for r in group]
-            jobs.append(
-                self._guarded(
-                    group,
-                    lambda k=key, t=text, m=mobiles: self.robot.send(  # type: ignore[misc]
-                        k, t, mention_mobiles=m, msgid=robot_msgid(k, utcnow())
-                    ),
-                )
-            )
+            send = self._guarded(group, lambda k=key, t=text, m=mobiles: self.robot.send(k, t, mention_mobiles=m))
+            jobs.append(self._one_message(send, min(r.id or 0 for r in group)))
         results: list[_Sent] = []
         for part in await asyncio.gather(*jobs):
             results.extend(part)
         return results
 
-    def _digest_jobs(self, digests: list[Digest], notices: dict[int, NoticeInfo]) -> list[Awaitable[list[_Sent]]]:
+    def _digest_jobs(
+        self, digests: list[Digest], notices: dict[Subject, SubjectText]
+    ) -> list[Awaitable[list[_Sent]]]:
         """One message per digest; WeCom digests with the same text still go in one call for many users.
         Every merged row settles with the one send's outcome (matched by recipient in `_call`)."""
         jobs: list[Awaitable[list[_Sent]]] = []
         work: dict[str, list[Digest]] = defaultdict(list)
         now = utcnow()
         for digest in digests:
-            text = digest_text(digest.notice_ids, notices)
+            text = digest_text(digest.subjects, notices)
             channel, recipient = digest.rows[0].channel, digest.rows[0].recipient
             if channel == Channel.work_app:
                 work[text].append(digest)
@@ -268,7 +261,10 @@ class Dispatcher:
                 newest = digest.rows[-1]
                 title = digest_title(len(digest.rows))
                 send = self._send_mp(
-                    digest.rows, lambda r=newest, t=title: self._send_template(r, t, now, title=t)
+                    digest.rows,
+                    lambda r=newest, t=title, c=digest.client_msg_id: self._send_template(
+                        r, t, now, title=t, client_msg_id=c
+                    ),
                 )
                 jobs.append(self._marked(send, [digest]))
         for text, group in work.items():
@@ -282,11 +278,15 @@ class Dispatcher:
 
     @staticmethod
     async def _marked(send: Awaitable[list[_Sent]], digests: list[Digest]) -> list[_Sent]:
-        marker = {row.id: d.marker for d in digests for row in d.rows}
-        return [replace(s, digest=marker.get(s.row.id)) for s in await send]
+        digest_of = {row.id: d.id for d in digests for row in d.rows}
+        return [replace(s, digest=digest_of.get(s.row.id)) for s in await send]
+
+    @staticmethod
+    async def _one_message(send: Awaitable[list[_Sent]], message_id: int) -> list[_Sent]:
+        return [replace(s, robot_message=message_id) for s in await send]
 
     async def _send_template(
-        self, row: Delivery, text: str, now: datetime, *, title: str | None = None
+        self, row: Delivery, text: str, now: datetime, *, client_msg_id: str, title: str | None = None
     ) -> list[SendOutcome]:
         title = title or _title_of(text)
         local = now.astimezone(self.api.settings.tz).strftime("%Y-%m-%d %H:%M")
@@ -294,8 +294,9 @@ class Dispatcher:
             row.recipient,
             template_id=self.template_id,
             title=title,
-            url=notice_url(self.public_url(), self.secret, row.notice_id, row.person_id),
+            url=notice_url(self.public_url(), self.secret, row.subject_id, row.person_id),
             fields={"title": title, "time": local},
+            client_msg_id=client_msg_id,
         )
 
     async def _send_mp(self, rows: list[Delivery], send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
@@ -340,14 +341,14 @@ class Dispatcher:
     async def _settle(self, results: list[_Sent]) -> int:
         """The round's outcomes in one transaction: sent, retry and failed rows in a few batched
         statements (settle_claimed); a row that falls back alone, so that its fallback row is written
-        only when the update took."""
+        only when the update took. Delivery reports that overtook their send are applied last."""
         now = utcnow()
         async with self.sessions() as session:
             falling = [s for s in results if not s.outcome.ok and s.outcome.error_class not in RETRY_CLASSES]
-            people = await load_recipients(session=session, person_ids=(s.row.person_id for s in falling), now=now)
+            people = await load_recipients(session=session, person_ids={s.row.person_id for s in falling}, now=now)
             batched: list[tuple[int, int, dict[str, object]]] = []
             falling_back: list[tuple[_Sent, dict[str, object], ChannelChoice]] = []
-            delays: dict[str, float] = {}
+            delays: dict[int, float] = {}
             for item in results:
                 values, fallback = self._outcome(item, people, delays)
                 if fallback is None:
@@ -356,47 +357,23 @@ class Dispatcher:
                     falling_back.append((item, values, fallback))
             settled = len(await settle_claimed(session=session, outcomes=batched))
             for item, values, fallback in falling_back:
-                row = item.row
-                result = await session.exec(  # type: ignore[call-overload]
-                    update(Delivery)
-                    .where(
-                        col(Delivery.id) == row.id,
-                        # Still our claim, not a later one. A slow send whose lease ran out was settled as
-                        # unknown by another dispatcher; its real outcome is better than unknown.
-                        col(Delivery.status).in_([DeliveryStatus.in_flight, DeliveryStatus.unknown]),
-                        col(Delivery.attempts) == row.attempts,
-                    )
-                    .values(lease_until=None, **values)
-                )
-                if result.rowcount != 1:
-                    continue  # the lease ran out and another dispatcher took the row: it settles it
-                settled += 1
-                await add_fallback_row(
-                    session=session,
-                    failed=row,
-                    channel=fallback.channel,  # type: ignore[arg-type]
-                    recipient=fallback.recipient,
-                    reason=fallback.reason,
-                    now=now,
-                )
+                settled += await settle_fallen_back(session=session, row=item.row, values=values,
+                                                    person=people[item.row.person_id], choice=fallback, now=now)
+            reported = {(s.row.recipient, s.outcome.msgid) for s in results
+                        if s.outcome.ok and s.row.channel == Channel.mp_template and s.outcome.msgid}
+            await apply_waiting_reports(session=session, sent=reported, now=now)
             await session.commit()
         return settled
 
     def _outcome(
-        self, item: _Sent, people: dict[int, Recipient], delays: dict[str, float] | None = None
+        self, item: _Sent, people: dict[int, Recipient], delays: dict[int, float] | None = None
     ) -> tuple[dict[str, object], ChannelChoice | None]:
         """The row's new values, and the next channel's choice when it falls back. `delays`: the retry
         delay drawn for each digest, so that its rows come due together again and merge once more."""
         row, outcome = item.row, item.outcome
         now = utcnow()
         if outcome.ok:
-            # The msgid: a template's report (TEMPLATESENDJOBFINISH) finds its row by it, and a robot's
-            # messages of the last minute are counted by it (limits.py). A digest's rows share one: the
-            # template's real msgid (its report settles them all), else the digest's marker (for 收到).
-            msgid = outcome.msgid[:64] if outcome.msgid else None
-            if item.digest and (row.channel != Channel.mp_template or msgid is None):
-                msgid = item.digest
-            return {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0, "msgid": msgid}, None
+            return self._sent_values(item, now), None
         reason = outcome.reason[:300]
         failed = {"status": DeliveryStatus.failed, "errcode": outcome.errcode, "reason": reason}
         if outcome.error_class in RETRY_CLASSES:
@@ -405,12 +382,17 @@ class Dispatcher:
             delay = max(MIN_RETRY_SECONDS, backoff(row.attempts, rng=self.rng))
             if item.digest and delays is not None:
                 delay = delays.setdefault(item.digest, delay)
-            retry = {
-                "status": DeliveryStatus.retry,
-                "next_attempt_at": now + timedelta(seconds=delay),
-                "errcode": outcome.errcode,
-                "reason": reason,
-            }
+            retry_at = now + timedelta(seconds=delay)
+            if row.channel == Channel.mp_template:
+                # The resend must reach WeChat while the first try's client_msg_id still drops a repeat.
+                last = (row.first_attempt_at or now) + IDEMPOTENCY_WINDOWS[Channel.mp_template] - RESEND_MARGIN
+                if last <= now + timedelta(seconds=MIN_RETRY_SECONDS):
+                    unknown = {"status": DeliveryStatus.unknown, "errcode": outcome.errcode,
+                               "reason": TEMPLATE_WINDOW_SPENT}
+                    return unknown, None
+                retry_at = min(retry_at, last)
+            retry = {"status": DeliveryStatus.retry, "next_attempt_at": retry_at, "errcode": outcome.errcode,
+                     "reason": reason}
             return retry, None
         person = people.get(row.person_id)
         choice = next_choice(person, row.channel) if person is not None else None
@@ -418,3 +400,18 @@ class Dispatcher:
             return failed, None
         fell_back = {"status": DeliveryStatus.fell_back, "errcode": outcome.errcode, "reason": reason}
         return fell_back, ChannelChoice(choice.channel, choice.recipient, f"{reason}；{choice.reason}")
+
+    @staticmethod
+    def _sent_values(item: _Sent, now: datetime) -> dict[str, object]:
+        """A sent row, with what WeChat answered (each in its own column) and the message it went in."""
+        row, msgid = item.row, item.outcome.msgid[:64] if item.outcome.msgid else None
+        values: dict[str, object] = {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0}
+        if row.channel == Channel.mp_template:
+            values["template_msgid"] = msgid  # its TEMPLATESENDJOBFINISH report finds the row by it
+        elif row.channel == Channel.work_app:
+            values["work_msgid"] = msgid
+        if item.digest is not None:
+            values["digest_id"] = item.digest
+        if item.robot_message is not None:
+            values["robot_message_id"] = item.robot_message  # the robot's rate limit counts messages
+        return values

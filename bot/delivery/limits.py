@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import case, distinct, func, update
+from sqlalchemy import case, distinct, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.channels import robot_msgid_prefix
 from models.delivery import Channel, Delivery, DeliveryStatus
+from models.outbox import Hold
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -55,15 +55,6 @@ class Limits:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """A claimed row not sent now: due again at `until`, with the reason shown on the progress page."""
-
-    row: Delivery
-    until: datetime
-    reason: str
-
-
 def work_minute_reason(limits: Limits) -> str:
     return f"企业微信每人每分钟限{limits.work_per_minute}条：稍后发送"
 
@@ -94,7 +85,7 @@ async def _flying_elsewhere(
 ) -> dict[str, int]:
     """Rows other dispatchers hold in flight for these recipients: they will be sent any moment.
     In-flight rows are few, and the status index (ix_delivery_due) finds them."""
-    counted = func.count(distinct(Delivery.notice_id)) if per_message else func.count()
+    counted = func.count(distinct(Delivery.subject_id)) if per_message else func.count()
     result = await session.exec(
         select(Delivery.recipient, counted)
         .where(
@@ -164,20 +155,10 @@ async def over_member_limits(
     return holds
 
 
-def _msgid_millis(msgid: str | None) -> datetime | None:
-    """The send time inside a robot message id (channels.robot_msgid)."""
-    try:
-        millis = int(str(msgid).split(":")[2])
-    except (IndexError, ValueError):
-        return None
-    return datetime.fromtimestamp(millis / 1000, UTC)
-
-
 async def over_robot_limits(
     *, session: AsyncSession, messages: Iterable[tuple[str, list[Delivery]]], limits: Limits, now: datetime
 ) -> list[Hold]:
-    """Robot messages (key, rows of one message), in sending order, beyond a key's minute budget.
-    A key's messages of the last minute are one range of the msgid index (channels.robot_msgid)."""
+    """Robot messages (key, rows of one message), in sending order, beyond a key's minute budget."""
     by_key: dict[str, list[list[Delivery]]] = defaultdict(list)
     for key, rows in messages:
         by_key[key].append(rows)
@@ -190,48 +171,23 @@ async def over_robot_limits(
     )
     holds: list[Hold] = []
     for key, groups in by_key.items():
-        prefix = robot_msgid_prefix(key)
-        since = f"{prefix}{int((now - MINUTE).timestamp() * 1000):013d}"
+        # Rows of one group message share robot_message_id: the messages are the distinct ids. The
+        # (recipient, sent_at) index finds the key's last minute.
         count, oldest = (
             await session.exec(
-                select(func.count(distinct(Delivery.msgid)), func.min(Delivery.msgid)).where(
-                    col(Delivery.msgid) >= since,
-                    col(Delivery.msgid) < prefix + "~",
-                    Delivery.channel == Channel.robot,  # only a sent robot row has a msgid; no status
-                    # condition, or SQLite would read every sent row through the status index
+                select(func.count(distinct(Delivery.robot_message_id)), func.min(Delivery.sent_at)).where(
+                    Delivery.recipient == key,
+                    col(Delivery.sent_at) >= now - MINUTE,
+                    Delivery.channel == Channel.robot,
                 )
             )
         ).one()
         allowed = max(0, limits.robot_per_minute - count - flying.get(key, 0))
         if allowed >= len(groups):
             continue
-        until = max((_msgid_millis(oldest) or now) + MINUTE, now + MIN_HOLD)
+        until = max((_aware(oldest) or now) + MINUTE, now + MIN_HOLD)
         holds.extend(Hold(row, until, robot_reason(limits)) for rows in groups[allowed:] for row in rows)
     return holds
-
-
-async def hold_rows(*, session: AsyncSession, holds: Sequence[Hold]) -> int:
-    """Back to `retry` at the hold's time; the claim's attempt is given back, since nothing was sent."""
-    held = 0
-    for hold in holds:
-        row = hold.row
-        result = await session.exec(  # type: ignore[call-overload]
-            update(Delivery)
-            .where(
-                col(Delivery.id) == row.id,
-                Delivery.status == DeliveryStatus.in_flight,
-                col(Delivery.attempts) == row.attempts,
-            )
-            .values(
-                status=DeliveryStatus.retry,
-                attempts=max(0, row.attempts - 1),
-                next_attempt_at=hold.until,
-                lease_until=None,
-                reason=hold.reason[:300],
-            )
-        )
-        held += result.rowcount
-    return held
 
 
 class MpGate:

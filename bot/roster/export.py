@@ -9,7 +9,7 @@ from bot.db import SessionFactory
 from bot.roster.columns import INVITE_CODE_HEADER, NOT_EXPORTED, ORG_COLUMNS, PERSON_COLUMNS, UNIT_LEVEL, SheetKind
 from bot.roster.person_state import FLAGS, current_state
 from bot.roster.readers import RosterFileError
-from models.organisation import LEVEL_NAMES
+from models.organisation import LEVEL_NAMES, in_subtree
 from models.person import PERSON_KIND_NAMES, ROLE_NAMES, PersonKind, RoleKind
 from models.roster import RosterSnapshot, load_roster_snapshot
 
@@ -63,7 +63,7 @@ def roster_tables(
 ) -> tuple[list[list[str]], list[list[str]], list[list[str]], int]:
     """Organisation, unit and people rows of the subtree whose path starts with `prefix`."""
     org_code, unit_code = snapshot.org_codes_by_id(), snapshot.unit_codes_by_id()
-    orgs = sorted((o for o in snapshot.orgs.values() if o.path.startswith(prefix)), key=lambda o: o.path)
+    orgs = sorted((o for o in snapshot.orgs.values() if in_subtree(o.path, prefix)), key=lambda o: o.path)
     inside = {o.id for o in orgs}
     org_rows = [[o.code, o.name, LEVEL_NAMES[o.level], org_code[o.parent_id] if o.parent_id else ""] for o in orgs]
     unit_rows = [

@@ -17,27 +17,39 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.keys import SESSIONS, SETTINGS
 from models.api_token import ApiToken, find_active_token
 from models.audit import AuditEntry, record_audit
-from models.notice_queries import preview, recipients_for
 from models.notice_send import (
     Draft,
     Refusal,
+    RefusalKind,
     bad,
-    check_within,
     checked_deadline,
     checked_text,
+    compose_notice,
+    confirm,
     covering,
-    create_and_confirm,
     orgs_by_code,
     role_orgs,
-    who_numbers,
+    who_of,
 )
-from models.notice_similarity import similar_recent, warning
 from models.organisation import Organisation
 from models.progress import find_notice, notice_progress
 from models.tasks import is_task_to_secretaries, rollup
 
 MAX_BODY = 64 * 1024
 MAX_KEY = 200
+STATUS = {RefusalKind.bad_request: 400, RefusalKind.not_allowed: 403, RefusalKind.near_duplicate: 409}
+
+
+class HttpRefusal(Refusal):
+    """A refusal only this edge knows (no token, a body too large), with its HTTP status."""
+
+    def __init__(self, status: int, error: str, reason: str, **extra: Any) -> None:
+        super().__init__(RefusalKind.not_allowed, error, reason, **extra)
+        self.status = status
+
+
+def _status(refusal: Refusal) -> int:
+    return refusal.status if isinstance(refusal, HttpRefusal) else STATUS[refusal.kind]
 
 
 def _answer(status: int, body: dict[str, Any], **headers: str) -> web.Response:
@@ -52,34 +64,35 @@ async def _authorised(session: AsyncSession, request: web.Request) -> tuple[ApiT
     """The token and its organisation, or a 401 (no/bad/revoked token) or 403 (role gone)."""
     scheme, _, plaintext = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not plaintext.strip():
-        raise Refusal(401, "missing_token", "缺少访问令牌（Authorization: Bearer <令牌>）")
+        raise HttpRefusal(401, "missing_token", "缺少访问令牌（Authorization: Bearer <令牌>）")
     token = await find_active_token(session=session, plaintext=plaintext.strip())
     if token is None:
-        raise Refusal(401, "bad_token", "访问令牌无效或已撤销")
+        raise HttpRefusal(401, "bad_token", "访问令牌无效或已撤销")
     org = await session.get(Organisation, token.org_id)
     assert org is not None
     if covering(await role_orgs(session, token.person_id), org) is None:
-        raise Refusal(403, "no_role", f"令牌所代表的人员已不再担任{org.name}的书记、副书记或管理员", token_id=token.id)
+        raise Refusal(RefusalKind.not_allowed, "no_role", f"令牌所代表的人员已不再担任{org.name}的书记、副书记或管理员",
+                      token_id=token.id)
     return token, org
 
 
 def _refused(session: AsyncSession, refusal: Refusal, token: ApiToken | None, **detail: Any) -> web.Response:
     record_audit(session=session, action="notice.refused", actor=f"api:{token.id}" if token else "api",
                  actor_person_id=token.person_id if token else None, org_id=token.org_id if token else None,
-                 channel="api", status=refusal.status, error=refusal.error, reason=refusal.reason, **detail)
-    headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else {}
-    return _answer(refusal.status, refusal.body(), **headers)
+                 channel="api", status=_status(refusal), error=refusal.error, reason=refusal.reason, **detail)
+    headers = {"WWW-Authenticate": "Bearer"} if _status(refusal) == 401 else {}
+    return _answer(_status(refusal), refusal.body(), **headers)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
     if (request.content_length or 0) > MAX_BODY:
-        raise Refusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB")
+        raise HttpRefusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise Refusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB") from None
+        raise HttpRefusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB") from None
     if len(raw) > MAX_BODY:
-        raise Refusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB")
+        raise HttpRefusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB")
     try:
         body = json.loads(raw)
     except ValueError:
@@ -103,7 +116,7 @@ async def _draft(session: AsyncSession, body: dict[str, Any], now: datetime) -> 
     deadline = _field(body, "deadline", str, None)
     return Draft(
         orgs=await orgs_by_code(session, _field(body, "orgs", list, [])),
-        who=who_numbers(_field(body, "who", list, ["党员"])),
+        who=who_of(_field(body, "who", list, ["党员"])),
         text=checked_text(_field(body, "text", str, "")),
         urgent=_field(body, "urgent", bool, False),
         receipt=_field(body, "receipt", bool, True),
@@ -168,25 +181,17 @@ async def _post_notice(request: web.Request, key: str, lock_id: int | None) -> w
             if key and (first := await _earlier_answer(session, token, key)) is not None:
                 return _answer(201, first)
             body = await _body(request)
-            draft = await _draft(session, body, now)
-            check_within(draft.orgs, [scope])
-            people = await recipients_for(session=session, org_ids=draft.org_ids, who=draft.who,
-                                          task=draft.deadline is not None)
-            if not people:
-                raise bad("no_recipients", "所选组织中没有符合条件的人", "who")
-            earlier = await similar_recent(session, draft.org_ids, draft.text, now)
-            view = preview(people)
+            composed = await compose_notice(session=session, draft=await _draft(session, body, now), roots=[scope],
+                                            now=now)
+            view = composed.preview
             plan = {"recipients": view.total, "by_channel": dict(view.by_channel), "unreachable": view.unreachable}
             if _field(body, "dry_run", bool, False):
-                similar = {"id": earlier.id, "reason": warning(earlier, now)} if earlier else None
+                earlier = composed.similar
+                similar = {"id": earlier.id, "reason": composed.warning} if earlier else None
                 return _answer(200, {"dry_run": True, **plan, "similar": similar})
-            if earlier is not None and not _field(body, "force", bool, False):
-                raise Refusal(409, "near_duplicate", warning(earlier, now) + "。确需再发请加 \"force\": true",
-                              earlier={"id": earlier.id, "text": earlier.text,
-                                       "confirmed_at": earlier.confirmed_at.isoformat()})  # type: ignore[union-attr]
-            sent = await create_and_confirm(session=session, org_id=scope.id, author_person_id=token.person_id,  # type: ignore[arg-type]
-                                            draft=draft, people=people, now=now, quiet=settings.quiet_window,
-                                            digest_minutes=settings.digest_minutes)
+            composed.check_duplicate(force=_field(body, "force", bool, False), hint="确需再发请加 \"force\": true")
+            sent = await confirm(session=session, composed=composed, author_person_id=token.person_id,
+                                 quiet=settings.quiet_window, digest_minutes=settings.digest_minutes)
         except Refusal as refusal:
             response = _refused(session, refusal, token, orgs=_codes(body), idempotency_key=key or None)
             await session.commit()
@@ -194,7 +199,7 @@ async def _post_notice(request: web.Request, key: str, lock_id: int | None) -> w
         answer = {"id": sent.notice.id, **plan, "not_before": sent.not_before.isoformat()}
         record_audit(session=session, action="notice.api", actor=f"api:{token.id}", actor_person_id=token.person_id,
                      org_id=token.org_id, notice_id=sent.notice.id, token_id=token.id, idempotency_key=key or None,
-                     recipients=sent.count, people=sent.people, forced=earlier is not None, answer=answer)
+                     recipients=sent.count, people=sent.people, forced=composed.similar is not None, answer=answer)
         await session.commit()
     return _answer(201, answer)
 
@@ -209,7 +214,8 @@ async def get_notice(request: web.Request) -> web.Response:
                                        notice_id=notice_id)
             if notice is None:
                 # Same answer for "no such notice" and "not yours": no probing of other organisations.
-                raise Refusal(403, "out_of_scope", f"没有找到第 {notice_id} 号通知，或不在令牌的管理范围内")
+                raise Refusal(RefusalKind.not_allowed, "out_of_scope",
+                              f"没有找到第 {notice_id} 号通知，或不在令牌的管理范围内")
         except Refusal as refusal:
             response = _refused(session, refusal, token, notice_id=request.match_info["id"][:20])
             await session.commit()

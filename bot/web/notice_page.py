@@ -13,6 +13,7 @@ from models.audit import record_audit
 from models.engagement import NOTE_LIMIT, Engagement, EngagementKind, record, sent_notice
 from models.notice import Notice
 from models.organisation import Organisation
+from models.subject import Subject, of_notice
 
 BAD_LINK = "链接无效或已被改动，请从微信消息中重新打开。"
 NOT_FOUND = "没有找到发给您的这条通知。"
@@ -38,7 +39,7 @@ async def notice_page(request: web.Request) -> web.Response:
         org = await session.get(Organisation, notice.org_id)
         replies = await session.exec(
             select(Engagement.kind, Engagement.note).where(
-                Engagement.notice_id == notice_id, Engagement.person_id == person_id
+                of_notice(Engagement, notice_id), Engagement.person_id == person_id
             )
         )
         answered = {kind: note for kind, note in replies}
@@ -99,7 +100,7 @@ async def _answer(request: web.Request, kind: EngagementKind) -> web.Response:
             return message_page("无法提交", "这条通知不是任务，无需报告完成。", status=400)
         if not is_done and not notice.wants_receipt:
             return message_page("无法提交", "这条通知无需确认收到。", status=400)
-        if await record(session, notice_id, person_id, kind, note):
+        if await record(session, Subject.notice(notice_id), person_id, kind, note):
             detail = {"note": note} if note else {}
             record_audit(session=session, action="notice.done" if is_done else "notice.ack",
                          actor="web:notice_page", actor_person_id=person_id, org_id=notice.org_id,

@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.organisation import Organisation
+from models.organisation import Organisation, in_subtree
 from models.person import Person, Role
 
 COOKIE = "gr_session"
@@ -21,7 +21,7 @@ class WebUser:
     scope: Organisation
 
     def may_see(self, org: Organisation) -> bool:
-        return org.path.startswith(self.scope.path)
+        return in_subtree(org.path, self.scope.path)
 
 
 def serializer(secret: str) -> URLSafeTimedSerializer:

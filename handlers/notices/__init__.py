@@ -7,14 +7,14 @@ from typing import Any
 from handlers.context import Context, Inbound
 from handlers.help import HELP_WORDS
 from handlers.notices.questions import QUESTIONS
-from handlers.notices.steps import STEPS, show_preview
+from handlers.notices.steps import STEPS, compose, show_preview
 from handlers.routing import HelpBook, Router, pass_on
 from handlers.text import split_command
 from models.audit import record_audit
 from models.conversation import Conversation, end_conversation, open_conversation, start_conversation
 from models.notice import Notice, NoticeStatus
-from models.notice_queries import org_choices, recipients_for
-from models.notice_send import confirm
+from models.notice_queries import org_choices
+from models.notice_send import Refusal, confirm
 
 router = Router("notices")
 KIND = "notice"
@@ -123,10 +123,13 @@ async def _confirm(msg: Inbound, ctx: Context, conv: Conversation) -> str:
         reply = await show_preview(ctx, conv)  # the draft went missing: show it again
         ctx.session.add(conv)
         return reply
-    data = conv.data
-    people = await recipients_for(session=ctx.session, org_ids=data["orgs"], who=data["who"],
-                                  task=bool(data.get("deadline")))
-    sent = await confirm(session=ctx.session, notice=notice, people=people, now=ctx.now,
+    try:
+        composed = await compose(ctx, conv)  # checked again: the roster may have changed since the preview
+    except Refusal:
+        reply = await show_preview(ctx, conv)
+        ctx.session.add(conv)
+        return reply
+    sent = await confirm(session=ctx.session, composed=composed, author_person_id=conv.person_id, notice=notice,
                          quiet=getattr(ctx.settings, "quiet_window", None),
                          digest_minutes=getattr(ctx.settings, "digest_minutes", 0))
     record_audit(session=ctx.session, action="notice.confirm", actor=_actor(msg), actor_person_id=conv.person_id,

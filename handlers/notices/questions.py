@@ -2,11 +2,14 @@
 
 from typing import Any
 
-from models.notice_queries import WHO_NAMES, Preview
+from models.notice import Who
+from models.notice_queries import Preview
 
 CANCEL_HINT = "（随时回复“取消”放弃）"
 MAX_TEXT = 2000
 UNREACHABLE_NAMES = 5
+# The chat's menu of who a notice is for, by number (the notice stores the names).
+WHO_MENU: dict[int, Who] = dict(enumerate(Who, 1))
 
 
 def ask_orgs(data: dict[str, Any]) -> str:
@@ -15,7 +18,7 @@ def ask_orgs(data: dict[str, Any]) -> str:
 
 
 def ask_who(_data: dict[str, Any]) -> str:
-    options = " ".join(f"{n} {name}" for n, name in WHO_NAMES.items())
+    options = " ".join(f"{n} {who.value}" for n, who in WHO_MENU.items())
     return f"发给哪些人？回复编号，可多选：\n{options}\n直接回复“好”即发给党员。"
 
 
@@ -65,7 +68,7 @@ def summary(data: dict[str, Any], view: Preview, similar: str = "") -> str:
     """`similar`: the near-duplicate warning (社区减负), which then replaces the closing line."""
     chosen = {org_id for org_id in data["orgs"]}
     orgs = "、".join(label.strip("　").split("（")[0] for org_id, label, _ in data["choices"] if org_id in chosen)
-    who = "、".join(WHO_NAMES[w] for w in data["who"])
+    who = "、".join(data["who"])
     deadline = data.get("deadline") or "无（普通通知）"
     lines = [
         "请核对通知：",

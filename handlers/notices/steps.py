@@ -2,15 +2,17 @@
 question (or repeat this one with a hint)."""
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date
+from datetime import date
+
+from sqlmodel import col, select
 
 from handlers.context import Context
 from handlers.notices import parsing
-from handlers.notices.questions import MAX_TEXT, QUESTIONS, not_understood, summary
+from handlers.notices.questions import MAX_TEXT, QUESTIONS, WHO_MENU, not_understood, summary
 from models.conversation import Conversation
-from models.notice import Notice, Urgency
-from models.notice_queries import WHO_NAMES, preview, recipients_for
-from models.notice_similarity import similar_recent, warning
+from models.notice import Notice, Who
+from models.notice_send import Composed, Draft, Refusal, compose_notice, fill_notice
+from models.organisation import Organisation
 
 Step = Callable[[Context, Conversation, str], Awaitable[str]]
 DEFAULT_WHO = ("好", "好的", "默认", "党员", "ok")
@@ -33,10 +35,11 @@ async def orgs(ctx: Context, conv: Conversation, text: str) -> str:
 
 
 async def who(ctx: Context, conv: Conversation, text: str) -> str:
-    picked = [1] if not text or text.lower() in DEFAULT_WHO else parsing.numbers(text, len(WHO_NAMES))
+    picked = [1] if not text or text.lower() in DEFAULT_WHO else parsing.numbers(text, len(WHO_MENU))
     if picked is None:
         return not_understood(text, QUESTIONS["who"](conv.data), "请回复 1 到 5 的编号。")
-    return _next(conv, "text", who=picked)
+    # Stored by name, in menu order (the notice keeps the names, never the menu's numbers).
+    return _next(conv, "text", who=[WHO_MENU[n].value for n in sorted(set(picked))])
 
 
 async def notice_text(ctx: Context, conv: Conversation, text: str) -> str:
@@ -78,35 +81,45 @@ async def deadline(ctx: Context, conv: Conversation, text: str) -> str:
     return await show_preview(ctx, conv)
 
 
-async def show_preview(ctx: Context, conv: Conversation) -> str:
-    """Resolve the audience now and keep the draft notice, so 确认 has something to confirm."""
+async def compose(ctx: Context, conv: Conversation) -> Composed:
+    """The conversation's answers checked like an API request or a CLI call (models/notice_send.py):
+    the secretary's scope, who is reached, and a near-duplicate. Raises Refusal."""
     data = conv.data
-    people = await recipients_for(session=ctx.session, org_ids=data["orgs"], who=data["who"],
-                                  task=bool(data.get("deadline")))
-    if not people:
-        conv.advance("orgs")
-        return "所选范围内没有符合条件的人，请重新选择。\n" + QUESTIONS["orgs"](conv.data)
-    notice = await ctx.session.get(Notice, conv.notice_id) if conv.notice_id else None
-    notice = notice or Notice(org_id=issuing_org(ctx, conv), author_person_id=conv.person_id, text="")
-    notice.text = data["text"]
-    notice.urgency = Urgency.urgent if data["urgent"] else Urgency.normal
-    notice.wants_receipt = data["receipt"]
+    chosen = {o.id: o for o in await ctx.session.exec(select(Organisation).where(col(Organisation.id).in_(data["orgs"])))}
     day = data.get("deadline")
-    notice.deadline = parsing.end_of_day(date.fromisoformat(day), ctx.now.tzinfo).astimezone(UTC) if day else None
-    notice.audience = {"org_ids": data["orgs"], "who": data["who"]}
+    draft = Draft(
+        orgs=[chosen[i] for i in data["orgs"] if i in chosen],
+        who=[Who(w) for w in data["who"]],
+        text=data["text"],
+        urgent=data["urgent"],
+        receipt=data["receipt"],
+        deadline=parsing.end_of_day(date.fromisoformat(day), ctx.now.tzinfo) if day else None,
+    )
+    return await compose_notice(session=ctx.session, draft=draft, roots=await _role_roots(ctx), now=ctx.now)
+
+
+async def _role_roots(ctx: Context) -> list[Organisation]:
+    ids = [g.org_id for g in ctx.sender.roles]
+    rows = await ctx.session.exec(select(Organisation).where(col(Organisation.id).in_(ids)))
+    return sorted(rows, key=lambda o: len(o.path))
+
+
+async def show_preview(ctx: Context, conv: Conversation) -> str:
+    """Compose the notice now and keep the draft notice row, so 确认 has something to confirm."""
+    try:
+        composed = await compose(ctx, conv)
+    except Refusal as refusal:
+        conv.advance("orgs")
+        if refusal.error == "no_recipients":
+            return "所选范围内没有符合条件的人，请重新选择。\n" + QUESTIONS["orgs"](conv.data)
+        return f"{refusal.reason}，请重新选择。\n" + QUESTIONS["orgs"](conv.data)
+    notice = await ctx.session.get(Notice, conv.notice_id) if conv.notice_id else None
+    notice = fill_notice(notice or Notice(org_id=composed.issuing.id, author_person_id=conv.person_id, text=""),
+                         composed.draft)
     ctx.session.add(notice)
     await ctx.session.flush()
     conv.notice_id = notice.id
-    earlier = await similar_recent(ctx.session, data["orgs"], data["text"], ctx.now)
-    return summary(data, preview(people), warning(earlier, ctx.now) if earlier else "")
-
-
-def issuing_org(ctx: Context, conv: Conversation) -> int:
-    """The secretary's own organisation whose subtree holds the first chosen organisation."""
-    paths = {org_id: path for org_id, _label, path in conv.data["choices"]}
-    first = paths[conv.data["orgs"][0]]
-    grants = sorted(ctx.sender.roles, key=lambda g: len(g.org_path))
-    return next((g.org_id for g in grants if first.startswith(g.org_path)), grants[0].org_id)
+    return summary(conv.data, composed.preview, composed.warning)
 
 
 STEPS: dict[str, Step] = {

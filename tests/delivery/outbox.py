@@ -36,7 +36,7 @@ async def notices(
             s.add(notice)
             await s.flush()
             s.add_all(
-                Delivery(notice_id=notice.id, person_id=roster.people[key].id, channel=channel, recipient=recipient)  # type: ignore[arg-type]
+                Delivery(subject_id=notice.id, person_id=roster.people[key].id, channel=channel, recipient=recipient)  # type: ignore[arg-type]
                 for key, channel, recipient in rows
             )
         await s.commit()

@@ -14,9 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
+from bot.delivery.reports import USER_BLOCK
 from bot.settings import SettingsError, load_settings
 from handlers.links import read_notice_token
-from handlers.template_report import USER_BLOCK
 from models import Delivery, InboundMessage, Notice
 from models.clock import utcnow
 from models.delivery import Channel, DeliveryStatus, Purpose
@@ -69,7 +69,7 @@ async def _rows(stack: Stack, notice_id: int | None = None) -> list[Delivery]:
     async with stack.sessions() as s:
         query = select(Delivery).where(Delivery.purpose == Purpose.notice).order_by(col(Delivery.id))
         if notice_id is not None:
-            query = query.where(Delivery.notice_id == notice_id)
+            query = query.where(Delivery.subject_id == notice_id)
         return list(await s.exec(query))
 
 
@@ -213,7 +213,7 @@ async def test_a_template_digest_links_the_newest_notice_and_one_shou_dao_confir
     page, token = message.payload["url"].rsplit("/", 1)
     assert page == f"{stack.settings.public_url}/n" and read_notice_token("test-secret-key", token) == (dues, li_id)
     li_rows = [r for r in await _rows(stack) if r.person_id == li_id]
-    assert [(r.channel, r.status, r.msgid) for r in li_rows] == [
+    assert [(r.channel, r.status, r.template_msgid) for r in li_rows] == [
         (Channel.mp_template, DeliveryStatus.sent, message.msgid)
     ] * 3
     reply = await stack.phone("mp", "o_li").send_text("收到")
@@ -232,7 +232,7 @@ async def test_a_template_digest_the_member_refuses_settles_all_its_notices(stac
     [message] = stack.emulator.messages("mp", "o_li")
     assert message.api == "template" and not message.delivered
     li_rows = [r for r in await _rows(stack) if r.person_id == roster.people["li"].id]
-    assert [(r.status, r.reason, r.msgid) for r in li_rows] == [(DeliveryStatus.failed, USER_BLOCK, message.msgid)] * 3
+    assert [(r.status, r.reason, r.template_msgid) for r in li_rows] == [(DeliveryStatus.failed, USER_BLOCK, message.msgid)] * 3
 
 
 async def test_in_quiet_hours_the_digest_waits_for_the_morning(engine: AsyncEngine, database_url: str) -> None:

@@ -13,8 +13,9 @@ from bot.keys import API
 from handlers.links import read_notice_token
 from models import Delivery, DeliveryStatus, Notice
 from models.clock import utcnow
-from models.delivery import Channel, claim_due
+from models.delivery import Channel
 from models.identity import Identity, Platform
+from models.outbox import claim_due
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -38,7 +39,7 @@ async def _notice(stack: Stack, roster: Roster, rows: list[tuple[str, Channel, s
         s.add(notice)
         await s.flush()
         s.add_all(
-            Delivery(notice_id=notice.id, person_id=roster.people[key].id, channel=channel, recipient=recipient)  # type: ignore[arg-type]
+            Delivery(subject_id=notice.id, person_id=roster.people[key].id, channel=channel, recipient=recipient)  # type: ignore[arg-type]
             for key, channel, recipient in rows
         )
         await s.commit()
@@ -98,7 +99,7 @@ async def test_unknown_wecom_member_falls_back_to_the_official_account(stack: St
     first, fallback = await _rows(stack)
     assert first.status == DeliveryStatus.fell_back and first.reason == NOT_A_MEMBER
     assert fallback.channel == Channel.mp_template and fallback.recipient == "o_li"
-    assert fallback.status == DeliveryStatus.pending and fallback.notice_id == notice_id
+    assert fallback.status == DeliveryStatus.pending and fallback.subject_id == notice_id
 
     assert await dispatcher.run_once() == 1
     [message] = stack.emulator.messages("mp", "o_li")

@@ -6,9 +6,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.callbacks.parsing import dedupe_key, to_inbound, xml_fields
-from bot.delivery.fallback import load_recipients
-from handlers.template_report import SYSTEM_FAILED, USER_BLOCK
+from bot.delivery.reports import SYSTEM_FAILED, USER_BLOCK
 from models import Delivery, DeliveryStatus
+from models.audience import load_recipients
 from models.channel_plan import first_choice
 from models.clock import utcnow
 from models.delivery import Channel
@@ -56,7 +56,7 @@ async def test_a_member_who_blocks_templates_is_reached_by_the_robot(quiet_stack
     [message] = stack.emulator.messages("mp", "o_li")
     assert message.api == "template" and not message.delivered
     template, robot = await _rows(stack)
-    assert template.msgid == message.msgid
+    assert template.template_msgid == message.msgid
     assert (template.status, template.reason) == (DeliveryStatus.fell_back, USER_BLOCK)
     assert (robot.channel, robot.recipient, robot.status) == (Channel.robot, ROBOT, DeliveryStatus.pending)
     assert robot.reason == f"{USER_BLOCK}；改用组织群机器人@手机号提醒"
@@ -77,7 +77,7 @@ async def test_a_delivered_template_stays_sent(quiet_stack: Stack, people: Roste
     assert await dispatcher_of(stack).run_once() == 1
     await stack.emulator.drain()
     [row] = await _rows(stack)  # no robot row
-    assert row.status == DeliveryStatus.sent and row.msgid == stack.emulator.messages("mp", "o_li")[0].msgid
+    assert row.status == DeliveryStatus.sent and row.template_msgid == stack.emulator.messages("mp", "o_li")[0].msgid
 
 
 async def test_a_system_failure_without_a_robot_fails_with_its_reason(quiet_stack: Stack, people: Roster) -> None:
@@ -85,7 +85,7 @@ async def test_a_system_failure_without_a_robot_fails_with_its_reason(quiet_stac
     await _bind_li(stack)
     await notices(stack, people, 1, [("li", Channel.mp_template, "o_li")])
     async with stack.sessions() as s:
-        await s.exec(update(Delivery).values(status=DeliveryStatus.sent, msgid="7001"))  # type: ignore[call-overload]
+        await s.exec(update(Delivery).values(status=DeliveryStatus.sent, template_msgid="7001"))  # type: ignore[call-overload]
         await s.commit()
 
     assert await _report(stack, "o_li", "7001", "failed: system failed") == "success"
@@ -99,12 +99,12 @@ async def test_a_report_of_an_unknown_msgid_changes_nothing(quiet_stack: Stack, 
     await _robot_for(stack, "C01")
     await notices(stack, people, 1, [("li", Channel.mp_template, "o_li")])
     async with stack.sessions() as s:
-        await s.exec(update(Delivery).values(status=DeliveryStatus.sent, msgid="7001"))  # type: ignore[call-overload]
+        await s.exec(update(Delivery).values(status=DeliveryStatus.sent, template_msgid="7001"))  # type: ignore[call-overload]
         await s.commit()
 
     assert await _report(stack, "o_li", "9999", "failed:user block") == "success"
     [row] = await _rows(stack)
-    assert (row.status, row.msgid) == (DeliveryStatus.sent, "7001")
+    assert (row.status, row.template_msgid) == (DeliveryStatus.sent, "7001")
 
 
 async def test_a_success_settles_the_one_row_whose_dispatcher_died(quiet_stack: Stack, people: Roster) -> None:
@@ -117,7 +117,7 @@ async def test_a_success_settles_the_one_row_whose_dispatcher_died(quiet_stack: 
 
     assert await _report(stack, "o_li", "7002", "success") == "success"
     [row] = await _rows(stack)
-    assert (row.status, row.msgid) == (DeliveryStatus.sent, "7002") and row.sent_at is not None
+    assert (row.status, row.template_msgid) == (DeliveryStatus.sent, "7002") and row.sent_at is not None
 
 
 async def test_a_success_leaves_unknown_rows_it_cannot_tell_apart(quiet_stack: Stack, people: Roster) -> None:
@@ -129,7 +129,7 @@ async def test_a_success_leaves_unknown_rows_it_cannot_tell_apart(quiet_stack: S
         await s.commit()
 
     assert await _report(stack, "o_li", "7003", "success") == "success"
-    assert [(r.status, r.msgid) for r in await _rows(stack)] == [(DeliveryStatus.unknown, None)] * 2
+    assert [(r.status, r.template_msgid) for r in await _rows(stack)] == [(DeliveryStatus.unknown, None)] * 2
 
 
 async def test_a_report_is_not_the_members_interaction(quiet_stack: Stack, people: Roster) -> None:

@@ -1,0 +1,270 @@
+"""Every write of an outbox row (`models.delivery.Delivery`), and the one way to queue a message.
+
+Features call `queue_messages` (notices, reminders, missing lists, deadline reminders, overdue
+escalations, and next meeting reminders and rating invitations): one row per person on the channel
+that reaches them now, carrying its subject (models/subject.py), written with ON CONFLICT DO NOTHING
+on the message key, so two instances or a repeated run write each message once. The dispatcher
+claims, holds and settles rows through the functions below; a delivery report settles its rows here
+too. Nothing else inserts or updates the table."""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, and_, cast, column, func, or_, update
+from sqlalchemy import values as values_list
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.audience import Recipient
+from models.bulk import insert_ignoring_conflicts
+from models.channel_plan import ChannelChoice, first_choice
+from models.clock import utcnow
+from models.delivery import (
+    IDEMPOTENCY_WINDOWS,
+    MESSAGE_KEY,
+    RESEND_MARGIN,
+    UNKNOWN_REASON,
+    Delivery,
+    DeliveryStatus,
+    Purpose,
+    lease_expired,
+    open_due,
+)
+from models.subject import Subject
+
+REASON_MAX = 300
+SETTLE_CHUNK = 500  # rows per statement: well under the bound-parameter limits of SQLite and asyncpg
+
+
+# --- queueing ----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Queued:
+    rows: int = 0  # rows written (a message already queued is not written twice)
+    unreachable: list[Recipient] = field(default_factory=list)  # no channel reaches them: nothing written
+
+
+async def queue_messages(
+    *,
+    session: AsyncSession,
+    subject: Subject,
+    recipients: Iterable[Recipient],
+    not_before: datetime,
+    purpose: Purpose = Purpose.notice,
+    round: int = 0,
+    body: str | None = None,
+    org_of: Mapping[int, int | None] | None = None,
+    choose: Callable[[Recipient], ChannelChoice] = first_choice,
+    record_failed: bool = False,
+) -> Queued:
+    """One pending row per person about `subject`, on the channel `choose` picks (the first that
+    reaches them), due at `not_before` (quiet hours and digest slots are the caller's). `body`: the
+    row's own text (None: the subject's); `org_of`: the organisation each person answers for.
+    `record_failed`: the rows are written failed with the choice's reason, nothing is sent (a
+    reminder round nobody can receive still counts, so the name reaches the secretary's list)."""
+    rows: list[dict[str, Any]] = []
+    queued = Queued()
+    status = DeliveryStatus.failed if record_failed else DeliveryStatus.pending
+    for person in recipients:
+        choice = choose(person)
+        if choice.channel is None:
+            queued.unreachable.append(person)
+            continue
+        rows.append({
+            "subject_kind": subject.kind.value,
+            "subject_id": subject.id,
+            "person_id": person.person_id,
+            "channel": choice.channel.name,
+            "recipient": choice.recipient,
+            "reason": choice.reason[:REASON_MAX],
+            "status": status.name,
+            "attempts": 0,
+            "next_attempt_at": not_before,
+            "purpose": purpose.value,
+            "round": round,
+            "body": body,
+            "org_id": (org_of or {}).get(person.person_id),
+        })
+    queued.rows = await insert_ignoring_conflicts(session=session, table=Delivery, rows=rows, key=MESSAGE_KEY)
+    return queued
+
+
+async def queue_fallback(
+    *, session: AsyncSession, failed: Delivery, person: Recipient, choice: ChannelChoice, now: datetime
+) -> int:
+    """The message of `failed` again, on the next channel (`choice`), due now; written once however
+    often the fallback is decided (a concurrent report, a repeated settle)."""
+    queued = await queue_messages(
+        session=session, subject=failed.subject, recipients=[person], not_before=now, purpose=Purpose(failed.purpose),
+        round=failed.round, body=failed.body, org_of={person.person_id: failed.org_id}, choose=lambda _p: choice,
+    )
+    return queued.rows
+
+
+# --- claiming ----------------------------------------------------------------------------------------
+
+
+async def recover_expired(*, session: AsyncSession) -> int:
+    """Rows whose claim ran out while in flight: their dispatcher died mid-send. On a channel that
+    drops repeats by itself (WeCom's duplicate check, a template's client_msg_id) a second send is
+    harmless inside that window from the row's first claim, so those rows are due again; elsewhere
+    (or later) the first send may have arrived, and a recipient must never get a message twice, so
+    they settle as unknown."""
+    now = utcnow()
+    expired = lease_expired(now)
+    in_window = or_(*(
+        and_(Delivery.channel == channel, col(Delivery.first_attempt_at) > now - window + RESEND_MARGIN)
+        for channel, window in IDEMPOTENCY_WINDOWS.items()
+    ))
+    again = await session.exec(  # type: ignore[call-overload]
+        update(Delivery).where(expired, in_window).values(status=DeliveryStatus.retry, lease_until=None,
+                                                          next_attempt_at=now)
+    )
+    unknown = await session.exec(  # type: ignore[call-overload]
+        update(Delivery).where(expired).values(status=DeliveryStatus.unknown, lease_until=None, reason=UNKNOWN_REASON)
+    )
+    return int(again.rowcount + unknown.rowcount)
+
+
+async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> list[Delivery]:
+    """Claims up to `limit` due rows for this dispatcher: pending or retry rows whose time has come
+    (expired claims go through `recover_expired` first). On PostgreSQL, SKIP LOCKED lets several
+    instances claim side by side without waiting for or taking each other's rows; SQLite has a
+    single writer."""
+    now = utcnow()
+    # By person within one due time: the rows of a person's digest slot (one next_attempt_at) are claimed
+    # together, so the dispatcher can merge them. The due-index still picks the rows.
+    order = (col(Delivery.next_attempt_at), col(Delivery.person_id))
+    picked = select(Delivery.id).where(open_due(now)).order_by(*order).limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        picked = picked.with_for_update(skip_locked=True)
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(col(Delivery.id).in_(picked.scalar_subquery()))
+        .values(status=DeliveryStatus.in_flight, lease_until=now + lease, attempts=Delivery.attempts + 1,
+                first_attempt_at=func.coalesce(Delivery.first_attempt_at, now))
+        .returning(Delivery)
+    )
+    return list(result.scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A claimed row not sent now: due again at `until`, with the reason shown on the progress page."""
+
+    row: Delivery
+    until: datetime
+    reason: str
+
+
+async def hold_rows(*, session: AsyncSession, holds: Sequence[Hold]) -> int:
+    """Back to `retry` at the hold's time; the claim's attempt is given back, since nothing was sent."""
+    held = 0
+    for hold in holds:
+        row = hold.row
+        result = await session.exec(  # type: ignore[call-overload]
+            update(Delivery)
+            .where(col(Delivery.id) == row.id, Delivery.status == DeliveryStatus.in_flight,
+                   col(Delivery.attempts) == row.attempts)
+            .values(status=DeliveryStatus.retry, attempts=max(0, row.attempts - 1), next_attempt_at=hold.until,
+                    lease_until=None, reason=hold.reason[:REASON_MAX])
+        )
+        held += result.rowcount
+    return held
+
+
+# --- settling ----------------------------------------------------------------------------------------
+
+# Still the claim that sent it: the same attempt, and in flight, or unknown because another dispatcher
+# found the lease run out (the real outcome is better than unknown).
+SETTLEABLE = (DeliveryStatus.in_flight, DeliveryStatus.unknown)
+
+
+async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int, dict[str, object]]]) -> set[int]:
+    """Settles claimed rows, given as (id, attempts, new values), in one UPDATE per set of changed
+    columns (sent, retry, failed...) instead of one per row: a round of sends settles in a few
+    statements. A row is updated only while it is still that claim. Returns the ids that were
+    settled; the others were taken by a later claim, which settles them."""
+    by_columns: dict[tuple[str, ...], list[tuple[int, int, dict[str, object]]]] = defaultdict(list)
+    for outcome in outcomes:
+        by_columns[tuple(sorted(outcome[2]))].append(outcome)
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    settled: set[int] = set()
+    # PostgreSQL types a VALUES column from its parameters, and a bare NULL (errcode None) as text: cast
+    # back to the column's type. SQLite needs no cast (and CAST(... AS DATETIME) would mangle a timestamp).
+    postgres = session.bind.dialect.name == "postgresql"
+    for names, group in by_columns.items():
+        shape = [column("id", Integer), column("attempts", Integer), *(column(n, table.c[n].type) for n in names)]
+        for start in range(0, len(group), SETTLE_CHUNK):
+            rows = [(i, a, *(v[n] for n in names)) for i, a, v in group[start : start + SETTLE_CHUNK]]
+            # A CTE: SQLite cannot name the columns of a VALUES subquery, but both take `WITH outcome(id, ...)`.
+            given = values_list(*shape, name="outcome").data(rows).cte("outcome")
+            new = {n: cast(given.c[n], table.c[n].type) if postgres else given.c[n] for n in names}
+            result = await session.exec(  # type: ignore[call-overload]
+                update(Delivery)
+                .where(col(Delivery.id) == given.c.id, col(Delivery.attempts) == given.c.attempts,
+                       col(Delivery.status).in_(SETTLEABLE))
+                .values(lease_until=None, **new)
+                .returning(Delivery.id)
+            )
+            settled.update(result.scalars())
+    return settled
+
+
+async def settle_fallen_back(
+    *, session: AsyncSession, row: Delivery, values: dict[str, object], person: Recipient, choice: ChannelChoice,
+    now: datetime,
+) -> bool:
+    """A claimed row that could not reach the person on its channel: settled with `values` and, only
+    when that update took (it is still this claim), the next channel's row is queued."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(col(Delivery.id) == row.id, col(Delivery.status).in_(SETTLEABLE),
+               col(Delivery.attempts) == row.attempts)
+        .values(lease_until=None, **values)
+    )
+    if result.rowcount != 1:
+        return False  # the lease ran out and another dispatcher took the row: it settles it
+    await queue_fallback(session=session, failed=row, person=person, choice=choice, now=now)
+    return True
+
+
+# --- delivery reports (TEMPLATESENDJOBFINISH) --------------------------------------------------------
+
+REPORTABLE = (DeliveryStatus.sent, DeliveryStatus.unknown)
+
+
+async def report_delivered(*, session: AsyncSession, rows: Sequence[Delivery], msgid: str | None = None) -> int:
+    """A success report: rows settled unknown (their dispatcher died before it stored the answer) are
+    sent; `msgid`: the report's, for a row that never stored one."""
+    unknown = [r.id for r in rows if r.status == DeliveryStatus.unknown]
+    if not unknown:
+        return 0
+    values: dict[str, object] = {"status": DeliveryStatus.sent, "sent_at": utcnow(), "errcode": 0, "reason": ""}
+    if msgid is not None:
+        values["template_msgid"] = msgid[:64]
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Delivery).where(col(Delivery.id).in_(unknown), Delivery.status == DeliveryStatus.unknown).values(**values)
+    )
+    return int(result.rowcount)
+
+
+async def report_failed(
+    *, session: AsyncSession, row: Delivery, reason: str, person: Recipient | None, choice: ChannelChoice | None,
+    now: datetime,
+) -> None:
+    """A failure report: the row failed, or fell back when `choice` (the group robot) is in reach."""
+    falls_back = person is not None and choice is not None and choice.channel is not None
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Delivery)
+        .where(col(Delivery.id) == row.id, col(Delivery.status).in_(REPORTABLE))
+        .values(status=DeliveryStatus.fell_back if falls_back else DeliveryStatus.failed, reason=reason[:REASON_MAX])
+    )
+    if result.rowcount == 1 and falls_back:
+        assert person is not None and choice is not None
+        labelled = ChannelChoice(choice.channel, choice.recipient, f"{reason}；{choice.reason}")
+        await queue_fallback(session=session, failed=row, person=person, choice=labelled, now=now)
