@@ -207,7 +207,8 @@ async def confirm_and_wait(database_url: str, roster: Roster, within: float) -> 
             await s.commit()
             notice_id = notice.id
         confirmed = time.perf_counter()
-        query = text("SELECT status, count(*) FROM delivery WHERE subject_kind = 'notice' AND subject_id = :n GROUP BY status")
+        query = text("SELECT status, count(*) FROM delivery WHERE subject_kind = 'notice' AND subject_id = :n "
+                     "GROUP BY status")
         deadline = started + within
         while True:
             async with engine.connect() as conn:
@@ -219,7 +220,8 @@ async def confirm_and_wait(database_url: str, roster: Roster, within: float) -> 
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    text("SELECT channel, recipient, status, reason FROM delivery WHERE subject_kind = 'notice' AND subject_id = :n"),
+                    text("SELECT channel, recipient, status, reason FROM delivery "
+                         "WHERE subject_kind = 'notice' AND subject_id = :n"),
                     {"n": notice_id},
                 )
             ).all()

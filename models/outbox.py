@@ -248,7 +248,9 @@ async def report_delivered(*, session: AsyncSession, rows: Sequence[Delivery], m
     if msgid is not None:
         values["template_msgid"] = msgid[:64]
     result = await session.exec(  # type: ignore[call-overload]
-        update(Delivery).where(col(Delivery.id).in_(unknown), Delivery.status == DeliveryStatus.unknown).values(**values)
+        update(Delivery)
+        .where(col(Delivery.id).in_(unknown), Delivery.status == DeliveryStatus.unknown)
+        .values(**values)
     )
     return int(result.rowcount)
 

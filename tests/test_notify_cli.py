@@ -90,7 +90,8 @@ async def test_a_task_from_a_file_keeps_its_text_deadline_and_receipt(
         notice = (await s.exec(select(Notice))).one()
     assert notice.text == "请各支部于月底前报送党费收缴情况。"
     assert notice.deadline is not None and notice.deadline.astimezone(stack.settings.tz).hour == 18
-    assert notice.wants_receipt is False and notice.audience == {"org_ids": [roster.orgs["B01"].id], "who": ["党员", "书记"]}
+    assert notice.wants_receipt is False
+    assert notice.audience == {"org_ids": [roster.orgs["B01"].id], "who": ["党员", "书记"]}
 
 
 @pytest.mark.parametrize(

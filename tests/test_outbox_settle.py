@@ -53,7 +53,8 @@ async def test_a_big_round_settles_each_row_with_its_own_outcome(session_factory
     outcomes: list[tuple[int, int, dict[str, object]]] = []
     for i, row in enumerate(claimed):
         if i % 3 == 0:  # sent, each template with its own msgid
-            values: dict[str, object] = {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0, "template_msgid": f"m{i}"}
+            values: dict[str, object] = {"status": DeliveryStatus.sent, "sent_at": now, "errcode": 0,
+                                         "template_msgid": f"m{i}"}
         elif i % 3 == 1:  # a transient error: each retry at its own time
             values = {"status": DeliveryStatus.retry, "next_attempt_at": now + timedelta(seconds=i),
                       "errcode": -1, "reason": "微信系统繁忙"}

@@ -85,7 +85,8 @@ async def compose(ctx: Context, conv: Conversation) -> Composed:
     """The conversation's answers checked like an API request or a CLI call (models/notice_send.py):
     the secretary's scope, who is reached, and a near-duplicate. Raises Refusal."""
     data = conv.data
-    chosen = {o.id: o for o in await ctx.session.exec(select(Organisation).where(col(Organisation.id).in_(data["orgs"])))}
+    found = await ctx.session.exec(select(Organisation).where(col(Organisation.id).in_(data["orgs"])))
+    chosen = {o.id: o for o in found}
     day = data.get("deadline")
     draft = Draft(
         orgs=[chosen[i] for i in data["orgs"] if i in chosen],

@@ -232,7 +232,8 @@ async def test_a_template_digest_the_member_refuses_settles_all_its_notices(stac
     [message] = stack.emulator.messages("mp", "o_li")
     assert message.api == "template" and not message.delivered
     li_rows = [r for r in await _rows(stack) if r.person_id == roster.people["li"].id]
-    assert [(r.status, r.reason, r.template_msgid) for r in li_rows] == [(DeliveryStatus.failed, USER_BLOCK, message.msgid)] * 3
+    failed = (DeliveryStatus.failed, USER_BLOCK, message.msgid)
+    assert [(r.status, r.reason, r.template_msgid) for r in li_rows] == [failed] * 3
 
 
 async def test_in_quiet_hours_the_digest_waits_for_the_morning(engine: AsyncEngine, database_url: str) -> None:
