@@ -69,7 +69,3 @@ class Context:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-class UserError(Exception):
-    """A handler's refusal the user should read as it is (in Chinese)."""

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.context import Context, Inbound, UserError
+from handlers.context import Context, Inbound
 from handlers.text import split_command
 
 Reply = str | None  # text to answer with, or None for "success" (nothing to say)
@@ -97,13 +97,10 @@ def find_handler(routers: Iterable[Router], msg: Inbound, ctx: Context) -> Found
 
 
 async def run_handler(found: Found, msg: Inbound, ctx: Context) -> Reply:
-    """A UserError becomes its message; other errors propagate to the caller, which logs them and
-    answers with an apology (never a 5xx to WeChat)."""
+    """Errors propagate to the caller, which logs them and answers with an apology (never a 5xx to
+    WeChat); a refusal is an ordinary reply."""
     route, kwargs = found
-    try:
-        return await route.handler(msg, ctx, **kwargs)
-    except UserError as exc:
-        return str(exc)
+    return await route.handler(msg, ctx, **kwargs)
 
 
 async def pass_on(msg: Inbound, ctx: Context, flag: str, default: Reply = None) -> Reply:
