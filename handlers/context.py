@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Protocol
 
 from pydantic import SecretStr
@@ -14,11 +14,17 @@ from models.identity import Platform
 
 
 class SettingsView(Protocol):
-    """The part of the settings handlers may read (bot.settings.Settings satisfies it)."""
+    """The part of the settings handlers may read (bot.settings.Settings satisfies it). Every setting a
+    handler reads is named here, so a missing one fails loudly instead of falling back to a default."""
 
     public_url: str
     timezone: str
     secret_key: SecretStr  # signs the page links handlers hand out
+    digest_minutes: int  # 0: notices go out one by one
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:  # derived from quiet_hours in Settings
+        ...
 
 
 @dataclass(slots=True)

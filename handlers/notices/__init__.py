@@ -127,8 +127,8 @@ async def _confirm(msg: Inbound, ctx: Context, conv: Conversation) -> str:
     people = await recipients_for(session=ctx.session, org_ids=data["orgs"], who=data["who"],
                                   task=bool(data.get("deadline")))
     sent = await confirm(session=ctx.session, notice=notice, people=people, now=ctx.now,
-                         quiet=getattr(ctx.settings, "quiet_window", None),
-                         digest_minutes=getattr(ctx.settings, "digest_minutes", 0))
+                         quiet=ctx.settings.quiet_window,
+                         digest_minutes=ctx.settings.digest_minutes)
     record_audit(session=ctx.session, action="notice.confirm", actor=_actor(msg), actor_person_id=conv.person_id,
                  org_id=notice.org_id, notice_id=notice.id, recipients=sent.count, people=sent.people)
     await end_conversation(session=ctx.session, conv=conv)
