@@ -143,7 +143,7 @@ def _handler_runner(service: Any) -> Callable[[Any], Any] | None:
     if hasattr(service, "_context"):
 
         async def run(msg: Any) -> Any:
-            return await dispatch(service.routers, msg, await service._context(msg))
+            return await dispatch(msg, await service._context(msg))
 
         return run
     if hasattr(service, "_run_handler"):

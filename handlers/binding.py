@@ -5,7 +5,7 @@ from typing import Any
 
 from handlers.context import Context, Inbound
 from handlers.replies import describe
-from handlers.routing import HelpBook, Router
+from handlers.routing import HelpBook, Router, pass_on
 from models.binding import bind_by_invite_code, bind_work_user, ensure_identity
 from models.identity import Platform
 
@@ -47,11 +47,13 @@ async def bind_work_member(msg: Inbound, ctx: Context) -> str | None:
     if person is None:
         return "您的企业微信账号不在花名册中，请联系所在支部书记核对。"
     ctx.forget_sender()
-    redispatch = ctx.extras.get("redispatch")
-    if redispatch is None or ctx.reload_sender is None:
+    if ctx.reload_sender is None:
         return f"您好，{person.name}！已按花名册自动关联您的账号。"
     ctx.sender = await ctx.reload_sender()
-    answer = await redispatch(msg, ctx)
+    # The routes after this one answer the message as the bound member's. Those before it did not
+    # match it and do not look at the sender (delivery reports and follow events, 绑定), and this
+    # route is not asked again: a sender still unbound after the reload cannot loop.
+    answer = await pass_on(msg, ctx)
     greeting = f"已按花名册自动关联您的账号：{describe(ctx.sender)}。"
     return f"{greeting}\n{answer}" if answer else greeting
 

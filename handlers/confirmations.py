@@ -37,7 +37,6 @@ _DONE = re.compile(
     r"^(?:(?:好的|好|嗯|ok) ?)?已?(?:完成|办完|做完)(?:了|啦)?(?: ?(\d+)号?(?= |$))?(?: (.*))?$", re.I
 )
 _SEPARATORS = re.compile(r"[:：,，;；、。.!！?？~～]+")
-_PASSED_ON = "confirmations.passed_on"
 
 
 def parse(text: str) -> dict[str, Any] | None:
@@ -59,7 +58,7 @@ def parse(text: str) -> dict[str, Any] | None:
 
 def confirmation(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
     """Bound senders only: the unbound go on to the help."""
-    if msg.msg_type != "text" or ctx.sender.person_id is None or ctx.extras.get(_PASSED_ON):
+    if msg.msg_type != "text" or ctx.sender.person_id is None:
         return False
     return parse(msg.text) or False
 
@@ -124,7 +123,7 @@ async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice], *, how: st
 
 async def _pass_on(msg: Inbound, ctx: Context) -> str | None:
     """A casual `好` / `1` with nothing to confirm: answered by the routers after this one."""
-    return await pass_on(msg, ctx, _PASSED_ON, default=NOTHING)
+    return await pass_on(msg, ctx, default=NOTHING)
 
 
 def register_help(book: HelpBook) -> None:

@@ -1,9 +1,11 @@
 """What every handler receives: the inbound message and one typed context."""
 
-from collections.abc import Awaitable, Callable
+from __future__ import annotations  # the routing types below are imported for type checkers only
+
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,13 +14,22 @@ from handlers.text import normalise
 from models.directory import SenderProfile
 from models.identity import Platform
 
+if TYPE_CHECKING:  # handlers.routing imports this module
+    from handlers.routing import HelpBook, Route, Router
+
 
 class SettingsView(Protocol):
-    """The part of the settings handlers may read (bot.settings.Settings satisfies it)."""
+    """The part of the settings handlers may read (bot.settings.Settings satisfies it). Every setting a
+    handler reads is named here, so a missing one fails loudly instead of falling back to a default."""
 
     public_url: str
     timezone: str
     secret_key: SecretStr  # signs the page links handlers hand out
+    digest_minutes: int  # 0: notices go out one by one
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:  # derived from quiet_hours in Settings
+        ...
 
 
 @dataclass(slots=True)
@@ -51,12 +62,17 @@ class Context:
     sender: SenderProfile
     now: datetime  # aware, in the service's time zone
     settings: SettingsView
+    help_book: HelpBook  # what `帮助` lists
+    # The routing this message goes through, in precedence order: pass_on continues it.
+    routers: Sequence[Router]
     # Tell this process's who-is-who cache that the sender's identity changed (others learn it from
     # the directory version in the database).
     forget_sender: Callable[[], None] = lambda: None
     # Reload the sender after a change (binding), for the rest of this message's handling.
     reload_sender: Callable[[], Awaitable[SenderProfile]] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The route whose handler is running (set by run_handler): pass_on hands the message only to the
+    # routes after it, so no handler sees one message twice and no flag is needed to stop a loop.
+    route: Route | None = None
     _session: AsyncSession | None = None
 
     @property
@@ -69,7 +85,3 @@ class Context:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-class UserError(Exception):
-    """A handler's refusal the user should read as it is (in Chinese)."""

@@ -20,12 +20,12 @@ def help_text(ctx: Context, book: HelpBook) -> str:
 
 @router.message(text_is(*HELP_WORDS), pure=True)
 async def show_help(msg: Inbound, ctx: Context) -> str:
-    return help_text(ctx, ctx.extras["help_book"])
+    return help_text(ctx, ctx.help_book)
 
 
 @router.message(event_is("click"), lambda msg, _ctx: msg.event_key.upper() == "HELP", pure=True)
 async def show_help_from_menu(msg: Inbound, ctx: Context) -> str:
-    return help_text(ctx, ctx.extras["help_book"])
+    return help_text(ctx, ctx.help_book)
 
 
 @fallback_router.message(anything, pure=True)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.context import Context, Inbound, UserError
+from handlers.context import Context, Inbound
 from handlers.text import split_command
 
 Reply = str | None  # text to answer with, or None for "success" (nothing to say)
@@ -87,9 +87,14 @@ def _match(route: Route, msg: Inbound, ctx: Context) -> dict[str, Any] | None:
     return kwargs
 
 
-def find_handler(routers: Iterable[Router], msg: Inbound, ctx: Context) -> Found | None:
+def find_handler(routers: Iterable[Router], msg: Inbound, ctx: Context, *, after: Route | None = None) -> Found | None:
+    """The first route that matches; with `after`, the first of the routes that come after that one."""
+    searching = after is None
     for router in routers:
         for route in router.routes:
+            if not searching:
+                searching = route is after  # identity: two registrations may compare equal
+                continue
             kwargs = _match(route, msg, ctx)
             if kwargs is not None:
                 return route, kwargs
@@ -97,28 +102,32 @@ def find_handler(routers: Iterable[Router], msg: Inbound, ctx: Context) -> Found
 
 
 async def run_handler(found: Found, msg: Inbound, ctx: Context) -> Reply:
-    """A UserError becomes its message; other errors propagate to the caller, which logs them and
-    answers with an apology (never a 5xx to WeChat)."""
+    """Errors propagate to the caller, which logs them and answers with an apology (never a 5xx to
+    WeChat); a refusal is an ordinary reply."""
     route, kwargs = found
+    # Restored afterwards: a handler that passed the message on is again the one running when the
+    # later handler returns.
+    outer, ctx.route = ctx.route, route
     try:
         return await route.handler(msg, ctx, **kwargs)
-    except UserError as exc:
-        return str(exc)
+    finally:
+        ctx.route = outer
 
 
-async def pass_on(msg: Inbound, ctx: Context, flag: str, default: Reply = None) -> Reply:
-    """Hands the message to the routing again, for a handler that finds it is not its business after
-    all; `flag` (set in ctx.extras) is what keeps that handler's filter from matching a second time."""
-    redispatch = ctx.extras.get("redispatch")
-    if redispatch is None:
+async def pass_on(msg: Inbound, ctx: Context, default: Reply = None) -> Reply:
+    """For a handler that finds the message is not its business after all: the first matching route
+    after the running one handles it. The search only moves forward, so the handler that passes on is
+    never asked again and handing on ends, at the fallback at the latest. `default` is the answer when
+    no later route matches, or when no route is running (a handler called directly)."""
+    if ctx.route is None:  # searching from the top could find the caller again
         return default
-    ctx.extras[flag] = True
-    return await redispatch(msg, ctx)
+    found = find_handler(ctx.routers, msg, ctx, after=ctx.route)
+    return await run_handler(found, msg, ctx) if found else default
 
 
-async def dispatch(routers: Sequence[Router], msg: Inbound, ctx: Context) -> Reply:
-    """Run the first matching handler."""
-    found = find_handler(routers, msg, ctx)
+async def dispatch(msg: Inbound, ctx: Context) -> Reply:
+    """Run the first matching handler of the context's routers."""
+    found = find_handler(ctx.routers, msg, ctx)
     return await run_handler(found, msg, ctx) if found else None
 
 

@@ -98,8 +98,7 @@ async def _pass_down(msg: Inbound, ctx: Context, args: str) -> str:
         return f"第 {notice.id} 号任务已经下发过了（编号 {earlier.id}），回复“汇总 {earlier.id}”查看进度。"
     org = await ctx.session.get(Organisation, grant.org_id)
     assert org is not None
-    window = getattr(ctx.settings, "quiet_window", None)
-    start_at = not_before(ctx.now, window, urgent=notice.urgency == Urgency.urgent)
+    start_at = not_before(ctx.now, ctx.settings.quiet_window, urgent=notice.urgency == Urgency.urgent)
     result = await pass_down(session=ctx.session, parent=notice, org=org, person_id=sender.person_id, note=note,
                              not_before=start_at.astimezone(UTC))
     if not result.children:

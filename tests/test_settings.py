@@ -2,10 +2,12 @@
 
 import subprocess
 import sys
+from datetime import time
 
 import pytest
 
 from bot.settings import SettingsError, load_settings
+from handlers.context import SettingsView
 
 
 @pytest.mark.parametrize(
@@ -34,6 +36,15 @@ def test_defaults_are_the_embedded_ones(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.database_url.startswith("sqlite+aiosqlite:///./var/")
     assert settings.port == 8080 and settings.timezone == "Asia/Shanghai" and settings.callback_max_skew == 300
     assert str(settings.quiet_window) == "(datetime.time(21, 30), datetime.time(7, 30))"
+
+
+def test_the_settings_give_every_setting_a_handler_reads() -> None:
+    # No type checker runs in `make test`: this is what keeps Settings and the handlers' view in step.
+    members = set(SettingsView.__annotations__) | {n for n, v in vars(SettingsView).items() if isinstance(v, property)}
+    settings = load_settings(quiet_hours="22:00-07:00", digest_minutes=5)
+    assert {"quiet_window", "digest_minutes", "public_url"} <= members
+    assert [name for name in members if not hasattr(settings, name)] == []
+    assert settings.quiet_window == (time(22, 0), time(7, 0)) and settings.digest_minutes == 5
 
 
 def test_secrets_do_not_show_in_reprs_or_logs() -> None:

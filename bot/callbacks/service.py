@@ -22,7 +22,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from handlers.context import Context, Inbound
 from handlers.replies import SYSTEM_BUSY
-from handlers.routing import Found, HelpBook, Reply, Router, dispatch, find_handler, run_handler
+from handlers.routing import Found, HelpBook, Reply, Router, find_handler, run_handler
 from models.inbound import InboundMessage, InboundStatus
 
 log = logging.getLogger(__name__)
@@ -220,9 +220,10 @@ class CallbackService:
             sender=sender,
             now=datetime.now(self.tz),
             settings=self.settings,
+            help_book=self.help_book,
+            routers=self.routers,
             forget_sender=lambda: self.directory.forget(key),
             reload_sender=reload_sender,
-            extras={"help_book": self.help_book, "redispatch": self._redispatch},
         )
 
     async def _invoke(self, msg: Inbound, ctx: Context, found: Found | None) -> tuple[Reply, bool]:
@@ -234,9 +235,6 @@ class CallbackService:
             return SYSTEM_BUSY, True
         finally:
             await ctx.close()
-
-    async def _redispatch(self, msg: Inbound, ctx: Context) -> Reply:
-        return await dispatch(self.routers, msg, ctx)
 
     async def _finish_late(self, key: str, msg: Inbound, task: asyncio.Future[tuple[Reply, bool]]) -> None:
         text, failed = await task

@@ -131,7 +131,7 @@ class Dispatcher:
         self.robot = RobotChannel(api)
         self.limits = limits or Limits.from_settings(api.settings)
         # Digests (GRASSROOTS_DIGEST_MINUTES > 0): a person's non-urgent notices of one round in one message.
-        self.digest = digest if digest is not None else getattr(api.settings, "digest_minutes", 0) > 0
+        self.digest = digest if digest is not None else api.settings.digest_minutes > 0
         # Pacing may wait a little with rows in flight, never long enough to threaten the lease.
         self.mp_gate = MpGate(self.limits, max_wait=min(5.0, lease.total_seconds() / 4))
 

@@ -23,8 +23,7 @@ CANCEL_WORDS = ("取消", "放弃", "算了", "退出")
 CONFIRM_WORDS = ("确认", "确定", "发送", "确认发送")
 REFUSAL = "只有书记、副书记和管理员可以发通知。"
 EXPIRED = "上次的发通知已超过30分钟未操作，已自动结束，需要时请重新回复“发通知”。"
-_PASSED_ON = "notices.passed_on"
-_SEPARATORS = " :：,，"  # set when a message is handed on to the other routers
+_SEPARATORS = " :：,，"
 
 
 def starts_notice(msg: Inbound, _ctx: Context) -> bool | dict[str, Any]:
@@ -48,7 +47,6 @@ def may_be_in_conversation(msg: Inbound, ctx: Context) -> bool:
         msg.msg_type == "text"
         and ctx.sender.conversation == KIND
         and msg.text.lower() not in HELP_WORDS
-        and not ctx.extras.get(_PASSED_ON)
     )
 
 
@@ -114,7 +112,7 @@ async def answer(msg: Inbound, ctx: Context) -> str | None:
 
 async def _pass_on(msg: Inbound, ctx: Context) -> str | None:
     """Not part of a conversation: the message goes to the routers after this one."""
-    return await pass_on(msg, ctx, _PASSED_ON)
+    return await pass_on(msg, ctx)
 
 
 async def _confirm(msg: Inbound, ctx: Context, conv: Conversation) -> str:
@@ -130,8 +128,7 @@ async def _confirm(msg: Inbound, ctx: Context, conv: Conversation) -> str:
         ctx.session.add(conv)
         return reply
     sent = await confirm(session=ctx.session, composed=composed, author_person_id=conv.person_id, notice=notice,
-                         quiet=getattr(ctx.settings, "quiet_window", None),
-                         digest_minutes=getattr(ctx.settings, "digest_minutes", 0))
+                         quiet=ctx.settings.quiet_window, digest_minutes=ctx.settings.digest_minutes)
     record_audit(session=ctx.session, action="notice.confirm", actor=_actor(msg), actor_person_id=conv.person_id,
                  org_id=notice.org_id, notice_id=notice.id, recipients=sent.count, people=sent.people)
     await end_conversation(session=ctx.session, conv=conv)
