@@ -1,5 +1,6 @@
 """The layering of DESIGN.md §3 holds: checked by import-linter contracts and by ruff."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,22 @@ def test_importing_our_packages_builds_nothing() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+OUTBOX_WRITER = Path("models/outbox.py")
+# What writing an outbox row looks like: an INSERT or UPDATE of the table, or a row object built to be added.
+OUTBOX_WRITES = re.compile(r"(insert|update|delete)\(Delivery\b|(?<!class )\bDelivery\(|table=Delivery\b")
+
+
+def test_only_the_outbox_module_writes_outbox_rows() -> None:
+    """One module owns every write of the outbox (models/outbox.py): features queue through
+    `queue_messages`, the dispatcher and the delivery reports settle through its functions."""
+    writers = []
+    for package in ("bot", "handlers", "models", "schedules"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT)
+            text = path.read_text(encoding="utf-8")
+            if relative != OUTBOX_WRITER and OUTBOX_WRITES.search(text):
+                writers.append(str(relative))
+    assert writers == []
+    assert "insert_ignoring_conflicts(session=session, table=Delivery" in (ROOT / OUTBOX_WRITER).read_text()

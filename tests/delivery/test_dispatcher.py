@@ -11,11 +11,12 @@ from bot.delivery.channels import NOT_A_MEMBER
 from bot.delivery.dispatcher import Dispatcher
 from bot.keys import API
 from handlers.links import read_notice_token
-from models import Delivery, DeliveryStatus, Notice
+from models import Delivery, DeliveryStatus
 from models.clock import utcnow
 from models.delivery import Channel
 from models.identity import Identity, Platform
 from models.outbox import claim_due
+from tests.delivery.outbox import confirmed_notice
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -35,13 +36,7 @@ def _dispatcher(stack: Stack) -> Dispatcher:
 async def _notice(stack: Stack, roster: Roster, rows: list[tuple[str, Channel, str]]) -> int:
     """A confirmed notice from 王书记 with one delivery row per (person key, channel, recipient)."""
     async with stack.sessions() as s:
-        notice = Notice(org_id=roster.orgs["C01"].id, author_person_id=roster.people["wang"].id, text=TEXT)  # type: ignore[arg-type]
-        s.add(notice)
-        await s.flush()
-        s.add_all(
-            Delivery(subject_id=notice.id, person_id=roster.people[key].id, channel=channel, recipient=recipient)  # type: ignore[arg-type]
-            for key, channel, recipient in rows
-        )
+        notice = await confirmed_notice(s, roster, TEXT, rows)
         await s.commit()
         return notice.id  # type: ignore[return-value]
 

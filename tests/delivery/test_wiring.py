@@ -4,8 +4,9 @@ import asyncio
 
 from sqlmodel import select
 
-from models import Channel, Delivery, DeliveryStatus, Notice, NoticeStatus
+from models import Channel, Delivery, DeliveryStatus
 from tests.conftest import running_stack
+from tests.delivery.outbox import confirmed_notice
 from tests.seed import Roster, seed_small_roster
 from tests.stack import Stack
 
@@ -13,12 +14,7 @@ from tests.stack import Stack
 async def _queue(stack: Stack, roster: Roster, text: str, person: str, channel: Channel, recipient: str) -> None:
     """A notice of 王书记 confirmed with one outbox row, as the chat would leave it."""
     async with stack.sessions() as s:
-        notice = Notice(org_id=roster.orgs["C01"].id, author_person_id=roster.people["wang"].id,  # type: ignore[arg-type]
-                        text=text, status=NoticeStatus.confirmed)
-        s.add(notice)
-        await s.flush()
-        s.add(Delivery(subject_id=notice.id, person_id=roster.people[person].id, channel=channel,  # type: ignore[arg-type]
-                       recipient=recipient))
+        await confirmed_notice(s, roster, text, [(person, channel, recipient)])
         await s.commit()
 
 

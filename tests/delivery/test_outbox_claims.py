@@ -10,7 +10,7 @@ from models import Delivery, DeliveryStatus
 from models.clock import utcnow
 from models.delivery import Channel
 from models.outbox import claim_due, recover_expired
-from tests.outbox_rows import seed_outbox
+from tests.delivery.outbox import seed_outbox
 
 LEASE = timedelta(seconds=60)
 

@@ -21,7 +21,7 @@ from models.organisation import child_path
 from models.progress import notice_progress
 from tests.seed import Roster
 from tests.stack import Stack
-from tests.test_progress import TEXT, _send_urgent_notice, _settled
+from tests.notices.test_progress import TEXT, _send_urgent_notice, _settled
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

@@ -11,7 +11,7 @@ from models import Delivery, DeliveryStatus
 from models.clock import utcnow
 from models.delivery import Channel
 from models.outbox import SETTLE_CHUNK, claim_due, recover_expired, settle_claimed
-from tests.outbox_rows import seed_outbox
+from tests.delivery.outbox import seed_outbox
 
 LEASE = timedelta(seconds=60)
 
