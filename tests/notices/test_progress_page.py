@@ -19,9 +19,9 @@ from models.engagement import Engagement, EngagementKind
 from models.notice import NoticeStatus, Urgency
 from models.organisation import child_path
 from models.progress import notice_progress
+from tests.notices.test_progress import TEXT, _send_urgent_notice, _settled
 from tests.seed import Roster
 from tests.stack import Stack
-from tests.notices.test_progress import TEXT, _send_urgent_notice, _settled
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
