@@ -57,7 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from bot.emulator import EmulatorConfig, run_emulator_forever
+    from emulator import EmulatorConfig, run_emulator_forever
 
     config = EmulatorConfig(mp_callback_url=args.mp_callback, work_callback_url=args.work_callback)
     try:

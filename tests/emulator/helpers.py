@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 
 async def mp_token(http: httpx.AsyncClient, emulator: Emulator) -> str:

@@ -1,6 +1,6 @@
 import httpx
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.emulator.fake_service import FakeService
 from tests.emulator.helpers import custom_text, mp_token, post
 

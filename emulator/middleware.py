@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.answers import answer
-from bot.emulator.faults import FAULT_DROP, FAULT_HTTP_500, Fault
-from bot.emulator.state import STATE_KEY
+from emulator.answers import answer
+from emulator.faults import FAULT_DROP, FAULT_HTTP_500, Fault
+from emulator.state import STATE_KEY
 
 API_PREFIXES = ("/mp/", "/work/")
 

@@ -2,10 +2,10 @@
 
 from aiohttp import web
 
-from bot.emulator.answers import answer, read_json, text_of, token_errcode
-from bot.emulator.phonebook import PHONES_KEY
-from bot.emulator.records import DROP_USER_BLOCK
-from bot.emulator.state import STATE_KEY, EmulatorState
+from emulator.answers import answer, read_json, text_of, token_errcode
+from emulator.phonebook import PHONES_KEY
+from emulator.records import DROP_USER_BLOCK
+from emulator.state import STATE_KEY, EmulatorState
 
 CUSTOM_TYPES = {
     "text",

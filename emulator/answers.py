@@ -5,7 +5,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.tokens import TOKEN_EXPIRED, TOKEN_OK, TokenBook
+from emulator.tokens import TOKEN_EXPIRED, TOKEN_OK, TokenBook
 
 ERRMSG = {
     -1: "system error",

@@ -6,12 +6,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.clock import Clock
-from bot.emulator.config import EmulatorConfig
-from bot.emulator.faults import FaultSettings
-from bot.emulator.rates import DailyCounter, SlidingWindow
-from bot.emulator.records import CallRecord, MessageLog
-from bot.emulator.tokens import TokenBook
+from emulator.clock import Clock
+from emulator.config import EmulatorConfig
+from emulator.faults import FaultSettings
+from emulator.rates import DailyCounter, SlidingWindow
+from emulator.records import CallRecord, MessageLog
+from emulator.tokens import TokenBook
 
 PLATFORMS = ("mp", "work")
 
