@@ -27,6 +27,7 @@ ERRMSG = {
     45009: "reach max api daily quota limit",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
+    45067: "clientmsgid size out of limit",
     47001: "data format error",
     47003: "argument invalid!",
     48001: "api unauthorized",

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.client_msg_ids import ClientMsgIds
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultSettings
@@ -55,6 +56,7 @@ class EmulatorState:
         self.member_minute = SlidingWindow(60)
         self.member_hour = SlidingWindow(3600)
         self.duplicates: dict[tuple[str, str], float] = {}
+        self.template_client_msg_ids = ClientMsgIds()
 
     def now(self) -> float:
         return self.clock.now()
