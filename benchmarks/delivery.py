@@ -56,7 +56,7 @@ from run import (  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bot.db import create_engine, create_session_factory  # noqa: E402
-from bot.emulator import EmulatorConfig  # noqa: E402
+from emulator import EmulatorConfig  # noqa: E402
 from handlers.links import notice_url  # noqa: E402
 from models.clock import utcnow  # noqa: E402
 from models.notice import Notice, NoticeStatus, Who  # noqa: E402

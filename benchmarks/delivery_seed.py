@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.db import create_engine, create_session_factory
-from bot.emulator import EmulatorConfig
+from emulator import EmulatorConfig
 from models import Identity, Membership, Organisation, OrgLevel, Person, PersonKind, Platform, Role, RoleKind
 from models.clock import utcnow
 from models.directory import bump_directory_version

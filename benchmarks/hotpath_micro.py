@@ -37,9 +37,9 @@ from seed import seed  # noqa: E402
 from bot.app import build_endpoints, create_app  # noqa: E402
 from bot.callbacks.journal import TABLE  # noqa: E402
 from bot.callbacks.parsing import render_text_reply, to_inbound, xml_fields  # noqa: E402
-from bot.emulator import EmulatorConfig  # noqa: E402
 from bot.keys import JOURNAL, SERVICE  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
+from emulator import EmulatorConfig  # noqa: E402
 from models.clock import utcnow  # noqa: E402
 from models.identity import Platform  # noqa: E402
 from models.inbound import InboundStatus  # noqa: E402

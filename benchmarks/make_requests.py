@@ -23,9 +23,9 @@ ensure_repo_on_path()
 
 from seed import Users, users  # noqa: E402
 
-from bot.emulator import EmulatorConfig  # noqa: E402
-from bot.emulator.phonebook import PhoneBook  # noqa: E402
-from bot.emulator.state import EmulatorState  # noqa: E402
+from emulator import EmulatorConfig  # noqa: E402
+from emulator.phonebook import PhoneBook  # noqa: E402
+from emulator.state import EmulatorState  # noqa: E402
 
 CALLBACK_PATH = "/wechat/mp"
 HELP = "帮助"

@@ -42,8 +42,8 @@ import httpx  # noqa: E402
 from make_requests import generate  # noqa: E402
 from seed import seed, users  # noqa: E402
 
-from bot.emulator import EmulatorConfig  # noqa: E402
-from bot.emulator.callback_crypto import CallbackCodec  # noqa: E402
+from emulator import EmulatorConfig  # noqa: E402
+from emulator.callback_crypto import CallbackCodec  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 LUA = HERE / "callback.lua"

@@ -49,15 +49,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# What the optional `grassroots[emulator]` extra brings; without it the demo and the emulator cannot start.
+EMULATOR_EXTRA_MODULES = frozenset({"defusedxml"})
+EMULATOR_EXTRA_MISSING = "缺少模拟器所需的依赖，请先安装：pip install 'grassroots[emulator]'"
+
+
+def _emulator_extra_missing(exc: ImportError) -> bool:
+    """Only a missing extra becomes the one-line hint; any other ImportError is a bug and keeps its traceback."""
+    return (exc.name or "").partition(".")[0] in EMULATOR_EXTRA_MODULES
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.app import create_app
-    from bot.demo.run import run_demo
 
+    try:
+        from bot.demo.run import run_demo
+    except ImportError as exc:
+        if not _emulator_extra_missing(exc):
+            raise
+        print(EMULATOR_EXTRA_MISSING, file=sys.stderr)
+        return 2
     return run_demo(create_app=create_app, open_browser=not args.no_browser, port=args.port)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from bot.emulator import EmulatorConfig, run_emulator_forever
+    try:
+        from emulator import EmulatorConfig, run_emulator_forever
+    except ImportError as exc:
+        if not _emulator_extra_missing(exc):
+            raise
+        print(EMULATOR_EXTRA_MISSING, file=sys.stderr)
+        return 2
 
     config = EmulatorConfig(mp_callback_url=args.mp_callback, work_callback_url=args.work_callback)
     try:

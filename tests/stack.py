@@ -10,10 +10,10 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.db import SessionFactory
-from bot.emulator import Emulator, EmulatorConfig, Phone
-from bot.emulator.wiring import service_settings
 from bot.keys import SESSIONS
 from bot.settings import Settings
+from bot.settings_for_emulator import service_settings
+from emulator import Emulator, EmulatorConfig, Phone
 from handlers.routing import Router
 
 

@@ -19,8 +19,8 @@ def test_importing_our_packages_builds_nothing() -> None:
     # every module must not read the environment into settings or open anything.
     code = (
         "import pkgutil, importlib, gc\n"
-        "import bot, handlers, models, schedules\n"
-        "for pkg in (bot, handlers, models, schedules):\n"
+        "import bot, emulator, handlers, models, schedules\n"
+        "for pkg in (bot, emulator, handlers, models, schedules):\n"
         "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
         "        importlib.import_module(m.name)\n"
         "from sqlalchemy.ext.asyncio import AsyncEngine\n"

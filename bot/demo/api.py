@@ -13,8 +13,8 @@ from aiohttp import web
 from bot.demo.personas import GROUPS, Persona
 from bot.demo.queries import binding_state
 from bot.demo.state import MAX_WAIT, DemoState, UnknownPersona, message_json
-from bot.emulator import Phone, PhoneError, PhoneReply, PhoneReplyError, PhoneTimeoutError
 from bot.keys import SESSIONS
+from emulator import Phone, PhoneError, PhoneReply, PhoneReplyError, PhoneTimeoutError
 from models.identity import Platform
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,12 @@ from sqlmodel import col, select
 from bot.demo.personas import NEWCOMER, Persona, prepare_personas
 from bot.demo.routes import add_demo_routes
 from bot.demo.state import DemoState
-from bot.emulator import Emulator, EmulatorConfig, Phone
-from bot.emulator.wiring import service_settings
 from bot.keys import SESSIONS
 from bot.roster.demo_seed import seed_demo
 from bot.roster.report import ImportReport
 from bot.settings import Settings
+from bot.settings_for_emulator import service_settings
+from emulator import Emulator, EmulatorConfig, Phone
 from models.organisation import Organisation
 from models.person import Person
 

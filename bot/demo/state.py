@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bot.demo.personas import Community, Persona
-from bot.emulator import Emulator, RecordedMessage
+from emulator import Emulator, RecordedMessage
 from models.identity import Platform
 
 MAX_WAIT = 25.0  # seconds an inbox long-poll may hold; below common proxy idle timeouts

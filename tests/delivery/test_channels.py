@@ -11,8 +11,8 @@ from bot.delivery.channels import (
     truncate_utf8,
 )
 from bot.delivery.errors import ErrorClass
-from bot.emulator import EmulatorConfig
 from bot.keys import API
+from emulator import EmulatorConfig
 from tests.stack import Stack
 
 ROBOT_KEY = EmulatorConfig().robot_keys[0]

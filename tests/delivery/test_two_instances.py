@@ -21,7 +21,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from bot.db import SessionFactory
-from bot.emulator import Emulator, EmulatorConfig
+from emulator import Emulator, EmulatorConfig
 from models import Identity, Membership, Organisation, OrgLevel, Person, PersonKind, Platform
 from models.clock import utcnow
 from models.delivery import Channel, Delivery, DeliveryStatus

@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.emulator import Emulator, EmulatorConfig
+from emulator import Emulator, EmulatorConfig
 from tests.emulator.fake_service import FakeService
 
 

@@ -19,7 +19,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 
-from bot.emulator import EmulatorConfig
+from emulator import EmulatorConfig
 
 GOOD = "good"
 TAMPERED = "tampered"  # encrypted reply with a wrong MsgSignature

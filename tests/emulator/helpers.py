@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 
 async def mp_token(http: httpx.AsyncClient, emulator: Emulator) -> str:
@@ -30,6 +30,15 @@ async def post(http: httpx.AsyncClient, url: str, token: str | None, body: Any) 
 
 def custom_text(openid: str, text: str = "您好") -> dict[str, Any]:
     return {"touser": openid, "msgtype": "text", "text": {"content": text}}
+
+
+def template(openid: str, **data: str) -> dict[str, Any]:
+    return {
+        "touser": openid,
+        "template_id": "TPL_NOTICE",
+        "url": "https://example.org/n/1",
+        "data": {k: {"value": v} for k, v in data.items()},
+    }
 
 
 def work_text(emulator: Emulator, touser: str, text: str = "请确认", **extra: Any) -> dict[str, Any]:

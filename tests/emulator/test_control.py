@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.emulator import Emulator, EmulatorConfig, create_emulator_app, run_emulator_forever
+from emulator import Emulator, EmulatorConfig, create_emulator_app, run_emulator_forever
 from tests.emulator.fake_service import FakeService
 from tests.emulator.helpers import custom_text, mp_token, post
 

@@ -3,7 +3,7 @@ import time
 import httpx
 import pytest
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.emulator.helpers import custom_text, mp_token, post
 
 CUSTOM = "/cgi-bin/message/custom/send"

@@ -1,20 +1,11 @@
 import httpx
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.emulator.fake_service import FakeService
-from tests.emulator.helpers import custom_text, mp_token, post
+from tests.emulator.helpers import custom_text, mp_token, post, template
 
 CUSTOM = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"
-
-
-def template(openid: str, **data: str) -> dict:
-    return {
-        "touser": openid,
-        "template_id": "TPL_NOTICE",
-        "url": "https://example.org/n/1",
-        "data": {k: {"value": v} for k, v in data.items()},
-    }
 
 
 async def test_custom_message_is_recorded(emulator: Emulator, http: httpx.AsyncClient) -> None:

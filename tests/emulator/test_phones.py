@@ -1,8 +1,8 @@
 import httpx
 import pytest
 
-from bot.emulator import Emulator, PhoneReplyError, PhoneTimeoutError
-from bot.emulator.callback_xml import parse_xml
+from emulator import Emulator, PhoneReplyError, PhoneTimeoutError
+from emulator.callback_xml import parse_xml
 from tests.emulator import fake_service
 from tests.emulator.fake_service import FakeService
 

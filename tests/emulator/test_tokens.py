@@ -1,6 +1,6 @@
 import httpx
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.emulator.helpers import custom_text, mp_token, post, work_text, work_token
 
 

@@ -1,6 +1,6 @@
 import httpx
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.emulator.helpers import post, work_text, work_token
 
 SEND = "/cgi-bin/message/send"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
-from bot.emulator import Phone
+from emulator import Phone
 from models import Notice
 from models.notice_similarity import is_similar, normalise
 from tests.seed import Roster

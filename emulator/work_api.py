@@ -5,9 +5,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.answers import answer, read_json, text_of, token_errcode
-from bot.emulator.records import DROP_DUPLICATE, DROP_RATE
-from bot.emulator.state import STATE_KEY, EmulatorState
+from emulator.answers import answer, read_json, text_of, token_errcode
+from emulator.records import DROP_DUPLICATE, DROP_RATE
+from emulator.state import STATE_KEY, EmulatorState
 
 WORK_TYPES = {
     "text",

@@ -48,6 +48,8 @@ class EmulatorConfig:
     template_daily_quota: int = 100000
     template_ids: set[str] = field(default_factory=_default_template_ids)
     template_field_max: int = 20
+    template_client_msg_id_window: int = 600  # one message per openid + client_msg_id in 10 minutes
+    template_client_msg_id_max_bytes: int = 64
     template_report_delay: float = 0.05  # seconds before the TEMPLATESENDJOBFINISH callback
 
     @property

@@ -2,8 +2,8 @@
 
 from aiohttp import web
 
-from bot.emulator.answers import answer, read_json, text_of
-from bot.emulator.state import STATE_KEY
+from emulator.answers import answer, read_json, text_of
+from emulator.state import STATE_KEY
 
 ROBOT_TYPES = {"text", "markdown", "image", "news", "file", "voice", "template_card"}
 

@@ -4,11 +4,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.answers import dumps
-from bot.emulator.errors import PhoneError, PhoneReplyError
-from bot.emulator.phone_reply import PhoneReply
-from bot.emulator.phonebook import PHONES_KEY
-from bot.emulator.state import STATE_KEY
+from emulator.answers import dumps
+from emulator.errors import PhoneError, PhoneReplyError
+from emulator.phone_reply import PhoneReply
+from emulator.phonebook import PHONES_KEY
+from emulator.state import STATE_KEY
 
 MAX_WAIT = 60.0
 CARD_FIELDS = {"task_id": "TaskId", "card_type": "CardType", "response_code": "ResponseCode"}

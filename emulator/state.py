@@ -6,12 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.clock import Clock
-from bot.emulator.config import EmulatorConfig
-from bot.emulator.faults import FaultSettings
-from bot.emulator.rates import DailyCounter, SlidingWindow
-from bot.emulator.records import CallRecord, MessageLog
-from bot.emulator.tokens import TokenBook
+from emulator.client_msg_ids import ClientMsgIds
+from emulator.clock import Clock
+from emulator.config import EmulatorConfig
+from emulator.faults import FaultSettings
+from emulator.rates import DailyCounter, SlidingWindow
+from emulator.records import CallRecord, MessageLog
+from emulator.tokens import TokenBook
 
 PLATFORMS = ("mp", "work")
 
@@ -55,6 +56,7 @@ class EmulatorState:
         self.member_minute = SlidingWindow(60)
         self.member_hour = SlidingWindow(3600)
         self.duplicates: dict[tuple[str, str], float] = {}
+        self.template_client_msg_ids = ClientMsgIds()
 
     def now(self) -> float:
         return self.clock.now()

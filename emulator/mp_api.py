@@ -1,11 +1,13 @@
 """Official Account (公众号) endpoints, served under /mp as if at https://api.weixin.qq.com."""
 
+from typing import Any
+
 from aiohttp import web
 
-from bot.emulator.answers import answer, read_json, text_of, token_errcode
-from bot.emulator.phonebook import PHONES_KEY
-from bot.emulator.records import DROP_USER_BLOCK
-from bot.emulator.state import STATE_KEY, EmulatorState
+from emulator.answers import answer, read_json, text_of, token_errcode
+from emulator.phonebook import PHONES_KEY
+from emulator.records import DROP_USER_BLOCK, note_duplicate
+from emulator.state import STATE_KEY, EmulatorState
 
 CUSTOM_TYPES = {
     "text",
@@ -123,8 +125,15 @@ def _field_values(data: object) -> dict[str, str] | None:
     return values
 
 
+def _client_msg_id(data: dict[str, Any]) -> str:
+    """The optional client_msg_id, "" when absent (an empty one asks for nothing either)."""
+    value = data.get("client_msg_id")
+    return "" if value is None else str(value)
+
+
 async def template_send(request: web.Request) -> web.Response:
-    """Template message: no 48 h window, short fields, a daily quota, a delivery report event."""
+    """Template message: no 48 h window, short fields, a daily quota, a delivery report event, and one
+    message per openid and client_msg_id within 10 minutes."""
     state = request.app[STATE_KEY]
     config = state.config
     errcode = _token_errcode(request, state)
@@ -145,11 +154,23 @@ async def template_send(request: web.Request) -> web.Response:
         return answer(47001)
     if any(len(value) > config.template_field_max for value in values.values()):
         return answer(47003, "argument invalid! data.value exceeds length limit")
+    client_msg_id = _client_msg_id(data)
+    if len(client_msg_id.encode()) > config.template_client_msg_id_max_bytes:
+        return answer(45067)
+    sent = state.template_client_msg_ids
+    window = config.template_client_msg_id_window
+    first = sent.first_send(user.id, client_msg_id, state.now(), window) if client_msg_id else None
+    if first is not None:
+        # A repeat inside the window is the first send again: no delivery, no report, no quota spent.
+        note_duplicate()
+        return answer(0, msgid=first.msgid)
     day = state.clock.day()
     if state.template_sent.count("mp", day) >= config.template_daily_quota:
         return answer(45009)
     state.template_sent.add("mp", day)
     msgid = state.next_msg_id()
+    if client_msg_id:
+        sent.remember(user.id, client_msg_id, msgid, state.now(), window)
     lines = [f"{key}: {value}" for key, value in values.items()]
     if data.get("url"):
         lines.append(str(data["url"]))

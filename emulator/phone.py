@@ -5,13 +5,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from bot.emulator.callback_crypto import CallbackCodec
-from bot.emulator.callback_xml import FieldValue, build_xml
-from bot.emulator.errors import PhoneError, PhoneReplyError, PhoneTimeoutError
-from bot.emulator.phone_reply import PhoneReply, UrlCheck
+from emulator.callback_crypto import CallbackCodec
+from emulator.callback_xml import FieldValue, build_xml
+from emulator.errors import PhoneError, PhoneReplyError, PhoneTimeoutError
+from emulator.phone_reply import PhoneReply, UrlCheck
 
 if TYPE_CHECKING:
-    from bot.emulator.phonebook import PhoneBook
+    from emulator.phonebook import PhoneBook
 
 
 def _nonce() -> str:

@@ -1,9 +1,12 @@
-"""Settings that point our service at a running emulator, with the emulator's credentials."""
+"""Our service's settings pointed at a running emulator, with the emulator's credentials.
+
+It lives in bot/, not in emulator/: the emulator must not know our settings (it checks the code that
+reads them)."""
 
 from typing import Any
 
-from bot.emulator.server import Emulator
 from bot.settings import Settings, load_settings
+from emulator import Emulator
 
 
 def service_settings(emulator: Emulator, **overrides: Any) -> Settings:

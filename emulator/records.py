@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,9 +44,32 @@ class CallRecord:
     errcode: int | None
     http_status: int | None
     fault: str | None = None
+    # A template send WeChat folded into an earlier one with the same client_msg_id: answered ok with
+    # the first msgid, delivered no second time.
+    duplicate: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class CallNotes:
+    """What only the endpoint knows about its call, for the middleware to write on the CallRecord."""
+
+    duplicate: bool = False
+
+
+# The API middleware sets fresh notes around each endpoint call. The endpoint runs in the middleware's
+# task, so it reaches them without request storage (a plain string key warns; web.RequestKey needs
+# aiohttp 3.14).
+CALL_NOTES: ContextVar[CallNotes | None] = ContextVar("emulator_call_notes", default=None)
+
+
+def note_duplicate() -> None:
+    """The call being answered is a repeat WeChat does not deliver again."""
+    notes = CALL_NOTES.get()
+    if notes is not None:
+        notes.duplicate = True
 
 
 @dataclass

@@ -9,18 +9,18 @@ from types import TracebackType
 import httpx
 from aiohttp import web
 
-from bot.emulator.clock import Clock
-from bot.emulator.config import EmulatorConfig
-from bot.emulator.control import control_routes
-from bot.emulator.faults import ForcedError
-from bot.emulator.middleware import api_middleware, unknown_endpoint
-from bot.emulator.mp_api import mp_routes
-from bot.emulator.phone import Phone
-from bot.emulator.phonebook import PHONES_KEY, PhoneBook
-from bot.emulator.records import CallRecord, RecordedMessage
-from bot.emulator.robot_api import robot_routes
-from bot.emulator.state import STATE_KEY, EmulatorState, User
-from bot.emulator.work_api import work_routes
+from emulator.clock import Clock
+from emulator.config import EmulatorConfig
+from emulator.control import control_routes
+from emulator.faults import ForcedError
+from emulator.middleware import api_middleware, unknown_endpoint
+from emulator.mp_api import mp_routes
+from emulator.phone import Phone
+from emulator.phonebook import PHONES_KEY, PhoneBook
+from emulator.records import CallRecord, RecordedMessage
+from emulator.robot_api import robot_routes
+from emulator.state import STATE_KEY, EmulatorState, User
+from emulator.work_api import work_routes
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
-from bot.emulator.callback_xml import parse_xml
-from bot.emulator.config import EmulatorConfig
-from bot.emulator.errors import PhoneReplyError
+from emulator.callback_xml import parse_xml
+from emulator.config import EmulatorConfig
+from emulator.errors import PhoneReplyError
 
 
 def sign(*parts: str) -> str:

@@ -5,7 +5,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.tokens import TOKEN_EXPIRED, TOKEN_OK, TokenBook
+from emulator.tokens import TOKEN_EXPIRED, TOKEN_OK, TokenBook
 
 ERRMSG = {
     -1: "system error",
@@ -27,6 +27,7 @@ ERRMSG = {
     45009: "reach max api daily quota limit",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
+    45067: "clientmsgid size out of limit",
     47001: "data format error",
     47003: "argument invalid!",
     48001: "api unauthorized",

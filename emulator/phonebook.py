@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot.emulator.callback_crypto import CallbackCodec
-from bot.emulator.errors import PhoneError
-from bot.emulator.phone import Phone
-from bot.emulator.state import EmulatorState
+from emulator.callback_crypto import CallbackCodec
+from emulator.errors import PhoneError
+from emulator.phone import Phone
+from emulator.state import EmulatorState
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.answers import answer
-from bot.emulator.faults import FAULT_DROP, FAULT_HTTP_500, Fault
-from bot.emulator.state import STATE_KEY
+from emulator.answers import answer
+from emulator.faults import FAULT_DROP, FAULT_HTTP_500, Fault
+from emulator.records import CALL_NOTES, CallNotes
+from emulator.state import STATE_KEY
 
 API_PREFIXES = ("/mp/", "/work/")
 
@@ -58,7 +59,12 @@ async def api_middleware(request: web.Request, handler: Any) -> web.StreamRespon
     if state.faults.latency_ms:
         await asyncio.sleep(state.faults.latency_ms / 1000)
     fault = state.faults.pick(request.path)
-    response = await handler(request) if fault is None else _faulty_response(request, fault)
+    notes = CallNotes()
+    reset_token = CALL_NOTES.set(notes)
+    try:
+        response = await handler(request) if fault is None else _faulty_response(request, fault)
+    finally:
+        CALL_NOTES.reset(reset_token)
     dropped = fault is not None and fault.kind == FAULT_DROP
     state.record_call(
         method=request.method,
@@ -68,6 +74,7 @@ async def api_middleware(request: web.Request, handler: Any) -> web.StreamRespon
         errcode=None if dropped else _errcode_of(response),
         http_status=None if dropped else response.status,
         fault=fault.kind if fault else None,
+        duplicate=notes.duplicate,
     )
     return response
 
