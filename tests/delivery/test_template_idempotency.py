@@ -92,3 +92,29 @@ async def test_a_report_that_overtakes_its_send_is_kept_and_applied_when_the_sen
         assert list(await s.exec(select(WaitingReport))) == []
     [row] = await _rows(stack)
     assert (row.status, row.reason) == (DeliveryStatus.failed, USER_BLOCK)
+
+
+async def test_a_template_whose_dispatcher_died_before_settling_is_resent_and_arrives_once(
+    quiet_stack: Stack, people: Roster
+) -> None:
+    stack = quiet_stack
+    stack.emulator.register_user("mp", "o_li")
+    await notices(stack, people, 1, [("li", Channel.mp_template, "o_li")])
+    assert await dispatcher_of(stack).run_once() == 1
+    [first] = stack.emulator.messages("mp", "o_li")
+    async with stack.sessions() as s:  # as if the dispatcher had died after the send, before settling it
+        await s.exec(update(Delivery).values(  # type: ignore[call-overload]
+            status=DeliveryStatus.in_flight, lease_until=utcnow() - timedelta(seconds=1), template_msgid=None,
+            sent_at=None,
+        ))
+        await s.commit()
+
+    assert await dispatcher_of(stack).run_once() == 1  # the survivor recovers the row and sends it again
+
+    again = stack.emulator.calls("template/send")[-1]
+    assert again.body["client_msg_id"] == stack.emulator.calls("template/send")[0].body["client_msg_id"]
+    assert again.duplicate  # WeChat dropped the repeat
+    assert stack.emulator.messages("mp", "o_li") == [first]  # the member has it once
+    [row] = await _rows(stack)
+    assert (row.status, row.template_msgid, row.attempts) == (DeliveryStatus.sent, first.msgid, 2)
+    await stack.emulator.drain()
