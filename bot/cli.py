@@ -59,27 +59,33 @@ def _emulator_extra_missing(exc: ImportError) -> bool:
     return (exc.name or "").partition(".")[0] in EMULATOR_EXTRA_MODULES
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.app import create_app
-
+def _with_emulator_extra(run: Callable[[], int]) -> int:
+    """Runs a command that needs the emulator; without its extra installed, one line says how to add it."""
     try:
-        from bot.demo.run import run_demo
+        return run()
     except ImportError as exc:
         if not _emulator_extra_missing(exc):
             raise
         print(EMULATOR_EXTRA_MISSING, file=sys.stderr)
         return 2
-    return run_demo(create_app=create_app, open_browser=not args.no_browser, port=args.port)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    def run() -> int:
+        from bot.app import create_app
+        from bot.demo.run import run_demo
+
+        return run_demo(create_app=create_app, open_browser=not args.no_browser, port=args.port)
+
+    return _with_emulator_extra(run)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    try:
-        from emulator import EmulatorConfig, run_emulator_forever
-    except ImportError as exc:
-        if not _emulator_extra_missing(exc):
-            raise
-        print(EMULATOR_EXTRA_MISSING, file=sys.stderr)
-        return 2
+    return _with_emulator_extra(lambda: _run_emulator(args))
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    from emulator import EmulatorConfig, run_emulator_forever
 
     config = EmulatorConfig(mp_callback_url=args.mp_callback, work_callback_url=args.work_callback)
     try:
