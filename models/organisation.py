@@ -66,14 +66,6 @@ async def subtree(*, session: AsyncSession, root: Organisation) -> list[Organisa
     return list(rows)
 
 
-async def path_to_root(*, session: AsyncSession, org: Organisation) -> list[Organisation]:
-    """From the root down to the organisation itself."""
-    codes = [c for c in org.path.split("/") if c]
-    rows = await session.exec(select(Organisation).where(col(Organisation.code).in_(codes)))
-    by_code = {o.code: o for o in rows}
-    return [by_code[c] for c in codes if c in by_code]
-
-
 def in_subtree(org_path: str, root_path: str) -> bool:
     """The organisation at `org_path` is the one at `root_path` or below it (paths are "/D01/S01/")."""
     return org_path.startswith(root_path)

@@ -24,8 +24,6 @@ TOKEN_CODES = frozenset({40001, 40014, 42001})
 RATE_CODES = frozenset({45011, 45033})
 # Only MP has the customer-service window and the template daily quota.
 MP_WINDOW_CODES = frozenset({45009, 45015, 45047, 43004, 43101})
-# Configuration mistakes an admin must fix; retrying or falling back to the same app cannot help.
-ADMIN_CODES = frozenset({40164, 60020, 40037, 93000})
 
 _REASONS: dict[int, str] = {
     -1: "微信系统繁忙，稍后重试",
@@ -105,11 +103,6 @@ def reason(platform: str, errcode: int | None, errmsg: str = "") -> str:
         return f"网络错误，稍后重试：{errmsg}" if errmsg else "网络错误，稍后重试"
     known = _PLATFORM_REASONS.get((platform, errcode)) or _REASONS.get(errcode)
     return known or f"微信返回错误 {errcode}：{errmsg}"
-
-
-def needs_admin(errcode: int | None) -> bool:
-    """True when the failure is a configuration error admins should be alerted about."""
-    return errcode in ADMIN_CODES
 
 
 def backoff(attempt: int, *, base: float = 2.0, cap: float = 600.0, rng: random.Random | None = None) -> float:

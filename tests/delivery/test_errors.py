@@ -3,7 +3,7 @@ import random
 import httpx
 import pytest
 
-from bot.delivery.errors import ErrorClass, backoff, classify, needs_admin, reason
+from bot.delivery.errors import ErrorClass, backoff, classify, reason
 
 T, K, R, W, P = (
     ErrorClass.transient,
@@ -98,11 +98,6 @@ def test_every_known_code_has_a_chinese_reason() -> None:
     for code in (-1, 40001, 40014, 42001, 45011, 45033, 45047, 43101, 40003, 40164, 81013, 40037, 93000, 40058):
         for platform in ("mp", "work", "robot"):
             assert not reason(platform, code, "x").startswith("微信返回错误"), (platform, code)
-
-
-def test_needs_admin() -> None:
-    assert needs_admin(60020) and needs_admin(40037) and needs_admin(93000)
-    assert not needs_admin(45015) and not needs_admin(None)
 
 
 def test_backoff_full_jitter_within_exponential_ceiling() -> None:
