@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets readers work while the group-commit writer writes; FULL sync keeps an acknowledged
     # callback on disk even on power loss; busy_timeout covers the CLI writing beside a server.
     cur = dbapi_conn.cursor()

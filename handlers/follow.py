@@ -9,7 +9,7 @@ router = Router("follow")
 WELCOME = "欢迎关注基层党建服务助手！"
 
 
-async def _identity(msg: Inbound, ctx: Context):  # type: ignore[no-untyped-def]
+async def _identity(msg: Inbound, ctx: Context):
     return await ensure_identity(
         session=ctx.session, platform=msg.platform, app_id=msg.app_id, external_id=msg.from_user
     )

@@ -26,7 +26,7 @@ async def ensure_identity(*, session: AsyncSession, platform: Platform, app_id: 
     }
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(Identity).values(**values).on_conflict_do_nothing()
-    await session.exec(stmt)  # type: ignore[call-overload]
+    await session.exec(stmt)
     identity = (
         await session.exec(
             select(Identity).where(

@@ -37,7 +37,7 @@ class Engagement(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
-def _sent_to(person_id: int):  # type: ignore[no-untyped-def]
+def _sent_to(person_id: int):
     """Confirmed notices with a delivery row of the notice itself for the person (whatever its status);
     a secretary who only got the list of who is missing is not a recipient."""
     delivered = exists().where(
@@ -46,13 +46,13 @@ def _sent_to(person_id: int):  # type: ignore[no-untyped-def]
     return select(Notice).where(Notice.status == NoticeStatus.confirmed, delivered)
 
 
-def _not_yet(person_id: int, kind: EngagementKind):  # type: ignore[no-untyped-def]
+def _not_yet(person_id: int, kind: EngagementKind):
     return ~exists().where(
         of_notice(Engagement, Notice.id), Engagement.person_id == person_id, Engagement.kind == kind
     )
 
 
-def _not_held(person_id: int):  # type: ignore[no-untyped-def]
+def _not_held(person_id: int):
     """The notice has left the outbox for the person, or is about to: a bare 收到 cannot be about a
     notice still held for its digest slot or the quiet hours, which the person has not seen."""
     held = and_(

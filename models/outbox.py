@@ -120,11 +120,11 @@ async def recover_expired(*, session: AsyncSession) -> int:
         and_(Delivery.channel == channel, col(Delivery.first_attempt_at) > now - window + RESEND_MARGIN)
         for channel, window in IDEMPOTENCY_WINDOWS.items()
     ))
-    again = await session.exec(  # type: ignore[call-overload]
+    again = await session.exec(
         update(Delivery).where(expired, in_window).values(status=DeliveryStatus.retry, lease_until=None,
                                                           next_attempt_at=now)
     )
-    unknown = await session.exec(  # type: ignore[call-overload]
+    unknown = await session.exec(
         update(Delivery).where(expired).values(status=DeliveryStatus.unknown, lease_until=None, reason=UNKNOWN_REASON)
     )
     return int(again.rowcount + unknown.rowcount)
@@ -142,7 +142,7 @@ async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> l
     picked = select(Delivery.id).where(open_due(now)).order_by(*order).limit(limit)
     if session.bind.dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
         .where(col(Delivery.id).in_(picked.scalar_subquery()))
         .values(status=DeliveryStatus.in_flight, lease_until=now + lease, attempts=Delivery.attempts + 1,
@@ -166,7 +166,7 @@ async def hold_rows(*, session: AsyncSession, holds: Sequence[Hold]) -> int:
     held = 0
     for hold in holds:
         row = hold.row
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(Delivery)
             .where(col(Delivery.id) == row.id, Delivery.status == DeliveryStatus.in_flight,
                    col(Delivery.attempts) == row.attempts)
@@ -204,7 +204,7 @@ async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int
             # A CTE: SQLite cannot name the columns of a VALUES subquery, but both take `WITH outcome(id, ...)`.
             given = values_list(*shape, name="outcome").data(rows).cte("outcome")
             new = {n: cast(given.c[n], table.c[n].type) if postgres else given.c[n] for n in names}
-            result = await session.exec(  # type: ignore[call-overload]
+            result = await session.exec(
                 update(Delivery)
                 .where(col(Delivery.id) == given.c.id, col(Delivery.attempts) == given.c.attempts,
                        col(Delivery.status).in_(SETTLEABLE))
@@ -221,7 +221,7 @@ async def settle_fallen_back(
 ) -> bool:
     """A claimed row that could not reach the person on its channel: settled with `values` and, only
     when that update took (it is still this claim), the next channel's row is queued."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == row.id, col(Delivery.status).in_(SETTLEABLE),
                col(Delivery.attempts) == row.attempts)
@@ -247,7 +247,7 @@ async def report_delivered(*, session: AsyncSession, rows: Sequence[Delivery], m
     values: dict[str, object] = {"status": DeliveryStatus.sent, "sent_at": utcnow(), "errcode": 0, "reason": ""}
     if msgid is not None:
         values["template_msgid"] = msgid[:64]
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
         .where(col(Delivery.id).in_(unknown), Delivery.status == DeliveryStatus.unknown)
         .values(**values)
@@ -261,7 +261,7 @@ async def report_failed(
 ) -> None:
     """A failure report: the row failed, or fell back when `choice` (the group robot) is in reach."""
     falls_back = person is not None and choice is not None and choice.channel is not None
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == row.id, col(Delivery.status).in_(REPORTABLE))
         .values(status=DeliveryStatus.fell_back if falls_back else DeliveryStatus.failed, reason=reason[:REASON_MAX])

@@ -99,7 +99,7 @@ async def may_follow(session: AsyncSession, *, person_id: int, notice: Notice) -
     return any(in_subtree(issuer.path, path) for path in role_paths)
 
 
-def _any(condition):  # type: ignore[no-untyped-def]
+def _any(condition):
     """1 when any of the person's rows meets the condition."""
     return func.max(case((condition, 1), else_=0))
 
@@ -116,7 +116,7 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     were addressed through, else their primary organisation."""
     result = Progress(notice=notice)
     rows = and_(of_notice(Delivery, notice.id), Delivery.purpose == Purpose.notice)
-    per_person = await session.exec(  # type: ignore[call-overload]
+    per_person = await session.exec(
         select(
             Delivery.person_id,
             _any(Delivery.status == DeliveryStatus.sent),
@@ -138,7 +138,7 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     acked, done = await _replies(session, notice)
     reasons = await _reasons(session, notice, state)
     recipients = select(Delivery.person_id).where(rows).distinct()
-    people = await session.exec(  # type: ignore[call-overload]
+    people = await session.exec(
         select(Person.id, Person.name, Organisation.name)
         .outerjoin(Membership, and_(Membership.person_id == Person.id, col(Membership.is_primary)))
         .outerjoin(Organisation, Organisation.id == Membership.org_id)
@@ -147,7 +147,7 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     )
     org_names: dict[int, str] = {}
     if addressed:
-        named = await session.exec(  # type: ignore[call-overload]
+        named = await session.exec(
             select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(set(addressed.values())))
         )
         org_names = dict(named.all())
@@ -198,7 +198,7 @@ async def _replies(session: AsyncSession, notice: Notice) -> tuple[set[int], set
 
 async def _reasons(session: AsyncSession, notice: Notice, state: dict[int, str]) -> dict[int, str]:
     """The reason each undelivered person shows: their last failed row's, or their unknown row's."""
-    settled = await session.exec(  # type: ignore[call-overload]
+    settled = await session.exec(
         select(Delivery.person_id, Delivery.status, Delivery.reason)
         .where(
             of_notice(Delivery, notice.id),

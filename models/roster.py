@@ -124,7 +124,7 @@ def _table(model: Any) -> Table:
 async def _insert_returning(session: AsyncSession, model: Any, key: str, rows: Sequence[dict]) -> dict[Any, int]:
     table, ids = _table(model), {}
     for part in chunked(rows):
-        result = await session.exec(insert(table).returning(table.c.id, table.c[key]), params=part)  # type: ignore[call-overload]
+        result = await session.exec(insert(table).returning(table.c.id, table.c[key]), params=part)
         ids.update({k: i for i, k in result})
     return ids
 
@@ -135,7 +135,7 @@ async def _update_by_id(session: AsyncSession, model: Any, rows: Sequence[dict])
     stmt = update(table).where(table.c.id == bindparam("row_id"))
     for part in chunked(rows):
         params = [{"row_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in part]
-        await session.exec(stmt, params=params)  # type: ignore[call-overload]
+        await session.exec(stmt, params=params)
 
 
 async def insert_organisations(*, session: AsyncSession, rows: Sequence[dict]) -> dict[str, int]:
@@ -168,7 +168,7 @@ async def release_work_userids(*, session: AsyncSession, person_ids: Iterable[in
     """Clears the userids that are about to move, so a swap between two people never collides."""
     ids = list(person_ids)
     for part in chunked(ids):
-        await session.exec(update(Person).where(col(Person.id).in_(part)).values(work_userid=None))  # type: ignore[call-overload]
+        await session.exec(update(Person).where(col(Person.id).in_(part)).values(work_userid=None))
 
 
 async def change_memberships(
@@ -177,18 +177,18 @@ async def change_memberships(
 ) -> None:
     """In this order, the partial unique index (one primary per person) holds after every statement."""
     for part in chunked(delete_ids):
-        await session.exec(delete(Membership).where(col(Membership.id).in_(part)))  # type: ignore[call-overload]
+        await session.exec(delete(Membership).where(col(Membership.id).in_(part)))
     for ids, primary in ((demote_ids, False), (promote_ids, True)):
         for part in chunked(ids):
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(Membership).where(col(Membership.id).in_(part)).values(is_primary=primary)
             )
     for part in chunked(inserts):
-        await session.exec(insert(_table(Membership)), params=part)  # type: ignore[call-overload]
+        await session.exec(insert(_table(Membership)), params=part)
 
 
 async def change_roles(*, session: AsyncSession, delete_ids: Sequence[int], inserts: Sequence[dict]) -> None:
     for part in chunked(delete_ids):
-        await session.exec(delete(Role).where(col(Role.id).in_(part)))  # type: ignore[call-overload]
+        await session.exec(delete(Role).where(col(Role.id).in_(part)))
     for part in chunked(inserts):
-        await session.exec(insert(_table(Role)), params=part)  # type: ignore[call-overload]
+        await session.exec(insert(_table(Role)), params=part)

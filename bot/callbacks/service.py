@@ -212,7 +212,7 @@ class CallbackService:
         key = (msg.platform, msg.app_id, msg.from_user)
         sender = await self.directory.get(*key)
 
-        async def reload_sender():  # type: ignore[no-untyped-def]
+        async def reload_sender():
             return await self.directory.load(key)
 
         return Context(
@@ -251,7 +251,7 @@ class CallbackService:
         self.metrics.deferred_sends.labels(msg.platform.value, "sent").inc()
         await self.journal.settle(key, InboundStatus.failed if failed else InboundStatus.sent, None)
 
-    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
+    def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)

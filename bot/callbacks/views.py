@@ -27,7 +27,7 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
     return body
 
 
-def _endpoint(request: web.Request, platform: Platform):  # type: ignore[no-untyped-def]
+def _endpoint(request: web.Request, platform: Platform):
     endpoint = request.app[ENDPOINTS].get(platform)
     if endpoint is None:
         raise web.HTTPNotFound(text="该回调未配置")

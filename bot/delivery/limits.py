@@ -96,7 +96,7 @@ async def _flying_elsewhere(
         )
         .group_by(Delivery.recipient)
     )
-    return dict(result.all())  # type: ignore[arg-type]
+    return dict(result.all())
 
 
 async def over_member_limits(

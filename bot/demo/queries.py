@@ -53,7 +53,7 @@ async def load_people(*, session: AsyncSession, where: Any, limit: int | None = 
         PersonFacts(
             p.id, p.name, p.kind, p.phone, p.invite_code, p.work_userid, p.is_mobile, p.is_in_service,
             p.is_retired, org_name or "", unit_name or "", p.id in with_roles,
-        )  # type: ignore[arg-type]
+        )
         for p, org_name, unit_name in rows
     ]
 

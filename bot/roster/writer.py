@@ -35,7 +35,7 @@ async def write_orgs(*, session: AsyncSession, snapshot: q.RosterSnapshot, plan:
             changed.append({"id": old.id, "name": new[0], "parent_id": new[1], "path": new[2]})
     await q.update_organisations(session=session, rows=changed)
     if plan.robot_keys:  # the group robots named in the sheet; an empty cell left the key alone
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             update(Organisation),
             params=[{"id": ids[code], "robot_key": key} for code, key in plan.robot_keys.items()],
         )

@@ -30,7 +30,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _user_or_reply(request: web.Request, session) -> WebUser | web.Response:  # type: ignore[no-untyped-def]
+async def _user_or_reply(request: web.Request, session) -> WebUser | web.Response:
     user = await current_user(request, session, _secret(request))
     if user is None:
         return message_page("请重新登录", "登录已失效。请在微信中发送“后台”获取新链接。", status=401)

@@ -46,7 +46,7 @@ class TokenStore:
             # Writing the placeholder first takes the row (PostgreSQL) or database (SQLite) write lock,
             # so only one process in the whole deployment fetches; the others wait and read its token.
             epoch = datetime(1970, 1, 1, tzinfo=utcnow().tzinfo)
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 dialect.insert(AccessToken)
                 .values(app_key=app_key, token="", expires_at=epoch, fetched_at=epoch)
                 .on_conflict_do_nothing()

@@ -69,6 +69,6 @@ def _date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def end_of_day(day: date, tz) -> datetime:  # type: ignore[no-untyped-def]
+def end_of_day(day: date, tz) -> datetime:
     """A task is due by the end of its day, in the service's time zone."""
     return datetime.combine(day, time(23, 59), tzinfo=tz)
