@@ -23,7 +23,7 @@ async def insert_ignoring_conflicts(
 ) -> int:
     """INSERT ... ON CONFLICT (key) DO NOTHING on SQLite and PostgreSQL alike; the number of rows
     that were new. `per_statement` rows go in one statement (columns × rows stay under the limits)."""
-    dialect: Any = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     written = 0
     for part in chunks(rows, per_statement):
         stmt = dialect.insert(table).values(list(part)).on_conflict_do_nothing(index_elements=list(key))

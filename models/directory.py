@@ -4,7 +4,7 @@ memberships or roles)."""
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.conversation import Conversation
@@ -65,13 +65,13 @@ async def load_sender_profile(
     primary = (
         await session.exec(
             select(Organisation)
-            .join(Membership, Membership.org_id == Organisation.id)  # type: ignore[arg-type]
+            .join(Membership, col(Membership.org_id) == Organisation.id)
             .where(Membership.person_id == person.id, Membership.is_primary)
         )
     ).first()
     grants = await session.exec(
         select(Role, Organisation)
-        .join(Organisation, Organisation.id == Role.org_id)  # type: ignore[arg-type]
+        .join(Organisation, col(Organisation.id) == Role.org_id)
         .where(Role.person_id == person.id)
         .order_by(Organisation.path)
     )

@@ -23,6 +23,7 @@ from models.person import Role
 from models.quiet_hours import not_before
 from models.subject import Subject
 from models.tasks import is_task_to_secretaries, secretaries_of
+from models.typed import id_of
 
 MAX_TEXT = 2000
 
@@ -236,7 +237,7 @@ async def confirm(
     becomes confirmed and one outbox row per reachable person is queued, held until the quiet hours
     end (urgent: at once) and, with digests on, until the end of the notice's digest slot."""
     draft, now = composed.draft, composed.now
-    notice = fill_notice(notice or Notice(org_id=composed.issuing.id, author_person_id=author_person_id, text=""),
+    notice = fill_notice(notice or Notice(org_id=id_of(composed.issuing), author_person_id=author_person_id, text=""),
                          draft)
     notice.status = NoticeStatus.confirmed
     notice.confirmed_at = utcnow()

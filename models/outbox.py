@@ -117,7 +117,7 @@ async def recover_expired(*, session: AsyncSession) -> int:
     now = utcnow()
     expired = lease_expired(now)
     in_window = or_(*(
-        and_(Delivery.channel == channel, col(Delivery.first_attempt_at) > now - window + RESEND_MARGIN)
+        and_(col(Delivery.channel) == channel, col(Delivery.first_attempt_at) > now - window + RESEND_MARGIN)
         for channel, window in IDEMPOTENCY_WINDOWS.items()
     ))
     again = await session.exec(
@@ -140,7 +140,7 @@ async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> l
     # together, so the dispatcher can merge them. The due-index still picks the rows.
     order = (col(Delivery.next_attempt_at), col(Delivery.person_id))
     picked = select(Delivery.id).where(open_due(now)).order_by(*order).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
     result = await session.exec(
         update(Delivery)
@@ -168,7 +168,7 @@ async def hold_rows(*, session: AsyncSession, holds: Sequence[Hold]) -> int:
         row = hold.row
         result = await session.exec(
             update(Delivery)
-            .where(col(Delivery.id) == row.id, Delivery.status == DeliveryStatus.in_flight,
+            .where(col(Delivery.id) == row.id, col(Delivery.status) == DeliveryStatus.in_flight,
                    col(Delivery.attempts) == row.attempts)
             .values(status=DeliveryStatus.retry, attempts=max(0, row.attempts - 1), next_attempt_at=hold.until,
                     lease_until=None, reason=hold.reason[:REASON_MAX])
@@ -196,7 +196,7 @@ async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int
     settled: set[int] = set()
     # PostgreSQL types a VALUES column from its parameters, and a bare NULL (errcode None) as text: cast
     # back to the column's type. SQLite needs no cast (and CAST(... AS DATETIME) would mangle a timestamp).
-    postgres = session.bind.dialect.name == "postgresql"
+    postgres = session.get_bind().dialect.name == "postgresql"
     for names, group in by_columns.items():
         shape = [column("id", Integer), column("attempts", Integer), *(column(n, table.c[n].type) for n in names)]
         for start in range(0, len(group), SETTLE_CHUNK):
@@ -209,7 +209,7 @@ async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int
                 .where(col(Delivery.id) == given.c.id, col(Delivery.attempts) == given.c.attempts,
                        col(Delivery.status).in_(SETTLEABLE))
                 .values(lease_until=None, **new)
-                .returning(Delivery.id)
+                .returning(col(Delivery.id))
             )
             settled.update(result.scalars())
     return settled
@@ -249,7 +249,7 @@ async def report_delivered(*, session: AsyncSession, rows: Sequence[Delivery], m
         values["template_msgid"] = msgid[:64]
     result = await session.exec(
         update(Delivery)
-        .where(col(Delivery.id).in_(unknown), Delivery.status == DeliveryStatus.unknown)
+        .where(col(Delivery.id).in_(unknown), col(Delivery.status) == DeliveryStatus.unknown)
         .values(**values)
     )
     return int(result.rowcount)

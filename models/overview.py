@@ -28,11 +28,11 @@ async def subtree_counts(*, session: AsyncSession, root: Organisation) -> list[O
     )
     ids = [o.id for o in orgs]
     counts = await session.exec(
-        select(Membership.org_id, Person.kind, func.count(), func.count(Identity.id))
-        .join(Person, Person.id == Membership.person_id)  # type: ignore[arg-type]
-        .outerjoin(Identity, Identity.person_id == Person.id)  # type: ignore[arg-type]
+        select(Membership.org_id, Person.kind, func.count(), func.count(col(Identity.id)))
+        .join(Person, col(Person.id) == Membership.person_id)
+        .outerjoin(Identity, col(Identity.person_id) == Person.id)
         .where(col(Membership.org_id).in_(ids))
-        .group_by(Membership.org_id, Person.kind)
+        .group_by(col(Membership.org_id), col(Person.kind))
     )
     table: dict[int, dict[str, int]] = {}
     for org_id, kind, n, bound in counts:
@@ -58,7 +58,7 @@ class PersonRow:
 async def people_of(*, session: AsyncSession, org: Organisation) -> list[PersonRow]:
     rows = await session.exec(
         select(Person, Membership.is_primary)
-        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .join(Membership, col(Membership.person_id) == Person.id)
         .where(Membership.org_id == org.id)
         .order_by(Person.kind, Person.name)
     )

@@ -71,15 +71,15 @@ async def due_reminders(
     """One grouped query over the outbox of recent notices that want 收到: each (notice, person) whose
     notice row was sent, who has not answered, and whose last message (the notice, or the newest
     reminder: sent, or due to be sent) is at least `after` ago."""
-    is_notice = Delivery.purpose == Purpose.notice
-    is_reminder = Delivery.purpose == Purpose.reminder
-    notice_sent = func.max(case((and_(is_notice, Delivery.status == DeliveryStatus.sent), Delivery.sent_at)))
+    is_notice = col(Delivery.purpose) == Purpose.notice
+    is_reminder = col(Delivery.purpose) == Purpose.reminder
+    notice_sent = func.max(case((and_(is_notice, col(Delivery.status) == DeliveryStatus.sent), Delivery.sent_at)))
     last_reminder = func.max(case((is_reminder, func.coalesce(Delivery.sent_at, Delivery.next_attempt_at))))
     acked = exists().where(
-        Engagement.subject_kind == Delivery.subject_kind,
-        Engagement.subject_id == Delivery.subject_id,
-        Engagement.person_id == Delivery.person_id,
-        Engagement.kind == EngagementKind.acked,
+        col(Engagement.subject_kind) == Delivery.subject_kind,
+        col(Engagement.subject_id) == Delivery.subject_id,
+        col(Engagement.person_id) == Delivery.person_id,
+        col(Engagement.kind) == EngagementKind.acked,
     )
     query = (
         select(
@@ -241,7 +241,7 @@ async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) 
             (
                 await session.exec(
                     select(Membership.person_id, Organisation.path)
-                    .join(Organisation, Organisation.id == Membership.org_id)  # type: ignore[arg-type]
+                    .join(Organisation, col(Organisation.id) == Membership.org_id)
                     .where(col(Membership.person_id).in_(ids), col(Membership.is_primary))
                 )
             ).all()
@@ -250,8 +250,8 @@ async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) 
     holders: dict[str, list[tuple[RoleKind, int]]] = defaultdict(list)
     for part in chunks(codes):
         rows = await session.exec(
-            select(Organisation.code, Role.kind, Role.person_id)
-            .join(Role, Role.org_id == Organisation.id)  # type: ignore[arg-type]
+            select(Organisation.code, col(Role.kind), Role.person_id)
+            .join(Role, col(Role.org_id) == Organisation.id)
             .where(col(Organisation.code).in_(part))
         )
         for code, kind, holder in rows:

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.identity import Identity
 from models.organisation import Organisation, OrgLevel, Unit
 from models.person import Membership, Person, PersonKind, Role, RoleKind
+from models.typed import col_not_none
 
 CHUNK = 1000  # rows per executemany / IN (...): well under SQLite's and asyncpg's parameter limits
 T = TypeVar("T")
@@ -82,27 +83,31 @@ def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 async def lock_roster(*, session: AsyncSession) -> None:
     """Serialises imports on PostgreSQL until the transaction ends; SQLite has a single writer anyway."""
     if (await session.connection()).dialect.name == "postgresql":
+        # SQLModel's exec() is typed for select(), update(), insert() and delete(), not for text().
         await session.exec(text("SELECT pg_advisory_xact_lock(hashtext('grassroots.roster'))"))  # type: ignore[call-overload]
 
 
 async def load_roster_snapshot(*, session: AsyncSession) -> RosterSnapshot:
-    orgs = [OrgRecord(*row) for row in await session.exec(select(
+    # SQLModel's select() is typed for at most four columns.
+    orgs = [OrgRecord(*row) for row in await session.exec(select(  # type: ignore[call-overload]
         Organisation.id, Organisation.code, Organisation.name, Organisation.level, Organisation.parent_id,
         Organisation.path,
     ))]
     units = [UnitRecord(*row) for row in await session.exec(select(Unit.id, Unit.code, Unit.name, Unit.org_id))]
-    people = {row[0]: PersonRecord(*row) for row in await session.exec(select(
+    people = {row[0]: PersonRecord(*row) for row in await session.exec(select(  # type: ignore[call-overload,misc]
         Person.id, Person.name, Person.kind, Person.phone, Person.is_mobile, Person.is_in_service,
         Person.is_retired, Person.report_org_id, Person.unit_id, Person.invite_code, Person.work_userid,
     ))}
     for mid, person_id, org_id, primary in await session.exec(
-        select(Membership.id, Membership.person_id, Membership.org_id, Membership.is_primary)
+        select(col_not_none(Membership.id), Membership.person_id, Membership.org_id, Membership.is_primary)
     ):
-        people[person_id].memberships[org_id] = (mid, primary)  # type: ignore[assignment]
-    for rid, person_id, org_id, kind in await session.exec(select(Role.id, Role.person_id, Role.org_id, Role.kind)):
-        people[person_id].roles[(kind, org_id)] = rid  # type: ignore[assignment]
+        people[person_id].memberships[org_id] = (mid, primary)
+    for rid, person_id, org_id, kind in await session.exec(
+        select(col_not_none(Role.id), Role.person_id, Role.org_id, col(Role.kind))
+    ):
+        people[person_id].roles[(kind, org_id)] = rid
     for person_id in await session.exec(
-        select(Identity.person_id).where(col(Identity.person_id).is_not(None)).distinct()
+        select(col_not_none(Identity.person_id)).where(col(Identity.person_id).is_not(None)).distinct()
     ):
         people[person_id].is_bound = True
     return RosterSnapshot(
@@ -183,12 +188,12 @@ async def change_memberships(
             await session.exec(
                 update(Membership).where(col(Membership.id).in_(part)).values(is_primary=primary)
             )
-    for part in chunked(inserts):
-        await session.exec(insert(_table(Membership)), params=part)
+    for rows in chunked(inserts):
+        await session.exec(insert(_table(Membership)), params=rows)
 
 
 async def change_roles(*, session: AsyncSession, delete_ids: Sequence[int], inserts: Sequence[dict]) -> None:
     for part in chunked(delete_ids):
         await session.exec(delete(Role).where(col(Role.id).in_(part)))
-    for part in chunked(inserts):
-        await session.exec(insert(_table(Role)), params=part)
+    for rows in chunked(inserts):
+        await session.exec(insert(_table(Role)), params=rows)

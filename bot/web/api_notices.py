@@ -175,7 +175,7 @@ async def _post_notice(request: web.Request, key: str, lock_id: int | None) -> w
         token: ApiToken | None = None
         body: dict[str, Any] = {}
         try:
-            if lock_id is not None and session.bind.dialect.name == "postgresql":
+            if lock_id is not None and session.get_bind().dialect.name == "postgresql":
                 await session.exec(select(func.pg_advisory_xact_lock(lock_id)))
             token, scope = await _authorised(session, request)
             if key and (first := await _earlier_answer(session, token, key)) is not None:
