@@ -102,7 +102,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+def _field(body: dict[str, Any], name: str, kind: type[Any], default: Any) -> Any:
     value = body.get(name, default)
     if value is None and default is None:
         return None
