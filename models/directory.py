@@ -12,6 +12,7 @@ from models.directory_version import DirectoryVersion, bump_directory_version, r
 from models.identity import Identity, Platform
 from models.organisation import Organisation
 from models.person import Membership, Person, PersonKind, Role, RoleKind
+from models.typed import id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ async def load_sender_profile(
         kind=person.kind,
         primary_org_id=primary.id if primary else None,
         primary_org_name=primary.name if primary else "",
-        roles=tuple(RoleGrant(r.kind, o.id, o.code, o.name, o.path) for r, o in grants),  # type: ignore[arg-type]
+        roles=tuple(RoleGrant(r.kind, id_of(o), o.code, o.name, o.path) for r, o in grants),
         conversation=conversation.kind if (conversation := await session.get(Conversation, person.id)) else None,
     )
 

@@ -112,7 +112,7 @@ async def orgs_by_code(session: AsyncSession, codes: list[str]) -> list[Organisa
 async def role_orgs(session: AsyncSession, person_id: int) -> list[Organisation]:
     """The roots of the subtrees the person's roles (书记, 副书记, 管理员) cover, highest first."""
     rows = await session.exec(
-        select(Organisation).join(Role, Role.org_id == Organisation.id).where(Role.person_id == person_id)  # type: ignore[arg-type]
+        select(Organisation).join(Role, col(Role.org_id) == Organisation.id).where(Role.person_id == person_id)
     )
     return sorted(rows, key=lambda o: len(o.path))
 

@@ -192,7 +192,7 @@ async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int
     by_columns: dict[tuple[str, ...], list[tuple[int, int, dict[str, object]]]] = defaultdict(list)
     for outcome in outcomes:
         by_columns[tuple(sorted(outcome[2]))].append(outcome)
-    table = Delivery.__table__  # type: ignore[attr-defined]
+    table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__
     settled: set[int] = set()
     # PostgreSQL types a VALUES column from its parameters, and a bare NULL (errcode None) as text: cast
     # back to the column's type. SQLite needs no cast (and CAST(... AS DATETIME) would mangle a timestamp).

@@ -25,6 +25,7 @@ from models.organisation import Organisation
 from models.outbox import queue_messages
 from models.person import Membership, Person, PersonKind, Role, RoleKind
 from models.subject import Subject, of_notice, of_notices
+from models.typed import col_not_none
 
 LOOKBACK = timedelta(days=7)  # older notices are no longer chased
 REMINDER_SNIPPET = 40
@@ -301,13 +302,17 @@ async def _last_reminder_failed(session: AsyncSession, items: list[Unanswered]) 
 
 
 async def _notice_texts(session: AsyncSession, notice_ids: set[int]) -> dict[int, str]:
-    rows = await session.exec(select(Notice.id, Notice.text).where(col(Notice.id).in_(sorted(notice_ids))))
-    return dict(rows.all())  # type: ignore[arg-type]
+    rows = await session.exec(
+        select(col_not_none(Notice.id), Notice.text).where(col(Notice.id).in_(sorted(notice_ids)))
+    )
+    return dict(rows.all())
 
 
 async def _names(session: AsyncSession, person_ids: set[int]) -> dict[int, tuple[str, PersonKind]]:
     found: dict[int, tuple[str, PersonKind]] = {}
     for ids in chunks(sorted(person_ids)):
-        rows = await session.exec(select(Person.id, Person.name, Person.kind).where(col(Person.id).in_(ids)))
-        found.update({person_id: (name, kind) for person_id, name, kind in rows})  # type: ignore[misc]
+        rows = await session.exec(
+            select(col_not_none(Person.id), Person.name, col(Person.kind)).where(col(Person.id).in_(ids))
+        )
+        found.update({person_id: (name, kind) for person_id, name, kind in rows})
     return found

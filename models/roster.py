@@ -88,7 +88,7 @@ async def lock_roster(*, session: AsyncSession) -> None:
 
 
 async def load_roster_snapshot(*, session: AsyncSession) -> RosterSnapshot:
-    # SQLModel's select() is typed for at most four columns.
+    # SQLModel's select() is typed for at most four columns (here and for people below).
     orgs = [OrgRecord(*row) for row in await session.exec(select(  # type: ignore[call-overload]
         Organisation.id, Organisation.code, Organisation.name, Organisation.level, Organisation.parent_id,
         Organisation.path,
