@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, or_
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -100,7 +101,7 @@ async def may_follow(session: AsyncSession, *, person_id: int, notice: Notice) -
     return any(in_subtree(issuer.path, path) for path in role_paths)
 
 
-def _any(condition):
+def _any(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """1 when any of the person's rows meets the condition."""
     return func.max(case((condition, 1), else_=0))
 
@@ -120,9 +121,9 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     per_person = await session.exec(
         select(  # type: ignore[call-overload]  # SQLModel's select() is typed for at most four columns
             Delivery.person_id,
-            _any(Delivery.status == DeliveryStatus.sent),
+            _any(col(Delivery.status) == DeliveryStatus.sent),
             _any(col(Delivery.status).in_(OPEN)),
-            _any(Delivery.status == DeliveryStatus.unknown),
+            _any(col(Delivery.status) == DeliveryStatus.unknown),
             func.max(Delivery.org_id),
         )
         .where(rows)
