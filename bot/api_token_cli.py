@@ -16,6 +16,7 @@ from models.audit import record_audit
 from models.notice_send import covering, role_orgs
 from models.organisation import Organisation, get_org_by_code
 from models.person import Person
+from models.typed import id_of
 
 ACTOR = "cli"
 
@@ -52,12 +53,12 @@ async def _create(session: AsyncSession, args: argparse.Namespace) -> int:
     person = (await session.exec(select(Person).where(Person.phone == phone))).first()
     if person is None:
         return _refuse(f"找不到手机号为 {phone} 的人员")
-    if covering(await role_orgs(session, person.id), org) is None:  # type: ignore[arg-type]
+    if covering(await role_orgs(session, id_of(person)), org) is None:
         return _refuse(f"{person.name}不是{org.name}（或其上级）的书记、副书记或管理员，不能代表它发通知")
     name = args.name.strip()[:100]
     if not name:
         return _refuse("请用 --name 说明谁在使用这个令牌")
-    token, plaintext = await issue_token(session=session, org_id=org.id, person_id=person.id,  # type: ignore[arg-type]
+    token, plaintext = await issue_token(session=session, org_id=id_of(org), person_id=id_of(person),
                                          name=name, created_by=ACTOR)
     record_audit(session=session, action="api_token.create", actor=ACTOR, org_id=org.id, token_id=token.id,
                  name=name, person_id=person.id)

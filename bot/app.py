@@ -84,12 +84,15 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     await journal.start()
     await directory.start()
     app[JOURNAL], app[DIRECTORY] = journal, directory
+    # A name first: passed straight as the Sequence[Router] argument, mypy infers the key's type from
+    # that (AppKey[Sequence[Router]]) and rejects the tuple key.
+    routers = app[ROUTERS]
     app[SERVICE] = service = CallbackService(
         settings=app[SETTINGS],
         journal=journal,
         directory=directory,
         sessions=app[SESSIONS],
-        routers=app[ROUTERS],
+        routers=routers,
         help_book=handlers.build_help_book(),
         late_sender=ApiLateSender(app[API]),
         metrics=app[METRICS],

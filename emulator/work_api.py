@@ -98,7 +98,7 @@ async def message_send(request: web.Request) -> web.Response:
         return answer(40058, f"invalid parameter: touser exceeds {config.work_max_recipients} users")
     members = [n for n in names if (u := state.user("work", n)) is not None and u.following]
     invalid = [n for n in names if n not in members]
-    unlicensed = [n for n in members if not state.user("work", n).licensed]  # type: ignore[union-attr]
+    unlicensed = [n for n in members if (u := state.user("work", n)) is not None and not u.licensed]
     valid = [n for n in members if n not in unlicensed]
     extra = {
         "invaliduser": "|".join(invalid),

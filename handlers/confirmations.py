@@ -22,6 +22,7 @@ from models.engagement import (
 )
 from models.notice import Notice
 from models.subject import Subject
+from models.typed import id_of
 
 router = Router("confirmations")
 NOTHING = "目前没有需要您确认的通知。回复“帮助”查看可用指令。"
@@ -66,7 +67,8 @@ def confirmation(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
 @router.message(confirmation)
 async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: int | None, note: str,
                   loose: bool, every: bool = False) -> str | None:
-    person_id: int = ctx.sender.person_id  # type: ignore[assignment]
+    person_id = ctx.sender.person_id
+    assert person_id is not None  # confirmation() lets bound senders only through
     session = ctx.session
     if every:  # 全部收到: every notice still awaiting the member's 收到
         waiting = await all_awaiting_receipt(session, person_id)
@@ -85,7 +87,7 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
     else:
         notice = await (awaiting_done if is_done else awaiting_receipt)(session, person_id)
         if notice is not None and not is_done:
-            together = await awaiting_with(session, notice.id, person_id)  # type: ignore[arg-type]
+            together = await awaiting_with(session, id_of(notice), person_id)
         if notice is None and loose:
             return await _pass_on(msg, ctx)
         if notice is None:  # a repeated 收到 / 完成 is told so; otherwise there is nothing to answer
@@ -108,7 +110,8 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
 async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice], *, how: str) -> str:
     """收到 for several notices (`how`: "digest", the notices of one digest; "all", 全部收到), each
     recorded and audited on its own (进度 counts each)."""
-    person_id: int = ctx.sender.person_id  # type: ignore[assignment]
+    person_id = ctx.sender.person_id
+    assert person_id is not None  # only confirm() calls it, for a bound sender
     acked = []
     for notice in notices:
         if await record(ctx.session, Subject.notice(notice.id), person_id, EngagementKind.acked):

@@ -4,12 +4,13 @@ from handlers.context import Context, Inbound
 from handlers.replies import UNBOUND_HINT, describe
 from handlers.routing import Router
 from models.binding import bind_work_user, ensure_identity, join_community_by_scene, set_following
+from models.identity import Identity
 
 router = Router("follow")
 WELCOME = "欢迎关注基层党建服务助手！"
 
 
-async def _identity(msg: Inbound, ctx: Context):  # type: ignore[no-untyped-def]
+async def _identity(msg: Inbound, ctx: Context) -> Identity:
     return await ensure_identity(
         session=ctx.session, platform=msg.platform, app_id=msg.app_id, external_id=msg.from_user
     )

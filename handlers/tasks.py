@@ -22,6 +22,7 @@ from models.tasks import (
     received_task,
     rollup,
 )
+from models.typed import id_of
 
 router = Router("tasks")
 # The number ends at 号, a space or the end: "下发 3天内报送" has no number.
@@ -93,7 +94,7 @@ async def _pass_down(msg: Inbound, ctx: Context, args: str) -> str:
     if grant is None:
         return _refuse(msg, ctx, f"第 {notice.id} 号任务不是发给您所在组织书记的，无法下发。{ONLY_SECRETARIES}",
                        "not_addressed_to_org", notice)
-    earlier = await passed_down(session=ctx.session, parent_id=notice.id, org_id=grant.org_id)  # type: ignore[arg-type]
+    earlier = await passed_down(session=ctx.session, parent_id=id_of(notice), org_id=grant.org_id)
     if earlier is not None:
         return f"第 {notice.id} 号任务已经下发过了（编号 {earlier.id}），回复“汇总 {earlier.id}”查看进度。"
     org = await ctx.session.get(Organisation, grant.org_id)

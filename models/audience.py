@@ -15,6 +15,7 @@ from models.identity import Identity, Platform
 from models.inbound import InboundMessage
 from models.organisation import Organisation, in_subtree_of
 from models.person import Membership, Person, PersonKind, Role
+from models.typed import col_not_none
 
 MP_WINDOW = timedelta(hours=48)
 # Inbound events WeChat sends by itself, not the user's action: they do not open the 48 h window.
@@ -60,9 +61,9 @@ async def resolve(*, session: AsyncSession, audience: Audience, now: datetime | 
         return []
     in_subtrees = [in_subtree_of(root.path) for root in roots]
     people = (
-        select(Person.id, Person.name, Membership.org_id)
-        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
-        .join(Organisation, Organisation.id == Membership.org_id)  # type: ignore[arg-type]
+        select(col_not_none(Person.id), Person.name, Membership.org_id)
+        .join(Membership, col(Membership.person_id) == Person.id)
+        .join(Organisation, col(Organisation.id) == Membership.org_id)
         .where(or_(*in_subtrees), col(Person.kind).in_([k.name for k in audience.kinds]))
     )
     if audience.mobile_only:
@@ -103,12 +104,12 @@ async def attach_channels(*, session: AsyncSession, people: dict[int, Recipient]
     left_work: set[int] = set()  # WeCom members who left the app or the corp: their roster userid is stale
     for ids in chunks(list(people)):
         identities = await session.exec(
-            select(Identity.person_id, Identity.platform, Identity.external_id, Identity.following).where(
+            select(col_not_none(Identity.person_id), Identity.platform, Identity.external_id, Identity.following).where(
                 col(Identity.person_id).in_(ids)
             )
         )
         for person_id, platform, external_id, following in identities:
-            recipient = people[person_id]  # type: ignore[index]
+            recipient = people[person_id]
             if not following:
                 if platform == Platform.work:
                     left_work.add(person_id)
@@ -148,12 +149,12 @@ async def _attach_roster_details(*, session: AsyncSession, people: dict[int, Rec
     for ids in chunks(list(people)):
         rows = list(
             await session.exec(
-                select(Person.id, Person.phone, Person.work_userid, Organisation.path)
+                select(col_not_none(Person.id), Person.phone, Person.work_userid, Organisation.path)
                 .outerjoin(
                     Membership,
-                    and_(Membership.person_id == Person.id, col(Membership.is_primary)),  # type: ignore[arg-type]
+                    and_(col(Membership.person_id) == Person.id, col(Membership.is_primary)),
                 )
-                .outerjoin(Organisation, Organisation.id == Membership.org_id)  # type: ignore[arg-type]
+                .outerjoin(Organisation, col(Organisation.id) == Membership.org_id)
                 .where(col(Person.id).in_(ids))
             )
         )
@@ -167,7 +168,7 @@ async def _attach_roster_details(*, session: AsyncSession, people: dict[int, Rec
             )
             robots.update((code, key) for code, key in found if key)
         for person_id, phone, work_userid, path in rows:
-            recipient = people[person_id]  # type: ignore[index]
+            recipient = people[person_id]
             recipient.phone = phone or None
             if recipient.work_userid is None and work_userid and person_id not in left_work:
                 recipient.work_userid = work_userid

@@ -12,6 +12,7 @@ from models.directory import bump_directory_version
 from models.identity import Identity, Platform
 from models.organisation import Organisation, OrgLevel
 from models.person import Membership, Person, PersonKind
+from models.typed import id_of
 
 
 async def ensure_identity(*, session: AsyncSession, platform: Platform, app_id: str, external_id: str) -> Identity:
@@ -24,9 +25,9 @@ async def ensure_identity(*, session: AsyncSession, platform: Platform, app_id: 
         "followed_at": utcnow(),
         "created_at": utcnow(),
     }
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(Identity).values(**values).on_conflict_do_nothing()
-    await session.exec(stmt)  # type: ignore[call-overload]
+    await session.exec(stmt)
     identity = (
         await session.exec(
             select(Identity).where(
@@ -120,16 +121,16 @@ async def join_community_by_scene(*, session: AsyncSession, identity: Identity, 
             return JoinResult(community, person)
         # A resident who moved: the newest scan decides the home community.
         if primary:
-            primary.org_id = community.id
+            primary.org_id = id_of(community)
             session.add(primary)
         else:
-            session.add(Membership(person_id=person.id, org_id=community.id, is_primary=True))
+            session.add(Membership(person_id=id_of(person), org_id=id_of(community), is_primary=True))
         await bump_directory_version(session=session)
         return JoinResult(community, person)
     person = Person(name="居民", kind=PersonKind.resident)
     session.add(person)
     await session.flush()
-    session.add(Membership(person_id=person.id, org_id=community.id, is_primary=True))  # type: ignore[arg-type]
+    session.add(Membership(person_id=id_of(person), org_id=id_of(community), is_primary=True))
     identity.person_id = person.id
     session.add(identity)
     record_audit(

@@ -28,7 +28,7 @@ async def insert_ignoring_conflicts(
     time (10,000 outbox rows: 0.3 s instead of 2.8 s on SQLite)."""
     if not rows:
         return 0
-    dialect: Any = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     primary_key = next(iter(table.__table__.primary_key.columns))  # type: ignore[attr-defined]
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(key)).returning(primary_key)
     written = 0

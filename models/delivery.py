@@ -8,9 +8,9 @@ again when the lease runs out, so nothing is lost."""
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text, UniqueConstraint, and_, or_, select
+from sqlalchemy import Index, String, Text, UniqueConstraint, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
@@ -115,7 +115,7 @@ def open_due(now: datetime) -> ColumnElement[bool]:
 
 
 def lease_expired(now: datetime) -> ColumnElement[bool]:
-    return and_(Delivery.status == DeliveryStatus.in_flight, col(Delivery.lease_until) < now)
+    return and_(col(Delivery.status) == DeliveryStatus.in_flight, col(Delivery.lease_until) < now)
 
 
 async def any_due(*, session: AsyncSession) -> bool:
@@ -129,18 +129,21 @@ async def reported_rows(*, session: AsyncSession, openid: str, msgid: str) -> li
     """The template rows a delivery report names: one, or all the rows of a digest (one send)."""
     found = await session.exec(
         select(Delivery)
-        .where(Delivery.template_msgid == msgid, Delivery.channel == Channel.mp_template, Delivery.recipient == openid)
+        .where(
+            col(Delivery.template_msgid) == msgid, col(Delivery.channel) == Channel.mp_template,
+            col(Delivery.recipient) == openid,
+        )
         .order_by(col(Delivery.id))
     )
-    return list(found.scalars())
+    return list(found)
 
 
 async def template_in_flight(*, session: AsyncSession, openid: str) -> bool:
     """A template send to the openid is out and not settled yet: its report may come first."""
     found = await session.exec(
         select(Delivery.id).where(
-            Delivery.status == DeliveryStatus.in_flight, Delivery.channel == Channel.mp_template,
-            Delivery.recipient == openid,
+            col(Delivery.status) == DeliveryStatus.in_flight, col(Delivery.channel) == Channel.mp_template,
+            col(Delivery.recipient) == openid,
         ).limit(1)
     )
     return found.first() is not None
@@ -149,8 +152,8 @@ async def template_in_flight(*, session: AsyncSession, openid: str) -> bool:
 async def unknown_templates(*, session: AsyncSession, openid: str) -> list[Delivery]:
     found = await session.exec(
         select(Delivery).where(
-            Delivery.status == DeliveryStatus.unknown, Delivery.channel == Channel.mp_template,
-            Delivery.recipient == openid,
+            col(Delivery.status) == DeliveryStatus.unknown, col(Delivery.channel) == Channel.mp_template,
+            col(Delivery.recipient) == openid,
         )
     )
-    return list(found.scalars())
+    return list(found)

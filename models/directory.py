@@ -4,7 +4,7 @@ memberships or roles)."""
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.conversation import Conversation
@@ -12,6 +12,7 @@ from models.directory_version import DirectoryVersion, bump_directory_version, r
 from models.identity import Identity, Platform
 from models.organisation import Organisation
 from models.person import Membership, Person, PersonKind, Role, RoleKind
+from models.typed import id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +66,13 @@ async def load_sender_profile(
     primary = (
         await session.exec(
             select(Organisation)
-            .join(Membership, Membership.org_id == Organisation.id)  # type: ignore[arg-type]
+            .join(Membership, col(Membership.org_id) == Organisation.id)
             .where(Membership.person_id == person.id, Membership.is_primary)
         )
     ).first()
     grants = await session.exec(
         select(Role, Organisation)
-        .join(Organisation, Organisation.id == Role.org_id)  # type: ignore[arg-type]
+        .join(Organisation, col(Organisation.id) == Role.org_id)
         .where(Role.person_id == person.id)
         .order_by(Organisation.path)
     )
@@ -83,7 +84,7 @@ async def load_sender_profile(
         kind=person.kind,
         primary_org_id=primary.id if primary else None,
         primary_org_name=primary.name if primary else "",
-        roles=tuple(RoleGrant(r.kind, o.id, o.code, o.name, o.path) for r, o in grants),  # type: ignore[arg-type]
+        roles=tuple(RoleGrant(r.kind, id_of(o), o.code, o.name, o.path) for r, o in grants),
         conversation=conversation.kind if (conversation := await session.get(Conversation, person.id)) else None,
     )
 

@@ -13,7 +13,7 @@ class DirectoryVersion(SQLModel, table=True):
 
 
 async def bump_directory_version(*, session: AsyncSession) -> None:
-    await session.exec(update(DirectoryVersion).values(version=DirectoryVersion.version + 1))  # type: ignore[call-overload]
+    await session.exec(update(DirectoryVersion).values(version=DirectoryVersion.version + 1))
 
 
 async def read_directory_version(*, session: AsyncSession) -> int:

@@ -5,10 +5,12 @@ kind), so a repeated reply changes nothing. Also the notice queries behind a bar
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, String, UniqueConstraint, and_, exists
+from sqlalchemy import Exists, Index, String, UniqueConstraint, and_, exists
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.clock import utcnow
 from models.delivery import Delivery, DeliveryStatus, Purpose
@@ -37,29 +39,31 @@ class Engagement(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
-def _sent_to(person_id: int):  # type: ignore[no-untyped-def]
+def _sent_to(person_id: int) -> SelectOfScalar[Notice]:
     """Confirmed notices with a delivery row of the notice itself for the person (whatever its status);
     a secretary who only got the list of who is missing is not a recipient."""
     delivered = exists().where(
-        of_notice(Delivery, Notice.id), Delivery.person_id == person_id, Delivery.purpose == Purpose.notice
+        of_notice(Delivery, Notice.id), col(Delivery.person_id) == person_id, col(Delivery.purpose) == Purpose.notice
     )
     return select(Notice).where(Notice.status == NoticeStatus.confirmed, delivered)
 
 
-def _not_yet(person_id: int, kind: EngagementKind):  # type: ignore[no-untyped-def]
+def _not_yet(person_id: int, kind: EngagementKind) -> ColumnElement[bool]:
     return ~exists().where(
-        of_notice(Engagement, Notice.id), Engagement.person_id == person_id, Engagement.kind == kind
+        of_notice(Engagement, Notice.id), col(Engagement.person_id) == person_id, col(Engagement.kind) == kind
     )
 
 
-def _not_held(person_id: int):  # type: ignore[no-untyped-def]
+def _not_held(person_id: int) -> Exists:
     """The notice has left the outbox for the person, or is about to: a bare 收到 cannot be about a
     notice still held for its digest slot or the quiet hours, which the person has not seen."""
     held = and_(
-        col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.retry]), Delivery.next_attempt_at > utcnow()
+        col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.retry]),
+        col(Delivery.next_attempt_at) > utcnow(),
     )
     return exists().where(
-        of_notice(Delivery, Notice.id), Delivery.person_id == person_id, Delivery.purpose == Purpose.notice, ~held
+        of_notice(Delivery, Notice.id), col(Delivery.person_id) == person_id, col(Delivery.purpose) == Purpose.notice,
+        ~held,
     )
 
 
@@ -91,12 +95,12 @@ async def awaiting_with(session: AsyncSession, notice_id: int, person_id: int) -
     )
     shared = exists().where(
         of_notice(Delivery, Notice.id),
-        Delivery.person_id == person_id,
-        Delivery.purpose == Purpose.notice,
+        col(Delivery.person_id) == person_id,
+        col(Delivery.purpose) == Purpose.notice,
         col(Delivery.digest_id).in_(digests),
     )
     query = _sent_to(person_id).where(
-        col(Notice.wants_receipt), _not_yet(person_id, EngagementKind.acked), (Notice.id == notice_id) | shared
+        col(Notice.wants_receipt), _not_yet(person_id, EngagementKind.acked), (col(Notice.id) == notice_id) | shared
     )
     return list(await session.exec(query.order_by(col(Notice.id))))
 

@@ -17,10 +17,10 @@ INBOUND_RETENTION = timedelta(days=30)
 
 async def prune(*, session: AsyncSession, inbound_retention: timedelta = INBOUND_RETENTION) -> tuple[int, int]:
     now = utcnow()
-    inbound = await session.exec(  # type: ignore[call-overload]
+    inbound = await session.exec(
         delete(InboundMessage).where(col(InboundMessage.received_at) < now - inbound_retention)
     )
-    tokens = await session.exec(  # type: ignore[call-overload]
+    tokens = await session.exec(
         delete(LoginToken).where(or_(col(LoginToken.expires_at) < now, col(LoginToken.used_at).is_not(None)))
     )
     await prune_reports(session=session, now=now)  # delivery reports whose send never settled

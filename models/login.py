@@ -39,7 +39,7 @@ async def redeem_login_token(*, session: AsyncSession, token: str) -> LoginToken
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         return None
     # The conditional UPDATE makes two simultaneous clicks on one link succeed only once.
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(LoginToken)
         .where(col(LoginToken.id) == row.id, col(LoginToken.used_at).is_(None))
         .values(used_at=utcnow())

@@ -23,6 +23,7 @@ from models.person import Role
 from models.quiet_hours import not_before
 from models.subject import Subject
 from models.tasks import is_task_to_secretaries, secretaries_of
+from models.typed import id_of
 
 MAX_TEXT = 2000
 
@@ -111,7 +112,7 @@ async def orgs_by_code(session: AsyncSession, codes: list[str]) -> list[Organisa
 async def role_orgs(session: AsyncSession, person_id: int) -> list[Organisation]:
     """The roots of the subtrees the person's roles (书记, 副书记, 管理员) cover, highest first."""
     rows = await session.exec(
-        select(Organisation).join(Role, Role.org_id == Organisation.id).where(Role.person_id == person_id)  # type: ignore[arg-type]
+        select(Organisation).join(Role, col(Role.org_id) == Organisation.id).where(Role.person_id == person_id)
     )
     return sorted(rows, key=lambda o: len(o.path))
 
@@ -236,7 +237,7 @@ async def confirm(
     becomes confirmed and one outbox row per reachable person is queued, held until the quiet hours
     end (urgent: at once) and, with digests on, until the end of the notice's digest slot."""
     draft, now = composed.draft, composed.now
-    notice = fill_notice(notice or Notice(org_id=composed.issuing.id, author_person_id=author_person_id, text=""),
+    notice = fill_notice(notice or Notice(org_id=id_of(composed.issuing), author_person_id=author_person_id, text=""),
                          draft)
     notice.status = NoticeStatus.confirmed
     notice.confirmed_at = utcnow()

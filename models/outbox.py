@@ -117,14 +117,14 @@ async def recover_expired(*, session: AsyncSession) -> int:
     now = utcnow()
     expired = lease_expired(now)
     in_window = or_(*(
-        and_(Delivery.channel == channel, col(Delivery.first_attempt_at) > now - window + RESEND_MARGIN)
+        and_(col(Delivery.channel) == channel, col(Delivery.first_attempt_at) > now - window + RESEND_MARGIN)
         for channel, window in IDEMPOTENCY_WINDOWS.items()
     ))
-    again = await session.exec(  # type: ignore[call-overload]
+    again = await session.exec(
         update(Delivery).where(expired, in_window).values(status=DeliveryStatus.retry, lease_until=None,
                                                           next_attempt_at=now)
     )
-    unknown = await session.exec(  # type: ignore[call-overload]
+    unknown = await session.exec(
         update(Delivery).where(expired).values(status=DeliveryStatus.unknown, lease_until=None, reason=UNKNOWN_REASON)
     )
     return int(again.rowcount + unknown.rowcount)
@@ -140,9 +140,9 @@ async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> l
     # together, so the dispatcher can merge them. The due-index still picks the rows.
     order = (col(Delivery.next_attempt_at), col(Delivery.person_id))
     picked = select(Delivery.id).where(open_due(now)).order_by(*order).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         picked = picked.with_for_update(skip_locked=True)
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
         .where(col(Delivery.id).in_(picked.scalar_subquery()))
         .values(status=DeliveryStatus.in_flight, lease_until=now + lease, attempts=Delivery.attempts + 1,
@@ -166,9 +166,9 @@ async def hold_rows(*, session: AsyncSession, holds: Sequence[Hold]) -> int:
     held = 0
     for hold in holds:
         row = hold.row
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(Delivery)
-            .where(col(Delivery.id) == row.id, Delivery.status == DeliveryStatus.in_flight,
+            .where(col(Delivery.id) == row.id, col(Delivery.status) == DeliveryStatus.in_flight,
                    col(Delivery.attempts) == row.attempts)
             .values(status=DeliveryStatus.retry, attempts=max(0, row.attempts - 1), next_attempt_at=hold.until,
                     lease_until=None, reason=hold.reason[:REASON_MAX])
@@ -192,11 +192,11 @@ async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int
     by_columns: dict[tuple[str, ...], list[tuple[int, int, dict[str, object]]]] = defaultdict(list)
     for outcome in outcomes:
         by_columns[tuple(sorted(outcome[2]))].append(outcome)
-    table = Delivery.__table__  # type: ignore[attr-defined]
+    table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__
     settled: set[int] = set()
     # PostgreSQL types a VALUES column from its parameters, and a bare NULL (errcode None) as text: cast
     # back to the column's type. SQLite needs no cast (and CAST(... AS DATETIME) would mangle a timestamp).
-    postgres = session.bind.dialect.name == "postgresql"
+    postgres = session.get_bind().dialect.name == "postgresql"
     for names, group in by_columns.items():
         shape = [column("id", Integer), column("attempts", Integer), *(column(n, table.c[n].type) for n in names)]
         for start in range(0, len(group), SETTLE_CHUNK):
@@ -204,12 +204,12 @@ async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int
             # A CTE: SQLite cannot name the columns of a VALUES subquery, but both take `WITH outcome(id, ...)`.
             given = values_list(*shape, name="outcome").data(rows).cte("outcome")
             new = {n: cast(given.c[n], table.c[n].type) if postgres else given.c[n] for n in names}
-            result = await session.exec(  # type: ignore[call-overload]
+            result = await session.exec(
                 update(Delivery)
                 .where(col(Delivery.id) == given.c.id, col(Delivery.attempts) == given.c.attempts,
                        col(Delivery.status).in_(SETTLEABLE))
                 .values(lease_until=None, **new)
-                .returning(Delivery.id)
+                .returning(col(Delivery.id))
             )
             settled.update(result.scalars())
     return settled
@@ -221,7 +221,7 @@ async def settle_fallen_back(
 ) -> bool:
     """A claimed row that could not reach the person on its channel: settled with `values` and, only
     when that update took (it is still this claim), the next channel's row is queued."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == row.id, col(Delivery.status).in_(SETTLEABLE),
                col(Delivery.attempts) == row.attempts)
@@ -247,9 +247,9 @@ async def report_delivered(*, session: AsyncSession, rows: Sequence[Delivery], m
     values: dict[str, object] = {"status": DeliveryStatus.sent, "sent_at": utcnow(), "errcode": 0, "reason": ""}
     if msgid is not None:
         values["template_msgid"] = msgid[:64]
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
-        .where(col(Delivery.id).in_(unknown), Delivery.status == DeliveryStatus.unknown)
+        .where(col(Delivery.id).in_(unknown), col(Delivery.status) == DeliveryStatus.unknown)
         .values(**values)
     )
     return int(result.rowcount)
@@ -261,7 +261,7 @@ async def report_failed(
 ) -> None:
     """A failure report: the row failed, or fell back when `choice` (the group robot) is in reach."""
     falls_back = person is not None and choice is not None and choice.channel is not None
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Delivery)
         .where(col(Delivery.id) == row.id, col(Delivery.status).in_(REPORTABLE))
         .values(status=DeliveryStatus.fell_back if falls_back else DeliveryStatus.failed, reason=reason[:REASON_MAX])

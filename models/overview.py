@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.identity import Identity
 from models.organisation import Organisation, in_subtree_of
 from models.person import Membership, Person, PersonKind, Role
+from models.typed import id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +29,11 @@ async def subtree_counts(*, session: AsyncSession, root: Organisation) -> list[O
     )
     ids = [o.id for o in orgs]
     counts = await session.exec(
-        select(Membership.org_id, Person.kind, func.count(), func.count(Identity.id))
-        .join(Person, Person.id == Membership.person_id)  # type: ignore[arg-type]
-        .outerjoin(Identity, Identity.person_id == Person.id)  # type: ignore[arg-type]
+        select(Membership.org_id, Person.kind, func.count(), func.count(col(Identity.id)))
+        .join(Person, col(Person.id) == Membership.person_id)
+        .outerjoin(Identity, col(Identity.person_id) == Person.id)
         .where(col(Membership.org_id).in_(ids))
-        .group_by(Membership.org_id, Person.kind)
+        .group_by(col(Membership.org_id), col(Person.kind))
     )
     table: dict[int, dict[str, int]] = {}
     for org_id, kind, n, bound in counts:
@@ -41,8 +42,8 @@ async def subtree_counts(*, session: AsyncSession, root: Organisation) -> list[O
         row["bound"] += bound
     base = root.path.count("/")
     return [
-        OrgRow(o, o.path.count("/") - base, table.get(o.id, {}).get("member", 0),  # type: ignore[arg-type]
-               table.get(o.id, {}).get("resident", 0), table.get(o.id, {}).get("bound", 0))  # type: ignore[arg-type]
+        OrgRow(o, o.path.count("/") - base, table.get(id_of(o), {}).get("member", 0),
+               table.get(id_of(o), {}).get("resident", 0), table.get(id_of(o), {}).get("bound", 0))
         for o in orgs
     ]
 
@@ -58,7 +59,7 @@ class PersonRow:
 async def people_of(*, session: AsyncSession, org: Organisation) -> list[PersonRow]:
     rows = await session.exec(
         select(Person, Membership.is_primary)
-        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .join(Membership, col(Membership.person_id) == Person.id)
         .where(Membership.org_id == org.id)
         .order_by(Person.kind, Person.name)
     )
@@ -68,4 +69,4 @@ async def people_of(*, session: AsyncSession, org: Organisation) -> list[PersonR
     roles: dict[int, list[str]] = {}
     for role in await session.exec(select(Role).where(col(Role.person_id).in_(ids), Role.org_id == org.id)):
         roles.setdefault(role.person_id, []).append(role.kind.value)
-    return [PersonRow(p, primary, p.id in bound_ids, roles.get(p.id, [])) for p, primary in people]  # type: ignore[arg-type]
+    return [PersonRow(p, primary, p.id in bound_ids, roles.get(id_of(p), [])) for p, primary in people]

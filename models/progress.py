@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, case, func, or_
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +15,7 @@ from models.notice import Notice, NoticeStatus
 from models.organisation import Organisation, in_subtree, in_subtree_of
 from models.person import Membership, Person, Role
 from models.subject import of_notice
+from models.typed import col_not_none
 
 OPEN = (DeliveryStatus.pending, DeliveryStatus.in_flight, DeliveryStatus.retry)
 NO_ORG = "未分组"
@@ -71,7 +73,7 @@ async def find_notice(
     in_scope = or_(*(in_subtree_of(path) for path in scope_paths)) if scope_paths else None
     query = (
         select(Notice)
-        .join(Organisation, Organisation.id == Notice.org_id)  # type: ignore[arg-type]
+        .join(Organisation, col(Organisation.id) == Notice.org_id)
         .where(Notice.status == NoticeStatus.confirmed)
     )
     if notice_id is not None:
@@ -93,13 +95,13 @@ async def may_follow(session: AsyncSession, *, person_id: int, notice: Notice) -
         return False
     role_paths = await session.exec(
         select(Organisation.path)
-        .join(Role, Role.org_id == Organisation.id)  # type: ignore[arg-type]
+        .join(Role, col(Role.org_id) == Organisation.id)
         .where(Role.person_id == person_id)
     )
     return any(in_subtree(issuer.path, path) for path in role_paths)
 
 
-def _any(condition):  # type: ignore[no-untyped-def]
+def _any(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """1 when any of the person's rows meets the condition."""
     return func.max(case((condition, 1), else_=0))
 
@@ -115,13 +117,13 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     when a row's fate is unknown, otherwise undelivered. A person counts under the organisation they
     were addressed through, else their primary organisation."""
     result = Progress(notice=notice)
-    rows = and_(of_notice(Delivery, notice.id), Delivery.purpose == Purpose.notice)
-    per_person = await session.exec(  # type: ignore[call-overload]
-        select(
+    rows = and_(of_notice(Delivery, notice.id), col(Delivery.purpose) == Purpose.notice)
+    per_person = await session.exec(
+        select(  # type: ignore[call-overload]  # SQLModel's select() is typed for at most four columns
             Delivery.person_id,
-            _any(Delivery.status == DeliveryStatus.sent),
+            _any(col(Delivery.status) == DeliveryStatus.sent),
             _any(col(Delivery.status).in_(OPEN)),
-            _any(Delivery.status == DeliveryStatus.unknown),
+            _any(col(Delivery.status) == DeliveryStatus.unknown),
             func.max(Delivery.org_id),
         )
         .where(rows)
@@ -138,17 +140,18 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     acked, done = await _replies(session, notice)
     reasons = await _reasons(session, notice, state)
     recipients = select(Delivery.person_id).where(rows).distinct()
-    people = await session.exec(  # type: ignore[call-overload]
-        select(Person.id, Person.name, Organisation.name)
-        .outerjoin(Membership, and_(Membership.person_id == Person.id, col(Membership.is_primary)))
-        .outerjoin(Organisation, Organisation.id == Membership.org_id)
+    people = await session.exec(
+        select(col_not_none(Person.id), Person.name, Organisation.name)
+        .outerjoin(Membership, and_(col(Membership.person_id) == Person.id, col(Membership.is_primary)))
+        .outerjoin(Organisation, col(Organisation.id) == Membership.org_id)
         .where(col(Person.id).in_(recipients))
-        .order_by(Person.id)
+        .order_by(col(Person.id))
     )
     org_names: dict[int, str] = {}
     if addressed:
-        named = await session.exec(  # type: ignore[call-overload]
-            select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(set(addressed.values())))
+        named = await session.exec(
+            select(col_not_none(Organisation.id), Organisation.name)
+            .where(col(Organisation.id).in_(set(addressed.values())))
         )
         org_names = dict(named.all())
     is_task = notice.deadline is not None
@@ -198,7 +201,7 @@ async def _replies(session: AsyncSession, notice: Notice) -> tuple[set[int], set
 
 async def _reasons(session: AsyncSession, notice: Notice, state: dict[int, str]) -> dict[int, str]:
     """The reason each undelivered person shows: their last failed row's, or their unknown row's."""
-    settled = await session.exec(  # type: ignore[call-overload]
+    settled = await session.exec(
         select(Delivery.person_id, Delivery.status, Delivery.reason)
         .where(
             of_notice(Delivery, notice.id),

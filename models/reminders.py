@@ -25,6 +25,7 @@ from models.organisation import Organisation
 from models.outbox import queue_messages
 from models.person import Membership, Person, PersonKind, Role, RoleKind
 from models.subject import Subject, of_notice, of_notices
+from models.typed import col_not_none
 
 LOOKBACK = timedelta(days=7)  # older notices are no longer chased
 REMINDER_SNIPPET = 40
@@ -71,15 +72,15 @@ async def due_reminders(
     """One grouped query over the outbox of recent notices that want 收到: each (notice, person) whose
     notice row was sent, who has not answered, and whose last message (the notice, or the newest
     reminder: sent, or due to be sent) is at least `after` ago."""
-    is_notice = Delivery.purpose == Purpose.notice
-    is_reminder = Delivery.purpose == Purpose.reminder
-    notice_sent = func.max(case((and_(is_notice, Delivery.status == DeliveryStatus.sent), Delivery.sent_at)))
+    is_notice = col(Delivery.purpose) == Purpose.notice
+    is_reminder = col(Delivery.purpose) == Purpose.reminder
+    notice_sent = func.max(case((and_(is_notice, col(Delivery.status) == DeliveryStatus.sent), Delivery.sent_at)))
     last_reminder = func.max(case((is_reminder, func.coalesce(Delivery.sent_at, Delivery.next_attempt_at))))
     acked = exists().where(
-        Engagement.subject_kind == Delivery.subject_kind,
-        Engagement.subject_id == Delivery.subject_id,
-        Engagement.person_id == Delivery.person_id,
-        Engagement.kind == EngagementKind.acked,
+        col(Engagement.subject_kind) == Delivery.subject_kind,
+        col(Engagement.subject_id) == Delivery.subject_id,
+        col(Engagement.person_id) == Delivery.person_id,
+        col(Engagement.kind) == EngagementKind.acked,
     )
     query = (
         select(
@@ -241,7 +242,7 @@ async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) 
             (
                 await session.exec(
                     select(Membership.person_id, Organisation.path)
-                    .join(Organisation, Organisation.id == Membership.org_id)  # type: ignore[arg-type]
+                    .join(Organisation, col(Organisation.id) == Membership.org_id)
                     .where(col(Membership.person_id).in_(ids), col(Membership.is_primary))
                 )
             ).all()
@@ -250,8 +251,8 @@ async def nearest_secretaries(session: AsyncSession, person_ids: Iterable[int]) 
     holders: dict[str, list[tuple[RoleKind, int]]] = defaultdict(list)
     for part in chunks(codes):
         rows = await session.exec(
-            select(Organisation.code, Role.kind, Role.person_id)
-            .join(Role, Role.org_id == Organisation.id)  # type: ignore[arg-type]
+            select(Organisation.code, col(Role.kind), Role.person_id)
+            .join(Role, col(Role.org_id) == Organisation.id)
             .where(col(Organisation.code).in_(part))
         )
         for code, kind, holder in rows:
@@ -301,13 +302,17 @@ async def _last_reminder_failed(session: AsyncSession, items: list[Unanswered]) 
 
 
 async def _notice_texts(session: AsyncSession, notice_ids: set[int]) -> dict[int, str]:
-    rows = await session.exec(select(Notice.id, Notice.text).where(col(Notice.id).in_(sorted(notice_ids))))
-    return dict(rows.all())  # type: ignore[arg-type]
+    rows = await session.exec(
+        select(col_not_none(Notice.id), Notice.text).where(col(Notice.id).in_(sorted(notice_ids)))
+    )
+    return dict(rows.all())
 
 
 async def _names(session: AsyncSession, person_ids: set[int]) -> dict[int, tuple[str, PersonKind]]:
     found: dict[int, tuple[str, PersonKind]] = {}
     for ids in chunks(sorted(person_ids)):
-        rows = await session.exec(select(Person.id, Person.name, Person.kind).where(col(Person.id).in_(ids)))
-        found.update({person_id: (name, kind) for person_id, name, kind in rows})  # type: ignore[misc]
+        rows = await session.exec(
+            select(col_not_none(Person.id), Person.name, col(Person.kind)).where(col(Person.id).in_(ids))
+        )
+        found.update({person_id: (name, kind) for person_id, name, kind in rows})
     return found

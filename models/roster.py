@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.identity import Identity
 from models.organisation import Organisation, OrgLevel, Unit
 from models.person import Membership, Person, PersonKind, Role, RoleKind
+from models.typed import col_not_none
 
 CHUNK = 1000  # rows per executemany / IN (...): well under SQLite's and asyncpg's parameter limits
 T = TypeVar("T")
@@ -82,27 +83,31 @@ def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 async def lock_roster(*, session: AsyncSession) -> None:
     """Serialises imports on PostgreSQL until the transaction ends; SQLite has a single writer anyway."""
     if (await session.connection()).dialect.name == "postgresql":
+        # SQLModel's exec() is typed for select(), update(), insert() and delete(), not for text().
         await session.exec(text("SELECT pg_advisory_xact_lock(hashtext('grassroots.roster'))"))  # type: ignore[call-overload]
 
 
 async def load_roster_snapshot(*, session: AsyncSession) -> RosterSnapshot:
-    orgs = [OrgRecord(*row) for row in await session.exec(select(
+    # SQLModel's select() is typed for at most four columns (here and for people below).
+    orgs = [OrgRecord(*row) for row in await session.exec(select(  # type: ignore[call-overload]
         Organisation.id, Organisation.code, Organisation.name, Organisation.level, Organisation.parent_id,
         Organisation.path,
     ))]
     units = [UnitRecord(*row) for row in await session.exec(select(Unit.id, Unit.code, Unit.name, Unit.org_id))]
-    people = {row[0]: PersonRecord(*row) for row in await session.exec(select(
+    people = {row[0]: PersonRecord(*row) for row in await session.exec(select(  # type: ignore[call-overload,misc]
         Person.id, Person.name, Person.kind, Person.phone, Person.is_mobile, Person.is_in_service,
         Person.is_retired, Person.report_org_id, Person.unit_id, Person.invite_code, Person.work_userid,
     ))}
     for mid, person_id, org_id, primary in await session.exec(
-        select(Membership.id, Membership.person_id, Membership.org_id, Membership.is_primary)
+        select(col_not_none(Membership.id), Membership.person_id, Membership.org_id, Membership.is_primary)
     ):
-        people[person_id].memberships[org_id] = (mid, primary)  # type: ignore[assignment]
-    for rid, person_id, org_id, kind in await session.exec(select(Role.id, Role.person_id, Role.org_id, Role.kind)):
-        people[person_id].roles[(kind, org_id)] = rid  # type: ignore[assignment]
+        people[person_id].memberships[org_id] = (mid, primary)
+    for rid, person_id, org_id, kind in await session.exec(
+        select(col_not_none(Role.id), Role.person_id, Role.org_id, col(Role.kind))
+    ):
+        people[person_id].roles[(kind, org_id)] = rid
     for person_id in await session.exec(
-        select(Identity.person_id).where(col(Identity.person_id).is_not(None)).distinct()
+        select(col_not_none(Identity.person_id)).where(col(Identity.person_id).is_not(None)).distinct()
     ):
         people[person_id].is_bound = True
     return RosterSnapshot(
@@ -124,7 +129,7 @@ def _table(model: Any) -> Table:
 async def _insert_returning(session: AsyncSession, model: Any, key: str, rows: Sequence[dict]) -> dict[Any, int]:
     table, ids = _table(model), {}
     for part in chunked(rows):
-        result = await session.exec(insert(table).returning(table.c.id, table.c[key]), params=part)  # type: ignore[call-overload]
+        result = await session.exec(insert(table).returning(table.c.id, table.c[key]), params=part)
         ids.update({k: i for i, k in result})
     return ids
 
@@ -135,7 +140,7 @@ async def _update_by_id(session: AsyncSession, model: Any, rows: Sequence[dict])
     stmt = update(table).where(table.c.id == bindparam("row_id"))
     for part in chunked(rows):
         params = [{"row_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in part]
-        await session.exec(stmt, params=params)  # type: ignore[call-overload]
+        await session.exec(stmt, params=params)
 
 
 async def insert_organisations(*, session: AsyncSession, rows: Sequence[dict]) -> dict[str, int]:
@@ -168,7 +173,7 @@ async def release_work_userids(*, session: AsyncSession, person_ids: Iterable[in
     """Clears the userids that are about to move, so a swap between two people never collides."""
     ids = list(person_ids)
     for part in chunked(ids):
-        await session.exec(update(Person).where(col(Person.id).in_(part)).values(work_userid=None))  # type: ignore[call-overload]
+        await session.exec(update(Person).where(col(Person.id).in_(part)).values(work_userid=None))
 
 
 async def change_memberships(
@@ -177,18 +182,18 @@ async def change_memberships(
 ) -> None:
     """In this order, the partial unique index (one primary per person) holds after every statement."""
     for part in chunked(delete_ids):
-        await session.exec(delete(Membership).where(col(Membership.id).in_(part)))  # type: ignore[call-overload]
+        await session.exec(delete(Membership).where(col(Membership.id).in_(part)))
     for ids, primary in ((demote_ids, False), (promote_ids, True)):
         for part in chunked(ids):
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(Membership).where(col(Membership.id).in_(part)).values(is_primary=primary)
             )
-    for part in chunked(inserts):
-        await session.exec(insert(_table(Membership)), params=part)  # type: ignore[call-overload]
+    for rows in chunked(inserts):
+        await session.exec(insert(_table(Membership)), params=rows)
 
 
 async def change_roles(*, session: AsyncSession, delete_ids: Sequence[int], inserts: Sequence[dict]) -> None:
     for part in chunked(delete_ids):
-        await session.exec(delete(Role).where(col(Role.id).in_(part)))  # type: ignore[call-overload]
-    for part in chunked(inserts):
-        await session.exec(insert(_table(Role)), params=part)  # type: ignore[call-overload]
+        await session.exec(delete(Role).where(col(Role.id).in_(part)))
+    for rows in chunked(inserts):
+        await session.exec(insert(_table(Role)), params=rows)

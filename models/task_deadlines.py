@@ -22,6 +22,7 @@ from models.person import Role
 from models.quiet_hours import not_before
 from models.subject import Subject, of_notices
 from models.tasks import not_done_yet
+from models.typed import col_not_none, id_of
 
 REMIND_AT = time(9, 0)
 # How far ahead a reminder day can lie (the National Day holiday pushes it back by up to ~8 days),
@@ -113,7 +114,7 @@ async def _remind(session: AsyncSession, zone: tzinfo, quiet: tuple[time, time] 
             due.append(notice)
     if not due:
         return 0
-    by_id = {n.id: n for n in due}
+    by_id = {id_of(n): n for n in due}
     pending = set(await session.exec(
         select(Delivery.subject_id, Delivery.person_id, Delivery.org_id).where(*not_done_yet(by_id))
     ))
@@ -142,11 +143,13 @@ async def _remind(session: AsyncSession, zone: tzinfo, quiet: tuple[time, time] 
 async def _escalate(session: AsyncSession, zone: tzinfo, quiet: tuple[time, time] | None, now: datetime) -> int:
     """Per task past its deadline: the organisations it was addressed to whose people have not reported
     完成 go, with their secretaries' names, to the secretaries of the issuing organisation."""
-    tasks = {n.id: n for n in await _tasks(session, col(Notice.deadline) <= now, col(Notice.deadline) > now - LOOKBACK)}
+    tasks = {
+        id_of(n): n for n in await _tasks(session, col(Notice.deadline) <= now, col(Notice.deadline) > now - LOOKBACK)
+    }
     if not tasks:
         return 0
     rows = list(await session.exec(
-        select(Delivery.subject_id, Delivery.org_id, Delivery.person_id).where(
+        select(Delivery.subject_id, col_not_none(Delivery.org_id), Delivery.person_id).where(
             of_notices(Delivery, tasks), Delivery.purpose == Purpose.notice, col(Delivery.org_id).is_not(None),
         )
     ))
@@ -170,7 +173,7 @@ async def _escalate(session: AsyncSession, zone: tzinfo, quiet: tuple[time, time
     issuers = {tasks[n].org_id for n in overdue}
     secretaries: dict[int, list[int]] = defaultdict(list)
     for person_id, org_id in await session.exec(
-        select(Role.person_id, Role.org_id).where(col(Role.org_id).in_(issuers)).order_by(Role.id)
+        select(Role.person_id, Role.org_id).where(col(Role.org_id).in_(issuers)).order_by(col(Role.id))
     ):
         if person_id not in secretaries[org_id]:
             secretaries[org_id].append(person_id)

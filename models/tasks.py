@@ -25,6 +25,7 @@ from models.organisation import LEVEL_NAMES, LEVEL_RANK, Organisation, in_subtre
 from models.outbox import queue_messages
 from models.person import Person, Role
 from models.subject import Subject, of_notice, of_notices
+from models.typed import col_not_none
 
 SUPPLEMENT = "\n【{org}补充】{note}"
 
@@ -41,7 +42,8 @@ async def secretaries_of(*, session: AsyncSession, org_ids: Iterable[int]) -> di
     found: dict[int, int] = {}
     for chunk in chunks(sorted(set(org_ids))):
         rows = await session.exec(
-            select(Role.person_id, Role.org_id).where(col(Role.org_id).in_(chunk)).order_by(Role.org_id, Role.id)
+            select(Role.person_id, Role.org_id).where(col(Role.org_id).in_(chunk))
+            .order_by(col(Role.org_id), col(Role.id))
         )
         for person_id, org_id in rows:
             found.setdefault(person_id, org_id)
@@ -192,7 +194,7 @@ async def rollup(*, session: AsyncSession, root: Notice, now: datetime | None = 
     by_id = {n.id: n for n in notices}
     ids = list(by_id)
     rows = list(await session.exec(
-        select(Delivery.subject_id, Delivery.org_id, Delivery.person_id, Delivery.status).where(
+        select(Delivery.subject_id, col_not_none(Delivery.org_id), Delivery.person_id, Delivery.status).where(
             of_notices(Delivery, ids), Delivery.purpose == Purpose.notice, col(Delivery.org_id).is_not(None)
         )
     ))
@@ -242,7 +244,7 @@ async def latest_task_in_scope(*, session: AsyncSession, scope_paths: list[str],
         return None
     query = (
         select(Notice)
-        .join(Organisation, Organisation.id == Notice.org_id)  # type: ignore[arg-type]
+        .join(Organisation, col(Organisation.id) == Notice.org_id)
         .where(Notice.status == NoticeStatus.confirmed, col(Notice.deadline).is_not(None),
                or_(*(in_subtree_of(p) for p in scope_paths)))
         .order_by(col(Notice.id).desc())
@@ -258,8 +260,9 @@ def not_done_yet(notice_ids: Iterable[int]) -> tuple[ColumnElement[bool], ...]:
     """Outbox rows (of the tasks themselves) whose person has not reported 完成."""
     return (
         of_notices(Delivery, notice_ids),
-        Delivery.purpose == Purpose.notice,
-        ~exists().where(Engagement.subject_kind == Delivery.subject_kind,
-                        Engagement.subject_id == Delivery.subject_id, Engagement.person_id == Delivery.person_id,
-                        Engagement.kind == EngagementKind.done),
+        col(Delivery.purpose) == Purpose.notice,
+        ~exists().where(col(Engagement.subject_kind) == Delivery.subject_kind,
+                        col(Engagement.subject_id) == Delivery.subject_id,
+                        col(Engagement.person_id) == Delivery.person_id,
+                        col(Engagement.kind) == EngagementKind.done),
     )

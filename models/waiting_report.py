@@ -40,13 +40,13 @@ async def take_reports(*, session: AsyncSession, sent: Iterable[tuple[str, str]]
             select(WaitingReport).where(tuple_(WaitingReport.openid, WaitingReport.msgid).in_(list(part)))
         ))
         if reports:
-            await session.exec(delete(WaitingReport).where(col(WaitingReport.id).in_([r.id for r in reports])))  # type: ignore[call-overload]
+            await session.exec(delete(WaitingReport).where(col(WaitingReport.id).in_([r.id for r in reports])))
         found.extend(reports)
     return found
 
 
 async def prune_reports(*, session: AsyncSession, now: datetime | None = None) -> int:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         delete(WaitingReport).where(col(WaitingReport.received_at) < (now or utcnow()) - RETENTION)
     )
     return int(result.rowcount)

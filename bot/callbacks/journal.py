@@ -19,7 +19,7 @@ from models.clock import utcnow
 from models.inbound import InboundMessage, InboundStatus
 
 log = logging.getLogger(__name__)
-TABLE = InboundMessage.__table__  # type: ignore[attr-defined]
+TABLE = InboundMessage.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__
 MAX_BATCH = 1000
 
 
@@ -122,6 +122,11 @@ class InboundJournal:
         slots = asyncio.Semaphore(self._store.concurrency)
         writing: set[asyncio.Task[None]] = set()
         loop = asyncio.get_running_loop()
+
+        def written(task: asyncio.Task[None]) -> None:
+            writing.discard(task)
+            slots.release()
+
         try:
             while True:
                 if not self._queue:
@@ -130,7 +135,7 @@ class InboundJournal:
                 await slots.acquire()
                 task = asyncio.create_task(self._write(self._drain()))
                 writing.add(task)
-                task.add_done_callback(lambda t: (writing.discard(t), slots.release()))
+                task.add_done_callback(written)
         finally:
             if writing:
                 await asyncio.wait(writing)

@@ -1,5 +1,6 @@
 """From request bytes to an Inbound message, refusing DTDs and entities (billion laughs, XXE)."""
 
+from typing import NoReturn
 from xml.parsers import expat
 
 from handlers.context import Inbound
@@ -19,7 +20,7 @@ class _Forbidden(Exception):
     pass
 
 
-def _forbid(*_args: object) -> None:
+def _forbid(*_args: object) -> NoReturn:
     raise _Forbidden
 
 

@@ -6,10 +6,10 @@ wait for the first one; retries that reach another process find the journal's ro
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlmodel import select
 
@@ -23,6 +23,7 @@ from bot.settings import Settings
 from handlers.context import Context, Inbound
 from handlers.replies import SYSTEM_BUSY
 from handlers.routing import Found, HelpBook, Reply, Router, find_handler, run_handler
+from models.directory import SenderProfile
 from models.inbound import InboundMessage, InboundStatus
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ class CallbackService:
         key = (msg.platform, msg.app_id, msg.from_user)
         sender = await self.directory.get(*key)
 
-        async def reload_sender():  # type: ignore[no-untyped-def]
+        async def reload_sender() -> SenderProfile:
             return await self.directory.load(key)
 
         return Context(
@@ -251,7 +252,7 @@ class CallbackService:
         self.metrics.deferred_sends.labels(msg.platform.value, "sent").inc()
         await self.journal.settle(key, InboundStatus.failed if failed else InboundStatus.sent, None)
 
-    def _spawn(self, coro) -> None:  # type: ignore[no-untyped-def]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)

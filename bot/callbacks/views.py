@@ -8,6 +8,7 @@ import time
 
 from aiohttp import web
 
+from bot.callbacks.endpoint import Endpoint
 from bot.callbacks.parsing import BadCallback, to_inbound, xml_fields
 from bot.keys import ENDPOINTS, METRICS, SERVICE, SETTINGS
 from models.identity import Platform
@@ -27,7 +28,7 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
     return body
 
 
-def _endpoint(request: web.Request, platform: Platform):  # type: ignore[no-untyped-def]
+def _endpoint(request: web.Request, platform: Platform) -> Endpoint:
     endpoint = request.app[ENDPOINTS].get(platform)
     if endpoint is None:
         raise web.HTTPNotFound(text="该回调未配置")

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,6 +43,7 @@ from models.outbox import Hold, claim_due, hold_rows, recover_expired, settle_cl
 from models.person import Person
 from models.subject import Subject
 from models.subject_texts import SubjectText, subject_texts
+from models.typed import col_not_none, id_of
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +94,8 @@ async def _phones(session: AsyncSession, rows: list[Delivery]) -> dict[int, str 
     people = sorted({r.person_id for r in rows if r.channel == Channel.robot})
     if not people:
         return {}
-    found = await session.exec(select(Person.id, Person.phone).where(col(Person.id).in_(people)))
-    return dict(found.all())  # type: ignore[arg-type]
+    found = await session.exec(select(col_not_none(Person.id), Person.phone).where(col(Person.id).in_(people)))
+    return dict(found.all())
 
 
 class Dispatcher:
@@ -219,22 +221,22 @@ class Dispatcher:
             if row.channel == Channel.work_app:
                 work[(row.subject, text)].append(row)
             elif row.channel == Channel.mp_custom:
-                jobs.append(self._send_mp([row], lambda r=row, t=text: self.custom.send(r.recipient, t)))
+                jobs.append(self._send_mp([row], partial(self.custom.send, row.recipient, text)))
             elif row.channel == Channel.mp_template:
                 jobs.append(self._send_mp(
-                    [row], lambda r=row, t=text: self._send_template(r, t, now, client_msg_id=r.client_msg_id)
+                    [row], partial(self._send_template, row, text, now, client_msg_id=row.client_msg_id)
                 ))
         for (_, text), group in work.items():
             userids = [r.recipient for r in group]
             jobs.append(
                 self._guarded(
                     group,
-                    lambda u=userids, t=text: self.work.send(u, t, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS),
+                    partial(self.work.send, userids, text, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS),
                 )
             )
         for (_, key, text), group in robot.items():
             mobiles = [phones.get(r.person_id) or "" for r in group]
-            send = self._guarded(group, lambda k=key, t=text, m=mobiles: self.robot.send(k, t, mention_mobiles=m))
+            send = self._guarded(group, partial(self.robot.send, key, text, mention_mobiles=mobiles))
             jobs.append(self._one_message(send, min(r.id or 0 for r in group)))
         results: list[_Sent] = []
         for part in await asyncio.gather(*jobs):
@@ -255,23 +257,21 @@ class Dispatcher:
             if channel == Channel.work_app:
                 work[text].append(digest)
             elif channel == Channel.mp_custom:
-                send = self._send_mp(digest.rows, lambda r=recipient, t=text: self.custom.send(r, t))
+                send = self._send_mp(digest.rows, partial(self.custom.send, recipient, text))
                 jobs.append(self._marked(send, [digest]))
             else:  # a template holds a title and a link: the count, and the newest notice's page
                 newest = digest.rows[-1]
                 title = digest_title(len(digest.rows))
                 send = self._send_mp(
                     digest.rows,
-                    lambda r=newest, t=title, c=digest.client_msg_id: self._send_template(
-                        r, t, now, title=t, client_msg_id=c
-                    ),
+                    partial(self._send_template, newest, title, now, title=title, client_msg_id=digest.client_msg_id),
                 )
                 jobs.append(self._marked(send, [digest]))
         for text, group in work.items():
             userids = [d.rows[0].recipient for d in group]
             send = self._guarded(
                 [r for d in group for r in d.rows],
-                lambda u=userids, t=text: self.work.send(u, t, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS),
+                partial(self.work.send, userids, text, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS),
             )
             jobs.append(self._marked(send, group))
         return jobs
@@ -352,7 +352,7 @@ class Dispatcher:
             for item in results:
                 values, fallback = self._outcome(item, people, delays)
                 if fallback is None:
-                    batched.append((item.row.id, item.row.attempts, values))  # type: ignore[arg-type]
+                    batched.append((id_of(item.row), item.row.attempts, values))
                 else:
                     falling_back.append((item, values, fallback))
             settled = len(await settle_claimed(session=session, outcomes=batched))
@@ -375,7 +375,7 @@ class Dispatcher:
         if outcome.ok:
             return self._sent_values(item, now), None
         reason = outcome.reason[:300]
-        failed = {"status": DeliveryStatus.failed, "errcode": outcome.errcode, "reason": reason}
+        failed: dict[str, object] = {"status": DeliveryStatus.failed, "errcode": outcome.errcode, "reason": reason}
         if outcome.error_class in RETRY_CLASSES:
             if row.attempts >= self.max_attempts:
                 return failed, None
@@ -387,18 +387,19 @@ class Dispatcher:
                 # The resend must reach WeChat while the first try's client_msg_id still drops a repeat.
                 last = (row.first_attempt_at or now) + IDEMPOTENCY_WINDOWS[Channel.mp_template] - RESEND_MARGIN
                 if last <= now + timedelta(seconds=MIN_RETRY_SECONDS):
-                    unknown = {"status": DeliveryStatus.unknown, "errcode": outcome.errcode,
-                               "reason": TEMPLATE_WINDOW_SPENT}
+                    unknown: dict[str, object] = {"status": DeliveryStatus.unknown, "errcode": outcome.errcode,
+                                                  "reason": TEMPLATE_WINDOW_SPENT}
                     return unknown, None
                 retry_at = min(retry_at, last)
-            retry = {"status": DeliveryStatus.retry, "next_attempt_at": retry_at, "errcode": outcome.errcode,
-                     "reason": reason}
+            retry: dict[str, object] = {"status": DeliveryStatus.retry, "next_attempt_at": retry_at,
+                                        "errcode": outcome.errcode, "reason": reason}
             return retry, None
         person = people.get(row.person_id)
         choice = next_choice(person, row.channel) if person is not None else None
         if choice is None or choice.channel is None or choice.channel == row.channel:
             return failed, None
-        fell_back = {"status": DeliveryStatus.fell_back, "errcode": outcome.errcode, "reason": reason}
+        fell_back: dict[str, object] = {"status": DeliveryStatus.fell_back, "errcode": outcome.errcode,
+                                        "reason": reason}
         return fell_back, ChannelChoice(choice.channel, choice.recipient, f"{reason}；{choice.reason}")
 
     @staticmethod

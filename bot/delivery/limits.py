@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.delivery import Channel, Delivery, DeliveryStatus
 from models.outbox import Hold
+from models.typed import id_of
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -85,7 +86,7 @@ async def _flying_elsewhere(
 ) -> dict[str, int]:
     """Rows other dispatchers hold in flight for these recipients: they will be sent any moment.
     In-flight rows are few, and the status index (ix_delivery_due) finds them."""
-    counted = func.count(distinct(Delivery.subject_id)) if per_message else func.count()
+    counted = func.count(distinct(col(Delivery.subject_id))) if per_message else func.count()
     result = await session.exec(
         select(Delivery.recipient, counted)
         .where(
@@ -96,7 +97,7 @@ async def _flying_elsewhere(
         )
         .group_by(Delivery.recipient)
     )
-    return dict(result.all())  # type: ignore[arg-type]
+    return dict(result.all())
 
 
 async def over_member_limits(
@@ -111,7 +112,7 @@ async def over_member_limits(
     minute_ago, hour_ago = now - MINUTE, now - HOUR
     in_minute = col(Delivery.sent_at) >= minute_ago
     history = await session.exec(
-        select(
+        select(  # type: ignore[call-overload]  # SQLModel's select() is typed for at most four columns
             Delivery.recipient,
             func.count(),
             func.sum(case((in_minute, 1), else_=0)),
@@ -131,7 +132,7 @@ async def over_member_limits(
     sent = {recipient: (hour, minute or 0, _aware(first), _aware(first_minute))
             for recipient, hour, minute, first, first_minute in history}
     flying = await _flying_elsewhere(
-        session=session, channel=Channel.work_app, recipients=recipients, ours=[r.id for r in work],  # type: ignore[misc]
+        session=session, channel=Channel.work_app, recipients=recipients, ours=[id_of(r) for r in work],
         per_message=False,
     )
     by_member: dict[str, list[Delivery]] = defaultdict(list)
@@ -164,9 +165,9 @@ async def over_robot_limits(
         by_key[key].append(rows)
     if not by_key:
         return []
-    ours = [r.id for groups in by_key.values() for rows in groups for r in rows]
+    ours = [id_of(r) for groups in by_key.values() for rows in groups for r in rows]
     flying = await _flying_elsewhere(
-        session=session, channel=Channel.robot, recipients=sorted(by_key), ours=ours,  # type: ignore[arg-type]
+        session=session, channel=Channel.robot, recipients=sorted(by_key), ours=ours,
         per_message=True,
     )
     holds: list[Hold] = []
@@ -175,7 +176,7 @@ async def over_robot_limits(
         # (recipient, sent_at) index finds the key's last minute.
         count, oldest = (
             await session.exec(
-                select(func.count(distinct(Delivery.robot_message_id)), func.min(Delivery.sent_at)).where(
+                select(func.count(distinct(col(Delivery.robot_message_id))), func.min(Delivery.sent_at)).where(
                     Delivery.recipient == key,
                     col(Delivery.sent_at) >= now - MINUTE,
                     Delivery.channel == Channel.robot,

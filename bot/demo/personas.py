@@ -56,8 +56,8 @@ class Persona:
     def to_dict(self, state: BindingState, community: Community) -> dict[str, Any]:
         bound = (self.platform.value, self.user_id) in state.bound
         # WeCom members have a code too, but bind from the roster: only the Official Account needs one.
-        wants_code = self.platform == Platform.mp and self.person_id is not None and not bound
-        code = state.invite_codes.get(self.person_id) if wants_code else None
+        wants_code = self.platform == Platform.mp and not bound
+        code = state.invite_codes.get(self.person_id) if wants_code and self.person_id is not None else None
         labels = self.actions
         if "scan" in labels:
             labels["scan"] = f"扫码关注{community.name}" if self.id == NEWCOMER else f"扫{community.name}二维码"

@@ -15,6 +15,7 @@ from models.directory import bump_directory_version
 from models.identity import Identity, Platform
 from models.organisation import Organisation, OrgLevel, Unit
 from models.person import Membership, Person, PersonKind, Role
+from models.typed import col_not_none, id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +40,11 @@ async def load_people(*, session: AsyncSession, where: Any, limit: int | None = 
     org = aliased(Organisation)
     stmt = (
         select(Person, org.name, Unit.name)
-        .outerjoin(primary, (primary.person_id == Person.id) & col(primary.is_primary))
-        .outerjoin(org, org.id == primary.org_id)
-        .outerjoin(Unit, Unit.id == Person.unit_id)  # type: ignore[arg-type]
+        .outerjoin(primary, (col(primary.person_id) == Person.id) & col(primary.is_primary))
+        .outerjoin(org, col(org.id) == primary.org_id)
+        .outerjoin(Unit, col(Unit.id) == Person.unit_id)
         .where(where)
-        .order_by(Person.id)  # type: ignore[arg-type]
+        .order_by(col(Person.id))
         .limit(limit)
     )
     rows = list(await session.exec(stmt))
@@ -51,9 +52,9 @@ async def load_people(*, session: AsyncSession, where: Any, limit: int | None = 
     with_roles = set(await session.exec(select(Role.person_id).where(col(Role.person_id).in_(ids)).distinct()))
     return [
         PersonFacts(
-            p.id, p.name, p.kind, p.phone, p.invite_code, p.work_userid, p.is_mobile, p.is_in_service,
+            id_of(p), p.name, p.kind, p.phone, p.invite_code, p.work_userid, p.is_mobile, p.is_in_service,
             p.is_retired, org_name or "", unit_name or "", p.id in with_roles,
-        )  # type: ignore[arg-type]
+        )
         for p, org_name, unit_name in rows
     ]
 
@@ -68,7 +69,7 @@ async def unbound_members(*, session: AsyncSession, exclude: set[int], limit: in
     bound = select(Identity.person_id).where(col(Identity.person_id).is_not(None))
     found = await load_people(
         session=session,
-        where=(Person.kind == PersonKind.member)
+        where=(col(Person.kind) == PersonKind.member)
         & col(Person.invite_code).is_not(None)
         & col(Person.work_userid).is_(None)
         & col(Person.id).not_in(bound),
@@ -121,8 +122,8 @@ async def binding_state(
     )
     bound = {(Platform(p).value, e) for p, e in rows} & wanted
     codes = await session.exec(
-        select(Person.id, Person.invite_code).where(
+        select(col_not_none(Person.id), Person.invite_code).where(
             col(Person.id).in_(list(person_ids)), col(Person.invite_code).is_not(None)
         )
     )
-    return BindingState(bound, {pid: code for pid, code in codes if code})  # type: ignore[misc]
+    return BindingState(bound, {pid: code for pid, code in codes if code})

@@ -20,6 +20,7 @@ from bot.settings_for_emulator import service_settings
 from emulator import Emulator, EmulatorConfig, Phone
 from models.organisation import Organisation
 from models.person import Person
+from models.typed import col_not_none
 
 HOST = "127.0.0.1"  # the demo has pre-bound personas and a fake WeChat: never reachable from outside
 AppFactory = Callable[[Settings], web.Application]
@@ -60,15 +61,17 @@ async def _seed(app: web.Application, state: DemoState, settings: Settings) -> I
         await session.commit()
     state.set_personas(personas, community)
     async with app[SESSIONS]() as session:
-        userids = list(await session.exec(select(Person.work_userid).where(col(Person.work_userid).is_not(None))))
-        robot_keys = select(Organisation.robot_key).where(col(Organisation.robot_key).is_not(None))
+        userids = list(await session.exec(
+            select(col_not_none(Person.work_userid)).where(col(Person.work_userid).is_not(None))
+        ))
+        robot_keys = select(col_not_none(Organisation.robot_key)).where(col(Organisation.robot_key).is_not(None))
         robots = list(await session.exec(robot_keys))
     # The communities' group robots exist in the demo's WeCom too.
     state.emulator.config.robot_keys.extend(key for key in robots if key not in state.emulator.config.robot_keys)
     for userid in userids:
         # Everyone the roster names a WeCom account for is a member of the demo corp: notices reach them
         # by userid even before they open the app (only personas can chat, the others just receive).
-        state.emulator.register_user("work", userid)  # type: ignore[arg-type]
+        state.emulator.register_user("work", userid)
     for persona in personas:
         # The newcomer has not followed yet; everyone else follows the account or is in the corp.
         state.emulator.register_user(persona.platform.value, persona.user_id, following=persona.id != NEWCOMER)

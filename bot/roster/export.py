@@ -92,13 +92,14 @@ def roster_tables(
 
 def _write_xlsx(path: Path, tables: dict[SheetKind, list[list[str]]]) -> None:
     import openpyxl  # imported on use: the CLI starts faster without it
+    from openpyxl.utils import get_column_letter
 
     book = openpyxl.Workbook(write_only=True)
     for kind, rows in tables.items():
         ws = book.create_sheet(str(kind))
         ws.freeze_panes = "A2"
         for i, width in enumerate((14, 16, 14, 14, 16, 18), start=1):
-            ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = width
+            ws.column_dimensions[get_column_letter(i)].width = width
         for row in rows:
             ws.append(row)
     book.save(path)

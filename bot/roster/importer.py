@@ -56,7 +56,7 @@ def _bar(progress: bool, total: int, desc: str) -> tqdm:
     return tqdm(total=total, desc=desc, unit="行", file=sys.stderr, disable=None if progress else True, leave=False)
 
 
-def _ticker(bar: tqdm) -> Callable[[], None]:
+def _ticker(bar: tqdm) -> Callable[[], object]:
     return lambda: bar.update(1)
 
 

@@ -49,7 +49,7 @@ def where(earlier: RosterRow, row: RosterRow) -> str:
     return f"第 {earlier.line} 行" if earlier.source == row.source else f"{earlier.source} 第 {earlier.line} 行"
 
 
-def plan_orgs(rows: list[RosterRow], snapshot: RosterSnapshot, tick: Callable[[], None]) -> OrgPlan:
+def plan_orgs(rows: list[RosterRow], snapshot: RosterSnapshot, tick: Callable[[], object]) -> OrgPlan:
     plan = OrgPlan()
     code_of = snapshot.org_codes_by_id()
     parents = {o.code: code_of[o.parent_id] if o.parent_id else "" for o in snapshot.orgs.values()}

@@ -26,7 +26,7 @@ class PeoplePlan:
 
 
 def plan_people(
-    rows: list[RosterRow], snapshot: RosterSnapshot, orgs: OrgPlan, tick: Callable[[], None]
+    rows: list[RosterRow], snapshot: RosterSnapshot, orgs: OrgPlan, tick: Callable[[], object]
 ) -> PeoplePlan:
     plan = PeoplePlan()
     checker = RowChecker(snapshot, orgs)
@@ -69,7 +69,7 @@ def plan_people(
     return plan
 
 
-def _userid_owner(spec: PersonSpec, snapshot: RosterSnapshot, freed: set[str | None]) -> PersonRecord | None:
+def _userid_owner(spec: PersonSpec, snapshot: RosterSnapshot, freed: set[str]) -> PersonRecord | None:
     uid = spec.state.work_userid
     owner = snapshot.work_userids.get(uid) if uid else None
     if owner is None or owner is spec.existing or uid in freed:

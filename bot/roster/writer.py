@@ -35,7 +35,7 @@ async def write_orgs(*, session: AsyncSession, snapshot: q.RosterSnapshot, plan:
             changed.append({"id": old.id, "name": new[0], "parent_id": new[1], "path": new[2]})
     await q.update_organisations(session=session, rows=changed)
     if plan.robot_keys:  # the group robots named in the sheet; an empty cell left the key alone
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             update(Organisation),
             params=[{"id": ids[code], "robot_key": key} for code, key in plan.robot_keys.items()],
         )
@@ -57,11 +57,13 @@ async def write_units(
 
 async def write_people(
     *, session: AsyncSession, snapshot: q.RosterSnapshot, plan: PeoplePlan, org_ids: dict[str, int],
-    unit_ids: dict[str, int], tick: Callable[[int], None],
+    unit_ids: dict[str, int], tick: Callable[[int], object],
 ) -> None:
     changed = [s for s in plan.specs if s.changed]
     codes = iter(new_invite_codes(plan.invite_codes, taken=set(snapshot.invite_codes)))
-    inserts, updates, updates_with_code = [], [], []
+    inserts: list[dict] = []
+    updates: list[dict] = []
+    updates_with_code: list[dict] = []
     for s in changed:
         row = _person_row(s, org_ids, unit_ids)
         if s.needs_invite:
@@ -98,7 +100,10 @@ def _person_row(s: PersonSpec, org_ids: dict[str, int], unit_ids: dict[str, int]
 async def _write_memberships(
     session: AsyncSession, specs: list[PersonSpec], person_ids: dict[str, int], org_ids: dict[str, int]
 ) -> None:
-    deletes, demotes, promotes, inserts = [], [], [], []
+    deletes: list[int] = []
+    demotes: list[int] = []
+    promotes: list[int] = []
+    inserts: list[dict] = []
     for s in specs:
         person_id = s.existing.id if s.existing else person_ids[s.phone]
         wanted = {org_ids[c]: False for c in s.state.participating} | {org_ids[s.state.primary]: True}

@@ -1,6 +1,7 @@
 """The secretaries' phone pages, opened from the one-time `后台` link and scoped to one subtree."""
 
 from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.keys import SESSIONS, SETTINGS
 from bot.web.layout import esc, message_page, page
@@ -30,7 +31,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _user_or_reply(request: web.Request, session) -> WebUser | web.Response:  # type: ignore[no-untyped-def]
+async def _user_or_reply(request: web.Request, session: AsyncSession) -> WebUser | web.Response:
     user = await current_user(request, session, _secret(request))
     if user is None:
         return message_page("请重新登录", "登录已失效。请在微信中发送“后台”获取新链接。", status=401)

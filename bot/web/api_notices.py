@@ -102,7 +102,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+def _field(body: dict[str, Any], name: str, kind: type[Any], default: Any) -> Any:
     value = body.get(name, default)
     if value is None and default is None:
         return None
@@ -136,8 +136,8 @@ async def _earlier_answer(session: AsyncSession, token: ApiToken, key: str) -> d
         await session.exec(
             select(AuditEntry).where(
                 AuditEntry.action == "notice.api",
-                AuditEntry.detail["token_id"].as_integer() == token.id,  # type: ignore[index]
-                AuditEntry.detail["idempotency_key"].as_string() == key,  # type: ignore[index]
+                AuditEntry.detail["token_id"].as_integer() == token.id,
+                AuditEntry.detail["idempotency_key"].as_string() == key,
             )
         )
     ).first()
@@ -175,8 +175,8 @@ async def _post_notice(request: web.Request, key: str, lock_id: int | None) -> w
         token: ApiToken | None = None
         body: dict[str, Any] = {}
         try:
-            if lock_id is not None and session.bind.dialect.name == "postgresql":
-                await session.exec(select(func.pg_advisory_xact_lock(lock_id)))  # type: ignore[call-overload]
+            if lock_id is not None and session.get_bind().dialect.name == "postgresql":
+                await session.exec(select(func.pg_advisory_xact_lock(lock_id)))
             token, scope = await _authorised(session, request)
             if key and (first := await _earlier_answer(session, token, key)) is not None:
                 return _answer(201, first)

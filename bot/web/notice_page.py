@@ -3,7 +3,7 @@ itself only holds a short title): the full text, and buttons for 收到 and, for
 token in the URL names the notice and the person, so it is the capability: no login."""
 
 from aiohttp import web
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.keys import SESSIONS, SETTINGS
 from bot.web.layout import esc, message_page, page
@@ -38,7 +38,7 @@ async def notice_page(request: web.Request) -> web.Response:
             return message_page("没有找到", NOT_FOUND, status=404)
         org = await session.get(Organisation, notice.org_id)
         replies = await session.exec(
-            select(Engagement.kind, Engagement.note).where(
+            select(col(Engagement.kind), Engagement.note).where(
                 of_notice(Engagement, notice_id), Engagement.person_id == person_id
             )
         )

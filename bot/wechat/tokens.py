@@ -42,11 +42,11 @@ class TokenStore:
 
     async def _load_or_fetch(self, app_key: str, fetch: Fetcher, stale: str | None) -> tuple[str, datetime]:
         async with self._sessions() as session:
-            dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
             # Writing the placeholder first takes the row (PostgreSQL) or database (SQLite) write lock,
             # so only one process in the whole deployment fetches; the others wait and read its token.
             epoch = datetime(1970, 1, 1, tzinfo=utcnow().tzinfo)
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 dialect.insert(AccessToken)
                 .values(app_key=app_key, token="", expires_at=epoch, fetched_at=epoch)
                 .on_conflict_do_nothing()

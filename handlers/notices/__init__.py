@@ -78,7 +78,8 @@ async def start(msg: Inbound, ctx: Context, args: str) -> str:
 
 @router.message(may_be_in_conversation)
 async def answer(msg: Inbound, ctx: Context) -> str | None:
-    conv = await open_conversation(session=ctx.session, person_id=ctx.sender.person_id)  # type: ignore[arg-type]
+    assert ctx.sender.person_id is not None  # a sender in a conversation is a person
+    conv = await open_conversation(session=ctx.session, person_id=ctx.sender.person_id)
     if conv is None or conv.kind != KIND:
         return await _pass_on(msg, ctx)
     if conv.is_idle(ctx.now):

@@ -2,7 +2,7 @@
 answer it does not understand, so the question can be asked again with a hint."""
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 ALL_WORDS = ("全部", "所有", "都要", "all")
 YES = ("是", "要", "需要", "好", "对", "y", "yes", "1")
@@ -69,6 +69,6 @@ def _date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def end_of_day(day: date, tz) -> datetime:  # type: ignore[no-untyped-def]
+def end_of_day(day: date, tz: tzinfo | None) -> datetime:
     """A task is due by the end of its day, in the service's time zone."""
     return datetime.combine(day, time(23, 59), tzinfo=tz)

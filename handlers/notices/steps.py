@@ -13,6 +13,7 @@ from models.conversation import Conversation
 from models.notice import Notice, Who
 from models.notice_send import Composed, Draft, Refusal, compose_notice, fill_notice
 from models.organisation import Organisation
+from models.typed import id_of
 
 Step = Callable[[Context, Conversation, str], Awaitable[str]]
 DEFAULT_WHO = ("好", "好的", "默认", "党员", "ok")
@@ -115,7 +116,7 @@ async def show_preview(ctx: Context, conv: Conversation) -> str:
             return "所选范围内没有符合条件的人，请重新选择。\n" + QUESTIONS["orgs"](conv.data)
         return f"{refusal.reason}，请重新选择。\n" + QUESTIONS["orgs"](conv.data)
     notice = await ctx.session.get(Notice, conv.notice_id) if conv.notice_id else None
-    notice = fill_notice(notice or Notice(org_id=composed.issuing.id, author_person_id=conv.person_id, text=""),
+    notice = fill_notice(notice or Notice(org_id=id_of(composed.issuing), author_person_id=conv.person_id, text=""),
                          composed.draft)
     ctx.session.add(notice)
     await ctx.session.flush()
