@@ -73,15 +73,22 @@ def _token_errcode(request: web.Request, state: EmulatorState) -> int:
     return token_errcode(request, [state.mp_tokens, state.mp_stable_tokens], state.now(), 40001)
 
 
-async def custom_send(request: web.Request) -> web.Response:
-    """Customer-service message: only within 48 h of the user's last action, a few per action."""
-    state = request.app[STATE_KEY]
+async def _message_body(request: web.Request, state: EmulatorState) -> dict[str, Any] | web.Response:
+    """A message send's JSON body, or the answer WeChat gives first: a bad token (40001, 42001), then a
+    body that is not JSON (47001)."""
     errcode = _token_errcode(request, state)
     if errcode:
         return answer(errcode)
     data = await read_json(request)
-    if data is None:
-        return answer(47001)
+    return answer(47001) if data is None else data
+
+
+async def custom_send(request: web.Request) -> web.Response:
+    """Customer-service message: only within 48 h of the user's last action, a few per action."""
+    state = request.app[STATE_KEY]
+    data = await _message_body(request, state)
+    if isinstance(data, web.Response):
+        return data
     msgtype = data.get("msgtype")
     if msgtype not in CUSTOM_TYPES:
         return answer(40008)
@@ -136,12 +143,9 @@ async def template_send(request: web.Request) -> web.Response:
     message per openid and client_msg_id within 10 minutes."""
     state = request.app[STATE_KEY]
     config = state.config
-    errcode = _token_errcode(request, state)
-    if errcode:
-        return answer(errcode)
-    data = await read_json(request)
-    if data is None:
-        return answer(47001)
+    data = await _message_body(request, state)
+    if isinstance(data, web.Response):
+        return data
     if data.get("template_id") not in config.template_ids:
         return answer(40037)
     user = state.user("mp", str(data.get("touser", "")))

@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audit import record_audit
+from models.bulk import insert_ignoring_conflicts
 from models.clock import utcnow
 from models.directory import bump_directory_version
 from models.identity import Identity, Platform
@@ -25,9 +25,8 @@ async def ensure_identity(*, session: AsyncSession, platform: Platform, app_id: 
         "followed_at": utcnow(),
         "created_at": utcnow(),
     }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Identity).values(**values).on_conflict_do_nothing()
-    await session.exec(stmt)
+    await insert_ignoring_conflicts(session=session, table=Identity, rows=[values],
+                                    key=("platform", "app_id", "external_id"))
     identity = (
         await session.exec(
             select(Identity).where(

@@ -15,6 +15,8 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models.bulk import chunks
+
 # A claim row is (dedupe_key, platform, from_user, msg_type, content, status, reply); received_at is the
 # batch's time. A settlement row is (status, reply, error, dedupe_key).
 COLUMNS = ("dedupe_key", "platform", "from_user", "msg_type", "content", "status", "reply", "received_at")
@@ -40,10 +42,6 @@ class JournalStore(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 _SQLITE_INSERT = f"INSERT INTO inbound_message ({', '.join(COLUMNS)}) VALUES (?,?,?,?,?,?,?,?)"
@@ -94,7 +92,7 @@ class SqliteJournalStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             existing: dict[str, Stored] = {}
-            for keys in _chunks([c[0] for c in claims], 500):
+            for keys in chunks([c[0] for c in claims], 500):
                 marks = ",".join("?" * len(keys))
                 sql = f"SELECT dedupe_key, status, reply FROM inbound_message WHERE dedupe_key IN ({marks})"
                 for key, status, reply in conn.execute(sql, keys):

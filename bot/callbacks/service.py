@@ -148,6 +148,9 @@ class CallbackService:
             return self._not_logged(key, msg)
         if not claim.new:
             return await self._answer_duplicate(key, msg, claim)
+        return await self._run_platform_event(key, msg, handle)
+
+    async def _run_platform_event(self, key: str, msg: Inbound, handle: PlatformEvent) -> Answer:
         failed = False
         try:
             await handle(msg)
@@ -185,6 +188,8 @@ class CallbackService:
             claim = await self._read_claim(key)
         if claim.status == InboundStatus.received and await self.journal.take_over(key, ORPHAN_AFTER):
             # Logged but never settled: the process that took it died. WeChat's retry runs it now.
+            if msg.is_event and msg.event in self.platform_events:
+                return await self._run_platform_event(key, msg, self.platform_events[msg.event])
             ctx = await self._context(msg)
             return await self._run_with_deadline(key, msg, ctx, find_handler(self.routers, msg, ctx))
         return Answer(claim.reply or SUCCESS, "duplicate")

@@ -5,10 +5,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
 from bot.db import SessionFactory
+from models.bulk import insert_ignoring_conflicts
 from models.clock import utcnow
 from models.token import AccessToken
 
@@ -42,15 +42,11 @@ class TokenStore:
 
     async def _load_or_fetch(self, app_key: str, fetch: Fetcher, stale: str | None) -> tuple[str, datetime]:
         async with self._sessions() as session:
-            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
             # Writing the placeholder first takes the row (PostgreSQL) or database (SQLite) write lock,
             # so only one process in the whole deployment fetches; the others wait and read its token.
             epoch = datetime(1970, 1, 1, tzinfo=utcnow().tzinfo)
-            await session.exec(
-                dialect.insert(AccessToken)
-                .values(app_key=app_key, token="", expires_at=epoch, fetched_at=epoch)
-                .on_conflict_do_nothing()
-            )
+            placeholder = {"app_key": app_key, "token": "", "expires_at": epoch, "fetched_at": epoch}
+            await insert_ignoring_conflicts(session=session, table=AccessToken, rows=[placeholder], key=("app_key",))
             locked = select(AccessToken).where(AccessToken.app_key == app_key).with_for_update()
             row = (await session.exec(locked)).one()
             if row.token and self._fresh(row.token, row.expires_at, stale):
