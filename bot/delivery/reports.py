@@ -5,7 +5,8 @@ code, not by a chat handler: the callback path hands the event here and answers 
 The rows are found by the msgid stored when the send settled: one, or all the rows of a digest (one
 template for several notices). A failed template falls back to the organisation's group robot when
 one is in reach. A report that overtakes the settling of its send is kept (models/waiting_report.py)
-and applied by the dispatcher right after it stores the msgid: nobody waits or polls."""
+and applied by the dispatcher right after it stores the msgid: nobody waits or polls (a success needs
+no keeping: its send settles as sent anyway)."""
 
 import logging
 from collections.abc import Iterable, Sequence
@@ -38,14 +39,18 @@ def failure_reason(status: str) -> str | None:
 
 async def on_template_report(*, session: AsyncSession, openid: str, msgid: str, status: str, now: datetime) -> None:
     """Applies one report (the caller commits)."""
+    reason = failure_reason(status)
     rows = await reported_rows(session=session, openid=openid, msgid=msgid) if msgid else []
     if rows:
-        await _apply(session, rows, failure_reason(status), now)
+        await _apply(session, rows, reason, now)
         return
     if msgid and await template_in_flight(session=session, openid=openid):
-        await keep_report(session=session, openid=openid, msgid=msgid, status=status)
+        # The report overtook the settling of its send. A success changes nothing (the send settles as
+        # sent); a failure is kept for the dispatcher to apply once the msgid is stored.
+        if reason is not None:
+            await keep_report(session=session, openid=openid, msgid=msgid, status=status)
         return
-    if msgid and failure_reason(status) is None:
+    if msgid and reason is None:
         # A row whose dispatcher died mid-send is unknown and never stored the msgid: a success report
         # settles it as sent only when it is the openid's one unknown template row.
         unknown = await unknown_templates(session=session, openid=openid)

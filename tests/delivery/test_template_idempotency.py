@@ -118,3 +118,19 @@ async def test_a_template_whose_dispatcher_died_before_settling_is_resent_and_ar
     [row] = await _rows(stack)
     assert (row.status, row.template_msgid, row.attempts) == (DeliveryStatus.sent, first.msgid, 2)
     await stack.emulator.drain()
+
+
+async def test_a_success_report_that_overtakes_its_send_needs_no_keeping(quiet_stack: Stack, people: Roster) -> None:
+    stack = quiet_stack
+    await notices(stack, people, 1, [("li", Channel.mp_template, "o_li")])
+    async with stack.sessions() as s:
+        await claim_due(session=s, limit=10, lease=timedelta(seconds=60))
+        await s.commit()
+
+    reply = await stack.phone("mp", "o_li").send_event("TEMPLATESENDJOBFINISH", None, MsgID="90002", Status="success")
+
+    assert reply.status == 200 and reply.reply is None
+    async with stack.sessions() as s:
+        assert list(await s.exec(select(WaitingReport))) == []  # its send settles as sent by itself
+    [row] = await _rows(stack)
+    assert row.status == DeliveryStatus.in_flight
