@@ -12,6 +12,7 @@ from handlers.routing import HelpBook, Router, pass_on
 from models.audit import record_audit
 from models.engagement import (
     EngagementKind,
+    add_note,
     all_awaiting_receipt,
     awaiting_done,
     awaiting_receipt,
@@ -98,6 +99,12 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
     if len(together) > 1:
         return await _ack_all(msg, ctx, together, how="digest")
     if not await record(session, Subject.notice(notice.id), person_id, kind, note):
+        if is_done and await add_note(session, Subject.notice(notice.id), person_id, note):
+            record_audit(session=session, action="notice.done_note",
+                         actor=f"wechat:{msg.platform.value}:{msg.from_user}", actor_person_id=person_id,
+                         org_id=notice.org_id, notice_id=notice.id, note=note)
+            await session.commit()
+            return f"已补充第 {notice.id} 号任务的完成说明：{note}"
         return f"您已报告过第 {notice.id} 号任务完成。" if is_done else f"您已确认过第 {notice.id} 号通知。"
     detail: dict[str, Any] = {"note": note} if is_done and note else {}
     record_audit(session=session, action="notice.done" if is_done else "notice.ack",

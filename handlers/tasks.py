@@ -168,6 +168,9 @@ def render(r: Rollup, ctx: Context) -> str:
         lines.append("未完成：" + "、".join(names) + more)
     elif r.orgs:
         lines.append("全部完成。")
+    noted = [o for o in r.orgs if o.notes]
+    if noted:  # what the organisations wrote with 完成, for the issuer
+        lines.append("完成说明：" + "；".join(f"{o.org.name}：{'，'.join(o.notes)}" for o in noted[:MAX_UNFINISHED]))
     return "\n".join(lines)
 
 

@@ -125,6 +125,26 @@ async def sent_notice(session: AsyncSession, notice_id: int, person_id: int) -> 
     return (await session.exec(_sent_to(person_id).where(Notice.id == notice_id))).first()
 
 
+NOTE_SEPARATOR = "；"
+
+
+async def add_note(session: AsyncSession, subject: Subject, person_id: int, note: str) -> bool:
+    """A later 完成 <说明> of a task already reported done: its note is added to the first one's (the
+    issuer reads them together); False when there is no such report or the note is already there."""
+    found = (await session.exec(
+        select(Engagement).where(
+            col(Engagement.subject_kind) == subject.kind.value, col(Engagement.subject_id) == subject.id,
+            col(Engagement.person_id) == person_id, col(Engagement.kind) == EngagementKind.done,
+        )
+    )).first()
+    if found is None or not note or note in found.note.split(NOTE_SEPARATOR):
+        return False
+    found.note = NOTE_SEPARATOR.join(n for n in (found.note, note) if n)[:NOTE_LIMIT]
+    session.add(found)
+    await session.flush()
+    return True
+
+
 async def record(
     session: AsyncSession, subject: Subject, person_id: int, kind: EngagementKind, note: str = ""
 ) -> bool:

@@ -48,6 +48,15 @@ class Undelivered:
     unknown: bool  # settled as unknown: it may have arrived
 
 
+@dataclass(frozen=True, slots=True)
+class DoneNote:
+    """What a person wrote after 完成, for the issuer to read."""
+
+    name: str
+    org: str
+    note: str
+
+
 @dataclass(slots=True)
 class Progress:
     notice: Notice
@@ -62,6 +71,7 @@ class Progress:
     orgs: list[OrgProgress] = field(default_factory=list)  # most people first
     unacked: list[str] = field(default_factory=list)  # names, in person order
     undelivered: list[Undelivered] = field(default_factory=list)  # failed and unknown, by organisation
+    notes: list[DoneNote] = field(default_factory=list)  # 完成 notes, in person order
 
 
 async def find_notice(
@@ -137,7 +147,8 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
             addressed[person_id] = org_id
     if not state:
         return result
-    acked, done = await _replies(session, notice)
+    acked, done, notes = await _replies(session, notice)
+    acked |= done  # 完成 implies 收到: one truth in every figure
     reasons = await _reasons(session, notice, state)
     recipients = select(Delivery.person_id).where(rows).distinct()
     people = await session.exec(
@@ -172,6 +183,8 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
             result.unacked.append(name)
         if is_task and person_id not in done:
             org.undone.append(name)
+        if notes.get(person_id):
+            result.notes.append(DoneNote(name, org_name, notes[person_id]))
         if person_state in (UNKNOWN, FAILED):
             reason = reasons.get(person_id) or (UNKNOWN_REASON if person_state == UNKNOWN else "")
             result.undelivered.append(Undelivered(name, org_name, reason, person_state == UNKNOWN))
@@ -188,15 +201,19 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     return result
 
 
-async def _replies(session: AsyncSession, notice: Notice) -> tuple[set[int], set[int]]:
+async def _replies(session: AsyncSession, notice: Notice) -> tuple[set[int], set[int], dict[int, str]]:
+    """Who answered 收到, who reported 完成, and the notes written with 完成."""
     replies = await session.exec(
-        select(Engagement.person_id, Engagement.kind).where(of_notice(Engagement, notice.id))
+        select(Engagement.person_id, Engagement.kind, Engagement.note).where(of_notice(Engagement, notice.id))
     )
     acked: set[int] = set()
     done: set[int] = set()
-    for person_id, kind in replies:
+    notes: dict[int, str] = {}
+    for person_id, kind, note in replies:
         (acked if kind == EngagementKind.acked else done).add(person_id)
-    return acked, done
+        if kind == EngagementKind.done and note:
+            notes[person_id] = note
+    return acked, done, notes
 
 
 async def _reasons(session: AsyncSession, notice: Notice, state: dict[int, str]) -> dict[int, str]:

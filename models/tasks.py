@@ -147,6 +147,7 @@ class OrgStatus:
     passed_down: bool = False
     done: bool = False
     overdue: bool = False
+    notes: list[str] = field(default_factory=list)  # what its people wrote after 完成
 
 
 @dataclass(slots=True)
@@ -198,12 +199,15 @@ async def rollup(*, session: AsyncSession, root: Notice, now: datetime | None = 
             of_notices(Delivery, ids), Delivery.purpose == Purpose.notice, col(Delivery.org_id).is_not(None)
         )
     ))
-    replies = {
-        (notice_id, person_id, kind)
-        for notice_id, person_id, kind in await session.exec(
-            select(Engagement.subject_id, Engagement.person_id, Engagement.kind).where(of_notices(Engagement, ids))
-        )
-    }
+    replies: set[tuple[int, int, EngagementKind]] = set()
+    notes: dict[tuple[int, int], str] = {}
+    for notice_id, person_id, kind, note in await session.exec(
+        select(Engagement.subject_id, Engagement.person_id, Engagement.kind, Engagement.note)
+        .where(of_notices(Engagement, ids))
+    ):
+        replies.add((notice_id, person_id, EngagementKind(kind)))
+        if kind == EngagementKind.done and note:
+            notes[(notice_id, person_id)] = note
     org_ids = {org_id for _n, org_id, _p, _s in rows}
     orgs = {o.id: o for o in await session.exec(select(Organisation).where(col(Organisation.id).in_(org_ids)))}
     person_ids = {person_id for _n, _o, person_id, _s in rows}
@@ -217,6 +221,8 @@ async def rollup(*, session: AsyncSession, root: Notice, now: datetime | None = 
         entry.delivered |= status == DeliveryStatus.sent
         entry.acked |= (notice_id, person_id, EngagementKind.acked) in replies
         entry.done |= (notice_id, person_id, EngagementKind.done) in replies
+        if (written := notes.get((notice_id, person_id))) and written not in entry.notes:
+            entry.notes.append(written)
     for (notice_id, org_id), entry in statuses.items():
         entry.passed_down = (notice_id, org_id) in passed
         entry.acked |= entry.passed_down or entry.done

@@ -240,6 +240,7 @@ async def get_notice(request: web.Request) -> web.Response:
         "done": progress.done,
         "orgs": [{"name": o.name, "people": o.people, "sent": o.sent, "acked": o.acked} for o in progress.orgs],
         "unacked": progress.unacked,
+        "notes": [{"name": n.name, "org": n.org, "note": n.note} for n in progress.notes],  # written with 完成
         "levels": levels,  # a task passed down (下发): completion per level
         "unfinished": [{"org": o.org.name, "notice_id": o.notice_id, "overdue": o.overdue}
                        for o in (tree.unfinished if tree else [])],

@@ -60,7 +60,7 @@ def _answers(notice: Notice, token: str, answered: dict[EngagementKind, str]) ->
     parts = []
     hidden = f'<input type="hidden" name="token" value="{esc(token)}">'
     if notice.wants_receipt:
-        if EngagementKind.acked in answered:
+        if EngagementKind.acked in answered or EngagementKind.done in answered:  # 完成 implies 收到
             parts.append('<p class="ok">✓ 已确认收到</p>')
         else:
             parts.append(f'<form method="post" action="/n/{esc(token)}/ack">{hidden}<button>收到</button></form>')

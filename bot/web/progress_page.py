@@ -76,7 +76,7 @@ def _body(p: Progress, request: web.Request, tree: Rollup | None = None) -> str:
         f'<p class="muted">{esc(" · ".join(facts))}</p></div>'
     )
     levels = _levels(tree) if tree is not None and tree.orgs else ""
-    return head + _totals(p) + levels + "".join(_org_card(o, notice) for o in p.orgs) + _undelivered(p) + (
+    return head + _totals(p) + levels + "".join(_org_card(o, notice) for o in p.orgs) + _notes(p) + _undelivered(p) + (
         f'<p class="muted">每 {REFRESH_SECONDS} 秒自动刷新</p>'
     )
 
@@ -141,6 +141,17 @@ def _names(label: str, names: list[str]) -> str:
     shown = "、".join(esc(n) for n in names[:MAX_NAMES])
     more = f" 等 {len(names)} 人" if len(names) > MAX_NAMES else ""
     return f"<p>{label}：{shown}{more}</p>"
+
+
+def _notes(p: Progress) -> str:
+    """What people wrote with 完成: the issuer's report of the work, not only a count."""
+    if not p.notes:
+        return ""
+    rows = "".join(f"<tr><td>{esc(n.name)}</td><td>{esc(n.org)}</td><td>{esc(n.note)}</td></tr>" for n in p.notes)
+    return (
+        '<div class="card"><strong>完成情况说明</strong><table><tr><th>姓名</th><th>组织</th><th>说明</th></tr>'
+        f"{rows}</table></div>"
+    )
 
 
 def _undelivered(p: Progress) -> str:

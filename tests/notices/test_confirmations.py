@@ -141,3 +141,21 @@ def test_task_reports_are_read_as_people_write_them(text: str, number: int | Non
 @pytest.mark.parametrize("text", ["完成情况怎么样", "完成度", "未完成"])
 def test_questions_about_completion_are_not_reports(text: str) -> None:
     assert parse(text) is None
+
+
+async def test_a_member_adds_a_note_to_a_task_already_reported_done_and_the_issuer_reads_both(
+    stack: Stack, roster: Roster
+) -> None:
+    li = await _li(stack)
+    task = await _send_notice(stack, "请排查本楼栋独居老人", deadline="3天后")
+
+    assert (await li.send_text("完成 已走访困难党员6户")).content == f"已记录完成（第 {task} 号任务），谢谢！"
+    assert (await li.send_text("完成 另有2户电话回访")).content == f"已补充第 {task} 号任务的完成说明：另有2户电话回访"
+    assert "已报告过" in (await li.send_text("完成 另有2户电话回访")).content  # the same note is not added twice
+
+    [done] = [e for e in await _engagements(stack) if e.kind == EngagementKind.done]
+    assert done.note == "已走访困难党员6户；另有2户电话回访"
+    assert await _audits(stack, "notice.done_note") == 1
+    # 完成 implies 收到: the issuer's 进度 counts him as confirmed, and does not list him as missing.
+    progress = (await stack.phone("work", "wangshuji").send_text(f"进度 {task}")).content
+    assert "已确认收到 1，已完成 1" in progress and "李党员" not in progress.split("未确认")[-1]

@@ -172,7 +172,7 @@ async def test_a_recipient_reads_a_task_and_reports_it_done_with_a_note(stack: S
         assert done.status_code == 303
         page = (await http.get(url)).text
         assert "已记录完成" in page and "说明：已报 3 人" in page and "完成</button>" not in page
-        assert "收到</button>" in page  # 完成 is not 收到: the receipt button stays
+        assert "收到</button>" not in page and "已确认收到" in page  # 完成 implies 收到
 
     async with stack.sessions() as s:
         [reply] = (await s.exec(select(Engagement).where(Engagement.subject_id == notice_id))).all()
@@ -180,7 +180,11 @@ async def test_a_recipient_reads_a_task_and_reports_it_done_with_a_note(stack: S
     assert (reply.person_id, reply.kind, reply.note) == (roster.people["li"].id, EngagementKind.done, "已报 3 人")
     assert entry.detail == {"notice_id": notice_id, "note": "已报 3 人"}
     reply = (await stack.phone("work", "wangshuji").send_text(f"进度 {notice_id}")).content
-    assert "\n应发 1，已送达 1，发送中 0，未送达 0，已确认收到 0，已完成 1\n" in reply
+    assert "\n应发 1，已送达 1，发送中 0，未送达 0，已确认收到 1，已完成 1\n" in reply  # 完成 implies 收到
+    async with stack.http() as http:  # the issuer reads the note on the progress page and in the API
+        progress = progress_url(stack.settings.public_url, secret, notice_id, roster.people["wang"].id)
+        page = (await http.get(progress)).text
+    assert "完成情况说明" in page and "已报 3 人" in page and "李党员" in page
 
 
 async def test_forged_and_foreign_notice_links_are_refused(stack: Stack, roster: Roster) -> None:
@@ -279,6 +283,7 @@ async def test_the_page_counts_thousands_of_recipients_per_organisation(stack: S
                                      purpose=Purpose.reminder, round=1, reason="提醒失败"))
             if n % 3 == 0:
                 rows.append(Engagement(subject_id=notice.id, person_id=person.id, kind=EngagementKind.acked))  # type: ignore[arg-type]
+            if n % 3 == 0 or n % 7 == 0:  # 完成 implies 收到
                 figures["acked"] += 1
             if n % 7 == 0:
                 rows.append(Engagement(subject_id=notice.id, person_id=person.id, kind=EngagementKind.done))  # type: ignore[arg-type]

@@ -176,7 +176,8 @@ async def test_a_task_cascades_down_and_the_district_sees_the_roll_up(stack: Sta
 
     liu = stack.phone("work", "liushuji")
     assert (await liu.send_text("汇总")).content.split("\n")[1:] == ["社区 1/2 完成，送达 2，确认 1",
-                                                                     "未完成：和平社区（何书记）"]
+                                                                     "未完成：和平社区（何书记）",
+                                                                     "完成说明：阳光社区：已排查3处"]
     assert (await liu.send_text(f"下发 {task}")).content.startswith(f"第 {task} 号任务已经下发过了（编号 {child}）")
     [audit] = await _audits(stack, "task.pass_down")
     assert audit.detail["notice_id"] == child and audit.detail["parent_id"] == task
