@@ -111,9 +111,7 @@ async def _notify(session: AsyncSession, settings: Settings, args: argparse.Name
                  org_id=composed.issuing.id, notice_id=sent.notice.id, recipients=sent.count, people=sent.people,
                  forced=composed.similar is not None)
     await session.commit()
-    print(f"已确认，正在发送给 {sent.count} 人（编号 {sent.notice.id}）")
-    if when := sent.when(now):
-        print(when)
+    print("\n".join(sent.answer(now)))
     print("已写入发送队列，由运行中的 grassroots serve 发出。")
     return EXIT_OK
 

@@ -1,7 +1,7 @@
 """What inbound messages mean. The order of ROUTERS is the precedence: binding before features,
 the fallback last."""
 
-from handlers import admin_link, binding, confirmations, follow, help, notices, progress, tasks
+from handlers import admin_link, binding, confirmations, follow, help, notices, progress, tasks, urgent
 from handlers.routing import HelpBook, Router
 
 ROUTERS: tuple[Router, ...] = (
@@ -11,6 +11,7 @@ ROUTERS: tuple[Router, ...] = (
     tasks.router,  # 下发 / 汇总: before confirmations
     confirmations.router,  # after notices: a secretary's open conversation keeps its 1 / 好 / ok
     progress.router,
+    urgent.router,  # a secretary's 紧急 N; anyone else's 紧急 goes on to the help
     help.router,
     admin_link.router,
     help.fallback_router,
@@ -19,6 +20,6 @@ ROUTERS: tuple[Router, ...] = (
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, admin_link, notices, confirmations, progress, tasks):
+    for module in (help, binding, admin_link, notices, confirmations, progress, urgent, tasks):
         module.register_help(book)
     return book

@@ -189,6 +189,18 @@ class Sent:
         tail = "与其他通知合并发送" if self.merged else "起发送"
         return f"{head}将于 {self.not_before:%H:%M} {tail}。"
 
+    def answer(self, now: datetime) -> list[str]:
+        """What the sender is told at 确认, honestly: "正在发送" only when it is; a notice held by the
+        quiet hours says when it goes and how to send it at once."""
+        number = f"（编号 {self.notice.id}）"
+        when = self.when(now)
+        if when is None:
+            return [f"已确认，正在发送给 {self.count} 人{number}"]
+        lines = [f"已确认，将发送给 {self.count} 人{number}", when]
+        if self.quiet:
+            lines.append(f"如需立即发送，请回复“紧急 {self.notice.id}”。")
+        return lines
+
 
 def fill_notice(notice: Notice, draft: Draft) -> Notice:
     """The draft's content on a notice row (a new one, or the chat's draft kept during the preview)."""

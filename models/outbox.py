@@ -270,3 +270,16 @@ async def report_failed(
         assert person is not None and choice is not None
         labelled = ChannelChoice(choice.channel, choice.recipient, f"{reason}；{choice.reason}")
         await queue_fallback(session=session, failed=row, person=person, choice=labelled, now=now)
+
+
+async def release_held(*, session: AsyncSession, subject: Subject, now: datetime) -> int:
+    """The subject's rows still held (not tried, not due: quiet hours, a digest slot) become due now:
+    the sender made the notice urgent. Returns how many."""
+    result = await session.exec(
+        update(Delivery)
+        .where(col(Delivery.subject_kind) == subject.kind.value, col(Delivery.subject_id) == subject.id,
+               col(Delivery.status) == DeliveryStatus.pending, col(Delivery.attempts) == 0,
+               col(Delivery.next_attempt_at) > now)
+        .values(next_attempt_at=now)
+    )
+    return int(result.rowcount)

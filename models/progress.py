@@ -3,12 +3,14 @@ with a handful of set-based queries (never one per person), so 10,000 recipients
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.clock import aware, utcnow
 from models.delivery import UNKNOWN_REASON, Delivery, DeliveryStatus, Purpose
 from models.engagement import Engagement, EngagementKind
 from models.notice import Notice, NoticeStatus
@@ -65,6 +67,8 @@ class Progress:
     sending: int = 0
     failed: int = 0
     unknown: int = 0  # the sender died mid-send on a channel that cannot be retried safely
+    waiting: int = 0  # of `sending`: not tried yet and not due yet (quiet hours, a digest slot)
+    waiting_until: datetime | None = None  # when the first of them is due (UTC)
     failed_reason: str = ""  # the most common reason among the undelivered
     acked: int = 0
     done: int = 0
@@ -121,12 +125,19 @@ def _state(sent: int, pending: int, unknown: int) -> str:
     return SENT if sent else SENDING if pending else UNKNOWN if unknown else FAILED
 
 
+def _held(now: datetime) -> ColumnElement[bool]:
+    """A row that has not been tried yet and is not due yet: held by the quiet hours or a digest slot."""
+    return and_(col(Delivery.status) == DeliveryStatus.pending, col(Delivery.attempts) == 0,
+                col(Delivery.next_attempt_at) > now)
+
+
 async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
     """Per person, over the rows of the notice itself (reminders are extra messages to the same
     people): delivered when any row was sent, sending when none was but one is still open, unknown
     when a row's fate is unknown, otherwise undelivered. A person counts under the organisation they
     were addressed through, else their primary organisation."""
     result = Progress(notice=notice)
+    now = utcnow()
     rows = and_(of_notice(Delivery, notice.id), col(Delivery.purpose) == Purpose.notice)
     per_person = await session.exec(
         select(  # type: ignore[call-overload]  # SQLModel's select() is typed for at most four columns
@@ -135,14 +146,21 @@ async def notice_progress(session: AsyncSession, notice: Notice) -> Progress:
             _any(col(Delivery.status).in_(OPEN)),
             _any(col(Delivery.status) == DeliveryStatus.unknown),
             func.max(Delivery.org_id),
+            _any(and_(col(Delivery.status).in_(OPEN), ~_held(now))),
+            func.min(case((_held(now), Delivery.next_attempt_at))),
         )
         .where(rows)
         .group_by(Delivery.person_id)
     )
     state: dict[int, str] = {}
     addressed: dict[int, int] = {}
-    for person_id, sent, pending, unknown, org_id in per_person:
+    for person_id, sent, pending, unknown, org_id, moving, held_until in per_person:
         state[person_id] = _state(sent, pending, unknown)
+        if state[person_id] == SENDING and not moving and held_until is not None:
+            # Nothing of the person's is out or due: the notice waits (quiet hours, a digest slot).
+            result.waiting += 1
+            until = aware(held_until)
+            result.waiting_until = min(result.waiting_until or until, until)
         if org_id is not None:
             addressed[person_id] = org_id
     if not state:

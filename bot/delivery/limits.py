@@ -13,13 +13,14 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import case, distinct, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.clock import aware
 from models.delivery import Channel, Delivery, DeliveryStatus
 from models.outbox import Hold
 from models.typed import id_of
@@ -72,13 +73,8 @@ MP_PAUSED = "公众号接口调用过于频繁：暂停发送，稍后重试"
 MP_PACED = "公众号每秒发送条数已达上限：稍后发送"
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back what an aggregate (min) saw as text without the column's type processing.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+def _aware(value: datetime | str | None) -> datetime | None:
+    return aware(value) if value is not None else None
 
 
 async def _flying_elsewhere(

@@ -133,10 +133,7 @@ async def _confirm(msg: Inbound, ctx: Context, conv: Conversation) -> str:
     record_audit(session=ctx.session, action="notice.confirm", actor=_actor(msg), actor_person_id=conv.person_id,
                  org_id=notice.org_id, notice_id=notice.id, recipients=sent.count, people=sent.people)
     await end_conversation(session=ctx.session, conv=conv)
-    reply = f"已确认，正在发送给 {sent.count} 人（编号 {notice.id}）"
-    if when := sent.when(ctx.now):
-        reply += f"\n{when}"
-    return reply
+    return "\n".join(sent.answer(ctx.now))
 
 
 async def _cancel_draft(ctx: Context, conv: Conversation, *, actor: str = "", reason: str = "cancel") -> None:

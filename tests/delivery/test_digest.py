@@ -244,7 +244,8 @@ async def test_in_quiet_hours_the_digest_waits_for_the_morning(engine: AsyncEngi
         await seed_small_roster(stack.sessions)
         await _members(stack)
         meeting, reply = await _send(stack, MEETING)
-        assert reply.endswith(f"\n现在是休息时段，将于 {end:%H:%M} 与其他通知合并发送。")
+        assert reply.splitlines()[1:] == [f"现在是休息时段，将于 {end:%H:%M} 与其他通知合并发送。",
+                                          f"如需立即发送，请回复“紧急 {meeting}”。"]
         [due] = {r.next_attempt_at.astimezone(SH) for r in await _rows(stack, meeting)}
         assert (due.hour, due.minute) == (end.hour, end.minute) and due > local
         flood, reply = await _send(stack, FLOOD, urgent=True)
