@@ -2,7 +2,7 @@
 acknowledged and done, per organisation, and who has not yet answered 收到 — and a signed link to the
 phone page with the bars and every undelivered person's reason."""
 
-from datetime import datetime, time, tzinfo
+from datetime import time, tzinfo
 
 from handlers.context import Context, Inbound
 from handlers.links import progress_url
@@ -37,9 +37,14 @@ async def progress(msg: Inbound, ctx: Context, args: str) -> str:
     return render(progress_now, tz=ctx.now.tzinfo, quiet=ctx.settings.quiet_window) + f"\n详情：{link}"
 
 
-def _why_waiting(local: datetime, quiet: tuple[time, time] | None) -> str:
-    """Held rows are due when the quiet hours end, or at the end of a digest slot."""
-    return "休息时段" if quiet is not None and local.time() == quiet[1] else "合并发送"
+def waiting_line(p: Progress, tz: tzinfo | None, quiet: tuple[time, time] | None) -> str | None:
+    """"等待发送 3（休息时段，07:30 起发送）": held rows are due when the quiet hours end, or at the end of
+    a digest slot. None when nothing waits (the chat and the progress page say the same)."""
+    if not p.waiting or p.waiting_until is None:
+        return None
+    local = p.waiting_until.astimezone(tz)
+    why = "休息时段" if quiet is not None and local.time() == quiet[1] else "合并发送"
+    return f"等待发送 {p.waiting}（{why}，{local:%H:%M} 起发送）"
 
 
 def render(p: Progress, *, tz: tzinfo | None = None, quiet: tuple[time, time] | None = None) -> str:
@@ -49,9 +54,8 @@ def render(p: Progress, *, tz: tzinfo | None = None, quiet: tuple[time, time] | 
     lines = [f"第 {p.notice.id} 号{'任务' if is_task else '通知'}：{preview}"]
     failed = f"未送达 {p.failed}" + (f"（{p.failed_reason}）" if p.failed and p.failed_reason else "")
     counts = [f"应发 {p.total}", f"已送达 {p.sent}", f"发送中 {p.sending - p.waiting}", failed]
-    if p.waiting and p.waiting_until is not None:
-        local = p.waiting_until.astimezone(tz)
-        counts.insert(2, f"等待发送 {p.waiting}（{_why_waiting(local, quiet)}，{local:%H:%M} 起发送）")
+    if waiting := waiting_line(p, tz, quiet):
+        counts.insert(2, waiting)
     if p.unknown:
         counts.append(f"结果未知 {p.unknown}")
     counts.append(f"已确认收到 {p.acked}")

@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.keys import SESSIONS, SETTINGS
 from bot.web.layout import esc, message_page, page
 from handlers.links import read_progress_token
+from handlers.progress import waiting_line
 from handlers.tasks import level_figures
 from models.notice import Notice, NoticeStatus, Urgency
 from models.progress import OrgProgress, Progress, may_follow, notice_progress
@@ -76,9 +77,11 @@ def _body(p: Progress, request: web.Request, tree: Rollup | None = None) -> str:
         f'<p class="muted">{esc(" · ".join(facts))}</p></div>'
     )
     levels = _levels(tree) if tree is not None and tree.orgs else ""
-    return head + _totals(p) + levels + "".join(_org_card(o, notice) for o in p.orgs) + _notes(p) + _undelivered(p) + (
-        f'<p class="muted">每 {REFRESH_SECONDS} 秒自动刷新</p>'
-    )
+    settings = request.app[SETTINGS]
+    waiting = waiting_line(p, settings.tz, settings.quiet_window)
+    cards = "".join(_org_card(o, notice) for o in p.orgs)
+    refresh = f'<p class="muted">每 {REFRESH_SECONDS} 秒自动刷新</p>'
+    return head + _totals(p, waiting) + levels + cards + _notes(p) + _undelivered(p) + refresh
 
 
 def _share(part: int, whole: int) -> int:
@@ -105,13 +108,16 @@ def _levels(tree: Rollup) -> str:
     return f'<div class="card"><strong>各级完成情况</strong>{"".join(rows)}{pending}</div>'
 
 
-def _totals(p: Progress) -> str:
-    figures = [("应发", p.total), ("已送达", p.sent), ("发送中", p.sending), ("未送达", p.failed),
+def _totals(p: Progress, waiting: str | None = None) -> str:
+    figures = [("应发", p.total), ("已送达", p.sent), ("发送中", p.sending - p.waiting), ("未送达", p.failed),
                ("结果未知", p.unknown), ("已确认", p.acked)]
+    if p.waiting:
+        figures.insert(2, ("等待发送", p.waiting))
     if p.notice.deadline is not None:
         figures.append(("已完成", p.done))
     cells = "".join(f"<div><strong>{n}</strong>{label}</div>" for label, n in figures)
-    return f'<div class="card totals">{cells}</div>'
+    note = f'<p class="muted">{esc(waiting)}</p>' if waiting else ""
+    return f'<div class="card totals">{cells}</div>{note}'
 
 
 def _org_card(o: OrgProgress, notice: Notice) -> str:

@@ -73,3 +73,16 @@ async def test_a_members_word_urgent_is_not_the_secretaries_command(night: tuple
     assert "绑定成功" in (await li.send_text("绑定 LI2345")).content
     reply = (await li.send_text("紧急")).content
     assert reply is not None and reply.startswith("没看懂")  # the help hint, as for any other words
+
+
+async def test_the_progress_page_shows_the_notice_waiting_for_the_morning(night: tuple[Stack, str]) -> None:
+    stack, morning = night
+    number, _ = await _confirm(stack)
+    reply = (await stack.phone("work", "wangshuji").send_text(f"进度 {number}")).content
+    assert reply is not None
+    link = reply.rsplit("详情：", 1)[1].strip()
+
+    async with stack.http() as http:
+        page = (await http.get(link)).text
+
+    assert "<strong>2</strong>等待发送" in page and f"等待发送 2（休息时段，{morning} 起发送）" in page
