@@ -28,6 +28,9 @@ from models.typed import id_of
 router = Router("confirmations")
 NOTHING = "目前没有需要您确认的通知。回复“帮助”查看可用指令。"
 NO_TASK = "目前没有需要您报告完成的任务。回复“帮助”查看可用指令。"
+# An answer the service cannot yet put to anyone: who writes it must be bound first.
+UNBOUND_REPLY = ("您的微信还没有绑定党员身份，无法记录。请回复“绑定 邀请码”（邀请码向支部书记索取），"
+                 "企业微信成员打开应用即自动绑定。绑定后再回复“收到”。")
 # Casual answers: they mean 收到 only while a notice awaits a receipt.
 LOOSE_ACK_WORDS = ("好的", "好", "1", "ok", "👌")
 # 收到 as people write it: "收到", "收到了", "好的，收到", "已收到，马上办", "收到 12", "收到12号，谢谢".
@@ -63,6 +66,19 @@ def confirmation(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
     if msg.msg_type != "text" or ctx.sender.person_id is None:
         return False
     return parse(msg.text) or False
+
+
+def unbound_confirmation(msg: Inbound, ctx: Context) -> bool:
+    """收到 / 完成 from someone the service does not know yet (a casual 好 is just a word then)."""
+    if msg.msg_type != "text" or ctx.sender.person_id is not None:
+        return False
+    parsed = parse(msg.text)
+    return parsed is not None and not parsed["loose"]
+
+
+@router.message(unbound_confirmation, pure=True)
+async def tell_how_to_bind(msg: Inbound, ctx: Context) -> str:
+    return UNBOUND_REPLY
 
 
 @router.message(confirmation)
@@ -138,4 +154,5 @@ async def _pass_on(msg: Inbound, ctx: Context) -> str | None:
 
 def register_help(book: HelpBook) -> None:
     book.add("收到 — 确认收到最新的通知（也可“收到 编号”“全部收到”）", "member", "resident", "unit_rep")
-    book.add("完成 说明 — 报告任务已完成（也可“完成 编号 说明”）", "member", "resident", "unit_rep")
+    # Tasks (任务) go to members and secretaries: residents and units only confirm what they receive.
+    book.add("完成 说明 — 报告任务已完成（也可“完成 编号 说明”）", "member")

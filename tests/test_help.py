@@ -48,3 +48,19 @@ async def test_a_voice_message_is_understood_through_speech_recognition(stack: S
 async def test_a_voice_message_without_recognition_asks_for_text(stack: Stack, roster: Roster) -> None:
     reply = await stack.phone("mp", "o_new").send_message("voice", MediaId="m3", Format="amr")
     assert "文字消息" in reply.content
+
+
+async def test_an_unbound_members_receipt_is_told_how_to_bind(stack: Stack, roster: Roster) -> None:
+    reply = await stack.phone("mp", "o_new").send_text("收到")
+    assert reply.content.startswith("您的微信还没有绑定党员身份") and "绑定 邀请码" in reply.content
+    casual = await stack.phone("mp", "o_new").send_text("好的")
+    assert casual.content.startswith("没看懂")  # a casual word is not a receipt from a stranger
+
+
+async def test_a_residents_help_lists_no_task_commands(stack: Stack, roster: Roster) -> None:
+    joined = await stack.phone("mp", "o_res").send_event("subscribe", "qrscene_C01")  # scans the community's code
+    assert "阳光社区" in joined.content
+
+    reply = await stack.phone("mp", "o_res").send_text("帮助")
+
+    assert "居民" in reply.content and "收到" in reply.content and "完成 说明" not in reply.content
