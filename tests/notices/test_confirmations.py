@@ -73,7 +73,7 @@ async def test_nothing_to_confirm_gets_a_friendly_answer(stack: Stack, roster: R
     assert (await li.send_text("完成")).content == "目前没有需要您报告完成的任务。回复“帮助”查看可用指令。"
     casual = (await li.send_text("好的")).content  # a casual word is answered by the usual fallback
     assert "好的" in casual and "回复“帮助”" in casual
-    assert "帮助" in (await stack.phone("mp", "o_stranger").send_text("收到")).content  # unbound: the help
+    assert "绑定 邀请码" in (await stack.phone("mp", "o_stranger").send_text("收到")).content  # unbound: how to bind
     assert await _engagements(stack) == []
 
 
