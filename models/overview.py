@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,38 +13,41 @@ from models.typed import id_of
 
 @dataclass(frozen=True, slots=True)
 class OrgRow:
+    """One organisation with the counts of its whole subtree (each person once, however many of its
+    organisations they belong to)."""
+
     org: Organisation
     depth: int
     members: int
     residents: int
-    bound: int
+    reached: int  # bound to WeChat, or named a WeCom account by the roster (WeCom reaches them)
 
 
 async def subtree_counts(*, session: AsyncSession, root: Organisation) -> list[OrgRow]:
-    orgs = list(
-        await session.exec(
-            select(Organisation).where(in_subtree_of(root.path)).order_by(Organisation.path)
-        )
-    )
-    ids = [o.id for o in orgs]
-    counts = await session.exec(
-        select(Membership.org_id, Person.kind, func.count(), func.count(col(Identity.id)))
+    orgs = list(await session.exec(select(Organisation).where(in_subtree_of(root.path)).order_by(Organisation.path)))
+    bound = set(await session.exec(select(Identity.person_id).where(col(Identity.person_id).is_not(None))))
+    people: dict[int, tuple[PersonKind, bool]] = {}  # person -> (kind, reached)
+    # Each membership counts for its organisation and every ancestor up to the root: one walk up the
+    # path ("/D01/S01/C01/") per membership, so a district of tens of thousands stays quick.
+    inside: dict[str, set[int]] = {o.code: set() for o in orgs}
+    for path, person_id, kind, work_userid in await session.exec(
+        select(Organisation.path, Person.id, Person.kind, Person.work_userid)
+        .join(Membership, col(Membership.org_id) == Organisation.id)
         .join(Person, col(Person.id) == Membership.person_id)
-        .outerjoin(Identity, col(Identity.person_id) == Person.id)
-        .where(col(Membership.org_id).in_(ids))
-        .group_by(col(Membership.org_id), col(Person.kind))
-    )
-    table: dict[int, dict[str, int]] = {}
-    for org_id, kind, n, bound in counts:
-        row = table.setdefault(org_id, {"member": 0, "resident": 0, "bound": 0})
-        row["member" if kind == PersonKind.member else "resident" if kind == PersonKind.resident else "other"] = n
-        row["bound"] += bound
+        .where(in_subtree_of(root.path))
+    ):
+        assert person_id is not None
+        people[person_id] = (PersonKind(kind), person_id in bound or bool(work_userid))
+        for code in path.strip("/").split("/"):
+            if code in inside:
+                inside[code].add(person_id)
     base = root.path.count("/")
-    return [
-        OrgRow(o, o.path.count("/") - base, table.get(id_of(o), {}).get("member", 0),
-               table.get(id_of(o), {}).get("resident", 0), table.get(id_of(o), {}).get("bound", 0))
-        for o in orgs
-    ]
+    rows = []
+    for org in orgs:
+        kinds = [people[p][0] for p in inside[org.code]]
+        rows.append(OrgRow(org, org.path.count("/") - base, kinds.count(PersonKind.member),
+                           kinds.count(PersonKind.resident), sum(people[p][1] for p in inside[org.code])))
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

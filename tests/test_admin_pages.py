@@ -65,3 +65,21 @@ async def test_pages_without_a_session_ask_to_log_in(stack: Stack, roster: Roste
 async def test_members_and_strangers_get_no_link(stack: Stack, roster: Roster) -> None:
     reply = await stack.phone("work", "zhaody").send_text("后台")
     assert "只对书记" in reply.content and "http" not in reply.content
+
+
+async def test_the_overview_counts_each_subtree_and_a_second_tap_on_the_link_opens_the_pages(
+    stack: Stack, roster: Roster
+) -> None:
+    link = (await _link(stack)).removeprefix(stack.base_url)
+    async with stack.http(follow_redirects=True) as browser:
+        overview = (await browser.get(link)).text
+        # 阳光社区 holds 王书记 and, in its branch, 李党员 and 赵党员: counted with the community.
+        community = overview.split("阳光社区</a>")[1].split("</div>")[0]
+        assert "含下级：党员 3 · 居民 0 · 微信可达 2（67%）" in community  # 王书记 and 赵党员 by WeCom
+
+        again = await browser.get(link)  # the same link tapped again while the session is good
+        assert again.status_code == 200 and "阳光社区" in again.text
+
+        branch = (await browser.get("/admin/org/B01")).text
+    assert "赵党员" in branch and "企业微信" in branch  # reached by the roster's WeCom account
+    assert branch.split("李党员")[1].split("</tr>")[0].count("未绑定") == 1

@@ -8,7 +8,7 @@ from bot.web.layout import esc, message_page, page
 from bot.web.session import COOKIE, WebUser, current_user, set_session
 from models.login import redeem_login_token
 from models.organisation import LEVEL_NAMES, get_org_by_code
-from models.overview import people_of, subtree_counts
+from models.overview import PersonRow, people_of, subtree_counts
 from models.person import PERSON_KIND_NAMES, ROLE_NAMES, RoleKind
 
 EXPIRED = "链接无效、已使用或已过期。请在微信中重新发送“后台”获取新链接。"
@@ -24,6 +24,11 @@ async def login(request: web.Request) -> web.StreamResponse:
         row = await redeem_login_token(session=session, token=token) if token else None
         await session.commit()
     if row is None:
+        async with request.app[SESSIONS]() as session:
+            if await current_user(request, session, _secret(request)) is not None:
+                # The link was used already, here: the session it opened is still good (a second tap
+                # on the same link in the chat, the browser's back button).
+                return web.Response(status=303, headers={"Location": "/admin/"})
         return message_page("无法登录", EXPIRED, status=403)
     response = web.Response(status=303, headers={"Location": "/admin/"})
     secure = request.app[SETTINGS].public_url.startswith("https://")
@@ -47,12 +52,12 @@ async def overview(request: web.Request) -> web.Response:
     items = []
     for r in rows:
         people = r.members + r.residents
-        share = round(100 * r.bound / people) if people else 0
+        share = round(100 * r.reached / people) if people else 0
         items.append(
             f'<div class="card" style="margin-left:{min(r.depth, 4) * 12}px">'
             f'<a href="/admin/org/{esc(r.org.code)}">{esc(r.org.name)}</a>'
             f'<span class="tag">{esc(LEVEL_NAMES[r.org.level])}</span>'
-            f'<div class="muted">党员 {r.members} · 居民 {r.residents} · 已绑定微信 {r.bound}（{share}%）</div>'
+            f'<div class="muted">含下级：党员 {r.members} · 居民 {r.residents} · 微信可达 {r.reached}（{share}%）</div>'
             f'<div class="bar"><i style="width:{share}%"></i></div></div>'
         )
     head = f'<p class="muted">{esc(user.person.name)} · 可查看 {esc(user.scope.name)} 及下级组织</p>'
@@ -73,12 +78,20 @@ async def organisation(request: web.Request) -> web.Response:
         f"<tr><td>{esc(p.person.name)}"
         + "".join(f'<span class="tag">{ROLE_NAMES[RoleKind(k)]}</span>' for k in p.roles)
         + f"</td><td>{esc(PERSON_KIND_NAMES[p.person.kind])}{'' if p.is_primary else '（参加）'}</td>"
-        f"<td>{'已绑定' if p.bound else '<span class=muted>未绑定</span>'}</td></tr>"
+        f"<td>{_reach(p)}</td></tr>"
         for p in people
     )
     table = f'<div class="card"><table><tr><th>姓名</th><th>类别</th><th>微信</th></tr>{rows}</table></div>'
     back = '<p><a href="/admin/">← 返回总览</a></p>'
     return page(org.name, back + (table if people else '<div class="card muted">暂无人员</div>'))
+
+
+def _reach(p: PersonRow) -> str:
+    if p.bound:
+        return "已绑定"
+    if p.person.work_userid:  # WeCom delivers to the roster's account before the member opens the app
+        return "企业微信"
+    return "<span class=muted>未绑定</span>"
 
 
 async def logout(request: web.Request) -> web.Response:
