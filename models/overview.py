@@ -5,9 +5,13 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.delivery import Delivery, DeliveryStatus, Purpose
+from models.engagement import Engagement
 from models.identity import Identity
+from models.notice import Notice, NoticeStatus
 from models.organisation import Organisation, in_subtree_of
 from models.person import Membership, Person, PersonKind, Role
+from models.subject import of_notices
 from models.typed import id_of
 
 
@@ -72,3 +76,44 @@ async def people_of(*, session: AsyncSession, org: Organisation) -> list[PersonR
     for role in await session.exec(select(Role).where(col(Role.person_id).in_(ids), Role.org_id == org.id)):
         roles.setdefault(role.person_id, []).append(role.kind.value)
     return [PersonRow(p, primary, p.id in bound_ids, roles.get(id_of(p), [])) for p, primary in people]
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRow:
+    """A notice of the subtree with its headline figures (people, delivered, confirmed or done)."""
+
+    notice: Notice
+    issuer: str
+    people: int
+    delivered: int
+    acked: int  # 收到, or 完成 (which implies it)
+
+
+async def notices_of(*, session: AsyncSession, root: Organisation, limit: int = 30) -> list[NoticeRow]:
+    """The newest confirmed notices issued inside the subtree: three grouped queries whatever their size."""
+    found = list(await session.exec(
+        select(Notice, Organisation.name)
+        .join(Organisation, col(Organisation.id) == Notice.org_id)
+        .where(col(Notice.status) == NoticeStatus.confirmed, in_subtree_of(root.path))
+        .order_by(col(Notice.id).desc())
+        .limit(limit)
+    ))
+    ids = [id_of(n) for n, _ in found]
+    if not ids:
+        return []
+    people: dict[int, set[int]] = {i: set() for i in ids}
+    delivered: dict[int, set[int]] = {i: set() for i in ids}
+    for notice_id, person_id, status in await session.exec(
+        select(Delivery.subject_id, Delivery.person_id, Delivery.status)
+        .where(of_notices(Delivery, ids), col(Delivery.purpose) == Purpose.notice)
+    ):
+        people[notice_id].add(person_id)
+        if status == DeliveryStatus.sent:
+            delivered[notice_id].add(person_id)
+    answered: dict[int, set[int]] = {i: set() for i in ids}
+    for notice_id, person_id in await session.exec(
+        select(Engagement.subject_id, Engagement.person_id).where(of_notices(Engagement, ids))
+    ):
+        answered[notice_id].add(person_id)
+    return [NoticeRow(n, issuer, len(people[id_of(n)]), len(delivered[id_of(n)]),
+                      len(answered[id_of(n)] & people[id_of(n)])) for n, issuer in found]

@@ -83,3 +83,36 @@ async def test_the_overview_counts_each_subtree_and_a_second_tap_on_the_link_ope
         branch = (await browser.get("/admin/org/B01")).text
     assert "赵党员" in branch and "企业微信" in branch  # reached by the roster's WeCom account
     assert branch.split("李党员")[1].split("</tr>")[0].count("未绑定") == 1
+
+
+async def test_the_secretary_lists_the_notices_of_the_subtree_with_their_progress(stack: Stack, roster: Roster) -> None:
+    wang = stack.phone("work", "wangshuji")
+    for answer in ("通知：周六上午九点开支部党员大会", "1", "好", "2", "是", "无"):
+        await wang.send_text(answer)
+    assert "已确认" in (await wang.send_text("确认")).content
+    link = (await _link(stack)).removeprefix(stack.base_url)
+
+    async with stack.http(follow_redirects=True) as browser:
+        await browser.get(link)
+        listing = await browser.get("/admin/notices")
+        assert listing.status_code == 200
+        assert "第 1 号通知：周六上午九点开支部党员大会" in listing.text and "阳光社区" in listing.text
+        assert "应发 2 · 已送达" in listing.text  # 王书记 and 赵党员 by WeCom; 李党员 is not bound
+        progress = listing.text.split('<a href="')[2].split('"')[0]  # after the 返回总览 link
+        assert "/p/" in progress
+        page = await browser.get(progress.removeprefix(stack.base_url))
+    assert page.status_code == 200 and "第 1 号通知 · 进度" in page.text
+
+
+async def test_a_neighbours_notices_are_not_listed(stack: Stack, roster: Roster) -> None:
+    he = stack.phone("mp", "o_he")
+    assert "绑定成功" in (await he.send_text("绑定 HE2345")).content
+    for answer in ("通知：和平社区明天停水", "1", "好", "1", "是", "无"):
+        await he.send_text(answer)
+    assert "已确认" in (await he.send_text("确认")).content
+    link = (await _link(stack)).removeprefix(stack.base_url)  # 王书记 of 阳光社区
+
+    async with stack.http(follow_redirects=True) as browser:
+        await browser.get(link)
+        listing = (await browser.get("/admin/notices")).text
+    assert "和平社区明天停水" not in listing and "还没有通知" in listing

@@ -5,11 +5,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.keys import SESSIONS, SETTINGS
 from bot.web.layout import esc, message_page, page
+from bot.web.progress_page import local_time
 from bot.web.session import COOKIE, WebUser, current_user, set_session
+from handlers.links import progress_url
 from models.login import redeem_login_token
 from models.organisation import LEVEL_NAMES, get_org_by_code
-from models.overview import PersonRow, people_of, subtree_counts
+from models.overview import PersonRow, notices_of, people_of, subtree_counts
 from models.person import PERSON_KIND_NAMES, ROLE_NAMES, RoleKind
+from models.typed import id_of
 
 EXPIRED = "链接无效、已使用或已过期。请在微信中重新发送“后台”获取新链接。"
 
@@ -60,8 +63,35 @@ async def overview(request: web.Request) -> web.Response:
             f'<div class="muted">含下级：党员 {r.members} · 居民 {r.residents} · 微信可达 {r.reached}（{share}%）</div>'
             f'<div class="bar"><i style="width:{share}%"></i></div></div>'
         )
-    head = f'<p class="muted">{esc(user.person.name)} · 可查看 {esc(user.scope.name)} 及下级组织</p>'
+    head = (f'<p class="muted">{esc(user.person.name)} · 可查看 {esc(user.scope.name)} 及下级组织</p>'
+            '<p><a href="/admin/notices">通知和任务 →</a></p>')
     return page(f"{user.scope.name} 管理", head + "".join(items))
+
+
+async def notices(request: web.Request) -> web.Response:
+    """The notices and tasks of the subtree, newest first, each with its figures and its progress page."""
+    async with request.app[SESSIONS]() as session:
+        user = await _user_or_reply(request, session)
+        if isinstance(user, web.Response):
+            return user
+        rows = await notices_of(session=session, root=user.scope)
+    settings = request.app[SETTINGS]
+    items = []
+    for r in rows:
+        notice = r.notice
+        kind = "任务" if notice.deadline is not None else "通知"
+        text = notice.text.split("\n")[0]
+        share = round(100 * r.acked / r.people) if r.people else 0
+        link = progress_url(settings.public_url, _secret(request), id_of(notice), id_of(user.person))
+        items.append(
+            f'<div class="card"><a href="{esc(link)}">第 {notice.id} 号{kind}：{esc(text[:30])}</a>'
+            f'<div class="muted">{esc(r.issuer)} · {local_time(notice.confirmed_at, request)}</div>'
+            f'<div class="muted">应发 {r.people} · 已送达 {r.delivered} · 已确认 {r.acked}（{share}%）</div>'
+            f'<div class="bar"><i style="width:{share}%"></i></div></div>'
+        )
+    back = '<p><a href="/admin/">← 返回总览</a></p>'
+    body = "".join(items) or '<div class="card muted">还没有通知。在微信中回复“发通知”开始。</div>'
+    return page(f"{user.scope.name} · 通知和任务", back + body)
 
 
 async def organisation(request: web.Request) -> web.Response:
@@ -104,4 +134,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/admin/login", login)
     app.router.add_get("/admin/", overview)
     app.router.add_get("/admin/org/{code}", organisation)
+    app.router.add_get("/admin/notices", notices)
     app.router.add_post("/admin/logout", logout)
