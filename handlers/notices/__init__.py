@@ -6,6 +6,7 @@ from typing import Any
 
 from handlers.context import Context, Inbound
 from handlers.help import HELP_WORDS
+from handlers.notices import parsing
 from handlers.notices.questions import QUESTIONS
 from handlers.notices.steps import STEPS, compose, show_preview
 from handlers.routing import HelpBook, Router, pass_on
@@ -19,8 +20,10 @@ from models.notice_send import Refusal, confirm
 router = Router("notices")
 KIND = "notice"
 START_WORDS = ("发通知", "通知")
-CANCEL_WORDS = ("取消", "放弃", "算了", "退出")
-CONFIRM_WORDS = ("确认", "确定", "发送", "确认发送")
+# Compared without spaces and punctuation (parsing.flat): "好的，发吧" and "好的发吧" are one answer.
+CANCEL_WORDS = ("取消", "放弃", "算了", "退出", "不发了", "算了不发了", "先不发", "不发", "不要发了", "取消发送")
+CONFIRM_WORDS = ("确认", "确定", "发送", "确认发送", "发吧", "好的发吧", "好发吧", "可以发", "可以发了", "发", "没问题",
+                 "确认无误", "好的发送")
 REFUSAL = "只有书记、副书记和管理员可以发通知。"
 EXPIRED = "上次的发通知已超过30分钟未操作，已自动结束，需要时请重新回复“发通知”。"
 _SEPARATORS = " :：,，"
@@ -89,12 +92,12 @@ async def answer(msg: Inbound, ctx: Context) -> str | None:
         rest = await _pass_on(msg, ctx)
         return f"{EXPIRED}\n{rest}" if rest else EXPIRED
     text = msg.text
-    if text in CANCEL_WORDS:
+    if parsing.flat(text) in CANCEL_WORDS:
         await _cancel_draft(ctx, conv, actor=_actor(msg))
         await ctx.session.commit()
         ctx.forget_sender()
         return "已取消，本条通知不会发送。"
-    if conv.step == "confirm" and text in CONFIRM_WORDS:
+    if conv.step == "confirm" and parsing.flat(text) in CONFIRM_WORDS:
         reply = await _confirm(msg, ctx, conv)
         await ctx.session.commit()
         ctx.forget_sender()

@@ -4,15 +4,23 @@ answer it does not understand, so the question can be asked again with a hint.""
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 
-ALL_WORDS = ("全部", "所有", "都要", "all")
-YES = ("是", "要", "需要", "好", "对", "y", "yes", "1")
-NO = ("否", "不", "不要", "不需要", "不用", "n", "no", "2")
-NO_DEADLINE = ("无", "没有", "不是", "否", "不", "无截止", "none")
+ALL_WORDS = ("全部", "所有", "都要", "全都", "都发", "all")
+YES = ("是", "是的", "要", "要的", "需要", "需要的", "好", "好的", "对", "对的", "嗯", "可以", "y", "yes", "ok", "1")
+NO = ("否", "不", "不要", "不需要", "不用", "不用了", "不要了", "不需要了", "没必要", "n", "no", "2")
+NO_DEADLINE = ("无", "没有", "不是", "否", "不", "无截止", "没有截止", "不是任务", "不是任务是通知", "只是通知",
+               "通知", "none")
+# Between the names of a list: "党员和书记", "阳光社区、和平社区", "党员 居民".
+_NAME_SEPARATORS = re.compile(r"[\s,，、;；/]+|和|及|与|还有|以及")
+_PUNCTUATION = re.compile(r"[\s,，。.!！~～、:：;；]+")
 _NUMBER_LIST = re.compile(r"^\d+(?:[\s,;、]+\d+)*$")
 _FULL_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
 _MONTH_DAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
 _DAYS_LATER = re.compile(r"^(\d{1,3})\s*(天|日|周|星期|个星期)[以之]?后$")
 _RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "1": 0, "2": 1, "3": 2,
+             "4": 3, "5": 4, "6": 5, "7": 6}
+# 周五 / 星期五 / 礼拜五 / 本周五 / 这周五 / 下周一 / 下下周三
+_WEEKDAY = re.compile(r"^(本|这|这个|下|下个|下下)?(?:周|星期|礼拜)([一二三四五六日天1-7])$")
 # A month-day without a year that passed this long ago means next year; more recent: a mistake.
 _ROLL_OVER = timedelta(days=60)
 
@@ -29,8 +37,35 @@ def numbers(text: str, count: int) -> list[int] | None:
     return sorted(set(picked))
 
 
+def by_names(text: str, names: list[list[str]]) -> list[int] | None:
+    """1-based choices named in words: each part of `text` is one choice's name or code (any of its
+    `names`), or a part of exactly one choice's first name ("阳光" for 阳光社区). None when a part
+    names nothing or more than one choice."""
+    parts = [p for p in _NAME_SEPARATORS.split(text.strip()) if p]
+    if not parts:
+        return None
+    picked: list[int] = []
+    for part in parts:
+        folded = part.lower()
+        exact = [i for i, choice in enumerate(names, 1) if folded in (n.lower() for n in choice)]
+        partial = [i for i, choice in enumerate(names, 1) if choice and folded in choice[0].lower()]
+        # "全体党员", "各支部书记": the longest name the words contain.
+        inside = [(len(choice[0]), i) for i, choice in enumerate(names, 1) if choice and choice[0].lower() in folded]
+        longest = [i for n, i in inside if n == max(inside)[0]] if inside else []
+        found = exact or partial or longest
+        if len(found) != 1:
+            return None
+        picked.append(found[0])
+    return sorted(set(picked))
+
+
+def flat(text: str) -> str:
+    """Without spaces and punctuation: "好的，发吧！" → "好的发吧"."""
+    return _PUNCTUATION.sub("", text).lower()
+
+
 def yes_no(text: str) -> bool | None:
-    lowered = text.lower()
+    lowered = flat(text)
     if lowered in YES:
         return True
     if lowered in NO:
@@ -46,8 +81,11 @@ def deadline(text: str, today: date) -> date | None:
     """The deadline day, or None if not understood. Raises PastDate for a day before today."""
     text = text.replace(" ", "")
     day: date | None = None
+    text = text.removesuffix("前").removesuffix("之前").removesuffix("以前")  # 本周五前 = by Friday
     if text in _RELATIVE:
         day = today + timedelta(days=_RELATIVE[text])
+    elif m := _WEEKDAY.match(text):
+        day = _weekday(today, m.group(1) or "", _WEEKDAYS[m.group(2)])
     elif m := _DAYS_LATER.match(text):
         weeks = m.group(2) != "天" and m.group(2) != "日"
         day = today + timedelta(days=int(m.group(1)) * (7 if weeks else 1))
@@ -60,6 +98,13 @@ def deadline(text: str, today: date) -> date | None:
     if day is not None and day < today:
         raise PastDate(day.isoformat())
     return day
+
+
+def _weekday(today: date, which: str, weekday: int) -> date:
+    """本周五 / 周五: this week's (past → PastDate, said plainly); 下周一: next week's; 下下周三: the week after."""
+    monday = today - timedelta(days=today.weekday())
+    weeks = {"下": 1, "下个": 1, "下下": 2}.get(which, 0)
+    return monday + timedelta(weeks=weeks, days=weekday)
 
 
 def _date(year: int, month: int, day: int) -> date | None:

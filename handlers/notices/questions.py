@@ -35,7 +35,7 @@ def ask_receipt(_data: dict[str, Any]) -> str:
 
 
 def ask_deadline(_data: dict[str, Any]) -> str:
-    return "如果是任务，请回复截止日期（如 12月1日、2026-12-01、3天后）；不是任务请回复“无”"
+    return "如果是任务，请回复截止日期（如 明天、下周一、3天后）；不是任务请回复“无”"
 
 
 QUESTIONS = {

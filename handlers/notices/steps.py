@@ -2,7 +2,7 @@
 question (or repeat this one with a hint)."""
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import col, select
 
@@ -28,17 +28,21 @@ def _next(conv: Conversation, step: str, **data: object) -> str:
 
 
 async def orgs(ctx: Context, conv: Conversation, text: str) -> str:
-    picked = parsing.numbers(text, len(conv.data["choices"]))
+    choices = conv.data["choices"]
+    names = [[label.strip("　").split("（")[0], path.strip("/").split("/")[-1]] for _id, label, path in choices]
+    picked = parsing.numbers(text, len(choices)) or parsing.by_names(text, names)
     if picked is None:
-        return not_understood(text, QUESTIONS["orgs"](conv.data), "请回复列表中的编号。")
+        return not_understood(text, QUESTIONS["orgs"](conv.data), "请回复列表中的编号或组织名称。")
     org_ids = [conv.data["choices"][n - 1][0] for n in picked]
     return _next(conv, "who", orgs=org_ids)
 
 
 async def who(ctx: Context, conv: Conversation, text: str) -> str:
-    picked = [1] if not text or text.lower() in DEFAULT_WHO else parsing.numbers(text, len(WHO_MENU))
+    picked = [1] if not text or parsing.flat(text) in DEFAULT_WHO else (
+        parsing.numbers(text, len(WHO_MENU)) or parsing.by_names(text, [[w.value] for w in WHO_MENU.values()])
+    )
     if picked is None:
-        return not_understood(text, QUESTIONS["who"](conv.data), "请回复 1 到 5 的编号。")
+        return not_understood(text, QUESTIONS["who"](conv.data), "请回复 1 到 5 的编号，或写出对象，如“党员和书记”。")
     # Stored by name, in menu order (the notice keeps the names, never the menu's numbers).
     return _next(conv, "text", who=[WHO_MENU[n].value for n in sorted(set(picked))])
 
@@ -69,7 +73,7 @@ async def receipt(ctx: Context, conv: Conversation, text: str) -> str:
 async def deadline(ctx: Context, conv: Conversation, text: str) -> str:
     today = ctx.now.date()
     question = QUESTIONS["deadline"](conv.data)
-    if text.lower() in parsing.NO_DEADLINE:
+    if parsing.flat(text) in parsing.NO_DEADLINE:
         day = None
     else:
         try:
@@ -77,7 +81,8 @@ async def deadline(ctx: Context, conv: Conversation, text: str) -> str:
         except parsing.PastDate as past:
             return f"截止日期 {past} 已经过去，请回复今天（{today.isoformat()}）或以后的日期。\n{question}"
         if day is None:
-            return not_understood(text, question, "日期可以写成 12月1日、2026-12-01 或 3天后。")
+            soon = today + timedelta(days=3)
+            return not_understood(text, question, f"日期可以写成 明天、下周一、3天后 或 {soon.month}月{soon.day}日。")
     conv.advance("confirm", deadline=day.isoformat() if day else None)
     return await show_preview(ctx, conv)
 

@@ -68,7 +68,7 @@ async def test_cancel_at_any_step_and_nonsense_repeats_the_question(stack: Stack
     assert "没看懂" in again and "发给哪些组织" in again
     assert "没看懂" in (await wang.send_text("9")).content  # not on the list
     await wang.send_text("1")
-    assert "发给哪些人" in (await wang.send_text("居民们")).content
+    assert "发给哪些人" in (await wang.send_text("大家")).content
     assert "已取消" in (await wang.send_text("取消")).content
     assert await _count(stack, Conversation) == 0
     assert await _count(stack, AuditEntry, AuditEntry.action == "notice.cancel") == 1
@@ -158,3 +158,31 @@ async def test_an_urgent_notice_confirmed_in_the_chat_reaches_the_members_phones
     on_mp = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
     assert [m.content for m in on_wecom] == [text]
     assert [m.content for m in on_mp] == [text]
+
+
+async def test_a_secretary_answers_every_question_in_words(stack: Stack, roster: Roster) -> None:
+    wang = stack.phone("work", "wangshuji")
+    await wang.send_text("发通知")
+
+    assert "发给哪些人" in (await wang.send_text("阳光社区")).content
+    assert "通知内容" in (await wang.send_text("党员和书记")).content
+    await wang.send_text("请各位党员本周五前完成“灯塔在线”学习")
+    await wang.send_text("普通")
+    assert "截止日期" in (await wang.send_text("是的")).content
+    preview = (await wang.send_text("本周五")).content
+    assert "请核对通知" in preview and "党员、书记" in preview
+    done = (await wang.send_text("好的，发吧")).content
+
+    assert done.startswith("已确认")
+    async with stack.sessions() as s:
+        notice = (await s.exec(select(Notice))).one()
+    assert notice.audience["who"] == ["党员", "书记"] and notice.deadline is not None
+    assert notice.deadline.astimezone(stack.settings.tz).weekday() == 4  # that Friday, by the end of the day
+
+
+async def test_a_secretary_who_changes_his_mind_in_words_sends_nothing(stack: Stack, roster: Roster) -> None:
+    wang = stack.phone("work", "wangshuji")
+    for answer in ("发通知", "1", "好", "明天停水", "1", "不用", "不是任务"):
+        await wang.send_text(answer)
+    assert (await wang.send_text("算了，不发了")).content == "已取消，本条通知不会发送。"
+    assert await _count(stack, Delivery) == 0
