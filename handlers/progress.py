@@ -7,6 +7,7 @@ from datetime import time, tzinfo
 from handlers.context import Context, Inbound
 from handlers.links import progress_url
 from handlers.routing import HelpBook, Router
+from handlers.text import NotANumber, notice_number
 from models.progress import Progress, find_notice, notice_progress
 
 router = Router("progress")
@@ -22,10 +23,10 @@ async def progress(msg: Inbound, ctx: Context, args: str) -> str:
     sender = ctx.sender
     if not sender.roles or sender.person_id is None:
         return ONLY_SECRETARIES
-    number = args.strip().lstrip("#＃").removeprefix("第").removesuffix("号")
-    if number and not number.isdigit():
+    try:
+        notice_id = notice_number(args)
+    except NotANumber:
         return "请回复“进度”查看最新通知，或“进度 编号”查看指定通知。"
-    notice_id = int(number) if number else None
     notice = await find_notice(ctx.session, person_id=sender.person_id,
                                scope_paths=[g.org_path for g in sender.roles], notice_id=notice_id)
     if notice is None:

@@ -27,3 +27,20 @@ def split_command(text: str, word: str) -> str | None:
         return None
     rest = text[len(word) :]
     return _SEPARATORS.sub(" ", rest).strip().strip(_EDGE_PUNCT).strip()
+
+
+class NotANumber(ValueError):
+    """A command's argument that should have been a notice number ("进度 昨天的")."""
+
+
+def notice_number(args: str, *words: str) -> int | None:
+    """"12", "#12", "第12号", "12号通知" → 12; "" → None (the newest); anything else raises NotANumber.
+    `words`: endings the command also allows ("通知")."""
+    number = args.strip().lstrip("#＃").removeprefix("第")
+    for word in (*words, "号"):
+        number = number.removesuffix(word).strip()
+    if not number:
+        return None
+    if not number.isdigit():
+        raise NotANumber(args)
+    return int(number)

@@ -4,6 +4,7 @@ the quiet hours hold a notice."""
 
 from handlers.context import Context, Inbound
 from handlers.routing import HelpBook, Router, command
+from handlers.text import NotANumber, notice_number
 from models.audit import record_audit
 from models.clock import utcnow
 from models.notice import Urgency
@@ -26,11 +27,12 @@ def by_a_secretary(msg: Inbound, ctx: Context) -> bool | dict[str, str]:
 async def send_now(msg: Inbound, ctx: Context, args: str) -> str:
     person_id = ctx.sender.person_id
     assert person_id is not None  # a secretary is bound
-    number = args.strip().lstrip("#＃").removeprefix("第").removesuffix("号").removesuffix("通知").strip()
-    if number and not number.isdigit():
+    try:
+        number = notice_number(args, "通知")
+    except NotANumber:
         return "请回复“紧急 编号”立即发送那条通知。"
     notice = await find_notice(ctx.session, person_id=person_id, scope_paths=[g.org_path for g in ctx.sender.roles],
-                               notice_id=int(number) if number else None)
+                               notice_id=number)
     if notice is None:
         return f"没有找到第 {number} 号通知，或不在您的管理范围内。" if number else "您还没有发过通知。"
     released = await release_held(session=ctx.session, subject=Subject.notice(notice.id), now=utcnow())

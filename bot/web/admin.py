@@ -1,11 +1,13 @@
 """The secretaries' phone pages, opened from the one-time `后台` link and scoped to one subtree."""
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.keys import SESSIONS, SETTINGS
 from bot.web.layout import esc, message_page, page
-from bot.web.progress_page import local_time
+from bot.web.progress_page import local_time, share
 from bot.web.session import COOKIE, WebUser, current_user, set_session
 from handlers.links import progress_url
 from models.login import redeem_login_token
@@ -39,71 +41,76 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _user_or_reply(request: web.Request, session: AsyncSession) -> WebUser | web.Response:
-    user = await current_user(request, session, _secret(request))
-    if user is None:
-        return message_page("请重新登录", "登录已失效。请在微信中发送“后台”获取新链接。", status=401)
-    return user
+View = Callable[[web.Request, AsyncSession, WebUser], Awaitable[web.Response]]
 
 
-async def overview(request: web.Request) -> web.Response:
-    async with request.app[SESSIONS]() as session:
-        user = await _user_or_reply(request, session)
-        if isinstance(user, web.Response):
-            return user
-        rows = await subtree_counts(session=session, root=user.scope)
+def signed_in(view: View) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The page for a secretary with a live session (one session per request, the user re-checked
+    against their roles); without one, the answer says how to get a new link."""
+
+    async def page_for_user(request: web.Request) -> web.Response:
+        async with request.app[SESSIONS]() as session:
+            user = await current_user(request, session, _secret(request))
+            if user is None:
+                return message_page("请重新登录", "登录已失效。请在微信中发送“后台”获取新链接。", status=401)
+            return await view(request, session, user)
+
+    return page_for_user
+
+
+def _bar(percent: int) -> str:
+    return f'<div class="bar"><i style="width:{percent}%"></i></div>'
+
+
+@signed_in
+async def overview(request: web.Request, session: AsyncSession, user: WebUser) -> web.Response:
+    rows = await subtree_counts(session=session, root=user.scope)
     items = []
     for r in rows:
-        people = r.members + r.residents
-        share = round(100 * r.reached / people) if people else 0
+        reached = share(r.reached, r.members + r.residents)
         items.append(
             f'<div class="card" style="margin-left:{min(r.depth, 4) * 12}px">'
             f'<a href="/admin/org/{esc(r.org.code)}">{esc(r.org.name)}</a>'
             f'<span class="tag">{esc(LEVEL_NAMES[r.org.level])}</span>'
-            f'<div class="muted">含下级：党员 {r.members} · 居民 {r.residents} · 微信可达 {r.reached}（{share}%）</div>'
-            f'<div class="bar"><i style="width:{share}%"></i></div></div>'
+            f'<div class="muted">含下级：党员 {r.members} · 居民 {r.residents} · '
+            f'微信可达 {r.reached}（{reached}%）</div>'
+            f"{_bar(reached)}</div>"
         )
     head = (f'<p class="muted">{esc(user.person.name)} · 可查看 {esc(user.scope.name)} 及下级组织</p>'
             '<p><a href="/admin/notices">通知和任务 →</a></p>')
     return page(f"{user.scope.name} 管理", head + "".join(items))
 
 
-async def notices(request: web.Request) -> web.Response:
+@signed_in
+async def notices(request: web.Request, session: AsyncSession, user: WebUser) -> web.Response:
     """The notices and tasks of the subtree, newest first, each with its figures and its progress page."""
-    async with request.app[SESSIONS]() as session:
-        user = await _user_or_reply(request, session)
-        if isinstance(user, web.Response):
-            return user
-        rows = await notices_of(session=session, root=user.scope)
-    settings = request.app[SETTINGS]
+    rows = await notices_of(session=session, root=user.scope)
+    public_url = request.app[SETTINGS].public_url
     items = []
     for r in rows:
         notice = r.notice
         kind = "任务" if notice.deadline is not None else "通知"
         text = notice.text.split("\n")[0]
-        share = round(100 * r.acked / r.people) if r.people else 0
-        link = progress_url(settings.public_url, _secret(request), id_of(notice), id_of(user.person))
+        acked = share(r.acked, r.people)
+        link = progress_url(public_url, _secret(request), id_of(notice), id_of(user.person))
         items.append(
             f'<div class="card"><a href="{esc(link)}">第 {notice.id} 号{kind}：{esc(text[:30])}</a>'
             f'<div class="muted">{esc(r.issuer)} · {local_time(notice.confirmed_at, request)}</div>'
-            f'<div class="muted">应发 {r.people} · 已送达 {r.delivered} · 已确认 {r.acked}（{share}%）</div>'
-            f'<div class="bar"><i style="width:{share}%"></i></div></div>'
+            f'<div class="muted">应发 {r.people} · 已送达 {r.delivered} · 已确认 {r.acked}（{acked}%）</div>'
+            f"{_bar(acked)}</div>"
         )
     back = '<p><a href="/admin/">← 返回总览</a></p>'
     body = "".join(items) or '<div class="card muted">还没有通知。在微信中回复“发通知”开始。</div>'
     return page(f"{user.scope.name} · 通知和任务", back + body)
 
 
-async def organisation(request: web.Request) -> web.Response:
-    async with request.app[SESSIONS]() as session:
-        user = await _user_or_reply(request, session)
-        if isinstance(user, web.Response):
-            return user
-        org = await get_org_by_code(session=session, code=request.match_info["code"])
-        if org is None or not user.may_see(org):
-            # Same answer for "does not exist" and "not yours": no probing of other organisations.
-            return message_page("无权查看", "该组织不存在或不在您的管理范围内。", status=403)
-        people = await people_of(session=session, org=org)
+@signed_in
+async def organisation(request: web.Request, session: AsyncSession, user: WebUser) -> web.Response:
+    org = await get_org_by_code(session=session, code=request.match_info["code"])
+    if org is None or not user.may_see(org):
+        # Same answer for "does not exist" and "not yours": no probing of other organisations.
+        return message_page("无权查看", "该组织不存在或不在您的管理范围内。", status=403)
+    people = await people_of(session=session, org=org)
     rows = "".join(
         f"<tr><td>{esc(p.person.name)}"
         + "".join(f'<span class="tag">{ROLE_NAMES[RoleKind(k)]}</span>' for k in p.roles)

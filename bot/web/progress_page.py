@@ -84,7 +84,8 @@ def _body(p: Progress, request: web.Request, tree: Rollup | None = None) -> str:
     return head + _totals(p, waiting) + levels + cards + _notes(p) + _undelivered(p) + refresh
 
 
-def _share(part: int, whole: int) -> int:
+def share(part: int, whole: int) -> int:
+    """Percent, for the bars (0 of nothing is 0)."""
     return round(100 * part / whole) if whole else 0
 
 
@@ -95,8 +96,8 @@ def _levels(tree: Rollup) -> str:
     for level in tree.levels:
         facts = [f"完成 {level.done}/{level.orgs}", *level_figures(level, lambda f: f'<span class="warn">{f}</span>')]
         bars = (
-            f'<div class="bars"><i style="width:{_share(level.delivered, level.orgs)}%"></i>'
-            f'<b style="width:{_share(level.done, level.orgs)}%"></b></div>'
+            f'<div class="bars"><i style="width:{share(level.delivered, level.orgs)}%"></i>'
+            f'<b style="width:{share(level.done, level.orgs)}%"></b></div>'
         )
         rows.append(f"<p><strong>{esc(level.level)}</strong>{bars}"
                     f'<span class="muted">{" · ".join(facts)}</span></p>')
