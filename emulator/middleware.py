@@ -56,6 +56,7 @@ async def api_middleware(request: web.Request, handler: Any) -> web.StreamRespon
         return await handler(request)
     state = request.app[STATE_KEY]
     body = await _body_for_log(request)
+    await state.holds.pass_through(request.path)
     if state.faults.latency_ms:
         await asyncio.sleep(state.faults.latency_ms / 1000)
     fault = state.faults.pick(request.path)

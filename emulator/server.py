@@ -154,6 +154,17 @@ class Emulator:
         """Answer the next `count` calls to `endpoint` (a path suffix, "*" for any) with `errcode`."""
         self.state.faults.forced.append(ForcedError(endpoint, errcode, count, errmsg))
 
+    def hold_calls(self, endpoint: str) -> None:
+        """Calls to `endpoint` (a path suffix) wait, received and unanswered, until released."""
+        self.state.holds.hold(endpoint)
+
+    def release_calls(self, endpoint: str | None = None) -> None:
+        self.state.holds.release(endpoint)
+
+    def waiting_calls(self, endpoint: str | None = None) -> int:
+        """How many calls wait at a held endpoint now."""
+        return self.state.holds.count(endpoint)
+
     def clear_faults(self) -> None:
         self.state.faults.clear()
 

@@ -10,6 +10,7 @@ from emulator.client_msg_ids import ClientMsgIds
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultSettings
+from emulator.holds import CallHolds
 from emulator.rates import DailyCounter, SlidingWindow
 from emulator.records import CallRecord, MessageLog
 from emulator.tokens import TokenBook
@@ -42,6 +43,7 @@ class EmulatorState:
         self.mp_stable_tokens = TokenBook(config.token_ttl, config.token_overlap)
         self.work_tokens = TokenBook(config.token_ttl, config.token_overlap)
         self.faults = FaultSettings()
+        self.holds = CallHolds()
         self.log = MessageLog()
         self.calls: list[CallRecord] = []
         self._call_seq = 0
@@ -114,6 +116,7 @@ class EmulatorState:
         self.log.clear()
         self.calls.clear()
         self.faults.clear()
+        self.holds.release()
         self._reset_counters()
         for users in self.users.values():
             for user in users.values():

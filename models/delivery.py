@@ -1,9 +1,11 @@
 """The outbox table: one row per (subject, person, channel, purpose, round), written before anything
 is sent. Every write of a row goes through models/outbox.py; this module holds the table and reads.
 
-A row is pending, in flight (claimed by one dispatcher, with a lease) or settled (sent, failed, fell
-back to another channel, or unknown). A dispatcher that dies leaves rows in flight; they are claimed
-again when the lease runs out, so nothing is lost."""
+A row is pending, in flight (claimed by one dispatcher, with a lease), sending (its request may be
+out: marked durably, a batch at a time, just before the requests go) or settled (sent, failed, fell
+back to another channel, or unknown). A dispatcher that dies leaves rows in flight or sending: when
+the lease runs out, rows it had claimed but not sent are claimed again, so nothing is lost; only a
+row whose request may have reached WeChat, on a channel that cannot drop a repeat, ends unknown."""
 
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,13 +28,15 @@ class Channel(StrEnum):
 
 class DeliveryStatus(StrEnum):
     pending = "pending"
-    in_flight = "in_flight"
+    in_flight = "in_flight"  # claimed by a dispatcher; nothing sent yet
+    sending = "sending"  # its request is about to go or is out: the answer decides, or the lease runs out
     retry = "retry"  # a transient error: due again at next_attempt_at
     sent = "sent"
     failed = "failed"
     fell_back = "fell_back"  # this channel could not reach the person; a row for the next one exists
-    # The process that claimed the row died while sending, on a channel without idempotency
-    # (customer-service, robot): it may have arrived. Sending again could deliver it twice.
+    # The process that sent the row died before the answer was recorded, on a channel that cannot
+    # drop a repeat (customer-service, robot) or past its window: it may have arrived. Sending again
+    # could deliver it twice, so only a secretary's 补发 does.
     unknown = "unknown"
 
 
@@ -58,6 +62,7 @@ IDEMPOTENCY_WINDOWS = {
 RESEND_MARGIN = timedelta(seconds=120)
 
 OPEN_STATUSES = (DeliveryStatus.pending, DeliveryStatus.retry)
+CLAIMED = (DeliveryStatus.in_flight, DeliveryStatus.sending)  # held by a live (or dead) dispatcher
 UNKNOWN_REASON = "发送过程中服务中断，可能已送达；为免重复未再发送"
 MESSAGE_KEY = ("subject_kind", "subject_id", "person_id", "channel", "purpose", "round")
 
@@ -80,9 +85,12 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     lease_until: datetime | None = None
-    # The first claim: no send of the row can be older, so a resend relying on a channel's duplicate
-    # window (IDEMPOTENCY_WINDOWS) is measured from it.
-    first_attempt_at: datetime | None = None
+    # When the current attempt's request was marked as going out (status sending).
+    sending_at: datetime | None = None
+    # The first attempt whose request went out without an answer (a timeout, a lost connection, a
+    # crash mid-send): it may have arrived, so a resend relying on a channel's duplicate window
+    # (IDEMPOTENCY_WINDOWS) is measured from it. None: every earlier try was answered, nothing arrived.
+    unanswered_at: datetime | None = None
     errcode: int | None = None
     reason: str = Field(default="", max_length=300)  # why this channel was chosen, skipped or failed
     sent_at: datetime | None = None
@@ -115,7 +123,7 @@ def open_due(now: datetime) -> ColumnElement[bool]:
 
 
 def lease_expired(now: datetime) -> ColumnElement[bool]:
-    return and_(col(Delivery.status) == DeliveryStatus.in_flight, col(Delivery.lease_until) < now)
+    return and_(col(Delivery.status).in_([s.name for s in CLAIMED]), col(Delivery.lease_until) < now)
 
 
 async def any_due(*, session: AsyncSession) -> bool:
@@ -142,7 +150,7 @@ async def template_in_flight(*, session: AsyncSession, openid: str) -> bool:
     """A template send to the openid is out and not settled yet: its report may come first."""
     found = await session.exec(
         select(Delivery.id).where(
-            col(Delivery.status) == DeliveryStatus.in_flight, col(Delivery.channel) == Channel.mp_template,
+            col(Delivery.status).in_([s.name for s in CLAIMED]), col(Delivery.channel) == Channel.mp_template,
             col(Delivery.recipient) == openid,
         ).limit(1)
     )

@@ -34,6 +34,7 @@ from models.delivery import (
     open_due,
 )
 from models.subject import Subject
+from models.typed import id_of
 
 REASON_MAX = 300
 SETTLE_CHUNK = 500  # rows per statement: well under the bound-parameter limits of SQLite and asyncpg
@@ -109,25 +110,33 @@ async def queue_fallback(
 
 
 async def recover_expired(*, session: AsyncSession) -> int:
-    """Rows whose claim ran out while in flight: their dispatcher died mid-send. On a channel that
-    drops repeats by itself (WeCom's duplicate check, a template's client_msg_id) a second send is
-    harmless inside that window from the row's first claim, so those rows are due again; elsewhere
-    (or later) the first send may have arrived, and a recipient must never get a message twice, so
-    they settle as unknown."""
+    """Rows whose claim ran out: their dispatcher died (or stalled past its lease). A row it had
+    claimed but not marked sending was never sent: it is due again, with its attempt given back. A
+    row marked sending may have reached WeChat: on a channel that drops repeats by itself (WeCom's
+    duplicate check, a template's client_msg_id) a second send is harmless inside that window from
+    the first unanswered request, so those rows are due again; elsewhere (or later) a recipient must
+    never get a message twice, so they settle as unknown, for a secretary's 补发."""
     now = utcnow()
     expired = lease_expired(now)
+    never_sent = await session.exec(
+        update(Delivery)
+        .where(expired, col(Delivery.status) == DeliveryStatus.in_flight)
+        .values(status=DeliveryStatus.retry, lease_until=None, next_attempt_at=now, attempts=Delivery.attempts - 1)
+    )
+    unanswered = func.coalesce(Delivery.unanswered_at, Delivery.sending_at, now)
     in_window = or_(*(
-        and_(col(Delivery.channel) == channel, col(Delivery.first_attempt_at) > now - window + RESEND_MARGIN)
+        and_(col(Delivery.channel) == channel, unanswered > now - window + RESEND_MARGIN)
         for channel, window in IDEMPOTENCY_WINDOWS.items()
     ))
     again = await session.exec(
         update(Delivery).where(expired, in_window).values(status=DeliveryStatus.retry, lease_until=None,
-                                                          next_attempt_at=now)
+                                                          next_attempt_at=now, unanswered_at=unanswered)
     )
     unknown = await session.exec(
-        update(Delivery).where(expired).values(status=DeliveryStatus.unknown, lease_until=None, reason=UNKNOWN_REASON)
+        update(Delivery).where(expired).values(status=DeliveryStatus.unknown, lease_until=None, reason=UNKNOWN_REASON,
+                                                unanswered_at=unanswered)
     )
-    return int(again.rowcount + unknown.rowcount)
+    return int(never_sent.rowcount + again.rowcount + unknown.rowcount)
 
 
 async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> list[Delivery]:
@@ -145,11 +154,38 @@ async def claim_due(*, session: AsyncSession, limit: int, lease: timedelta) -> l
     result = await session.exec(
         update(Delivery)
         .where(col(Delivery.id).in_(picked.scalar_subquery()))
-        .values(status=DeliveryStatus.in_flight, lease_until=now + lease, attempts=Delivery.attempts + 1,
-                first_attempt_at=func.coalesce(Delivery.first_attempt_at, now))
+        .values(status=DeliveryStatus.in_flight, lease_until=now + lease, attempts=Delivery.attempts + 1)
         .returning(Delivery)
     )
     return list(result.scalars())
+
+
+async def mark_sending(*, session: AsyncSession, rows: Sequence[Delivery], lease: timedelta) -> set[int]:
+    """The rows whose requests go out next, marked in one statement and committed by the caller before
+    any of them is sent: after a crash, only these may have reached WeChat. The lease is renewed, so a
+    round of many batches keeps its rows. Returns the ids marked; a row missing from it is no longer
+    this claim (its lease ran out and another dispatcher took it) and must not be sent."""
+    if not rows:
+        return set()
+    now = utcnow()
+    marked: set[int] = set()
+    by_attempt: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        by_attempt[row.attempts].append(id_of(row))
+    for attempts, ids in by_attempt.items():
+        for start in range(0, len(ids), SETTLE_CHUNK):
+            result = await session.exec(
+                update(Delivery)
+                .where(col(Delivery.id).in_(ids[start : start + SETTLE_CHUNK]), col(Delivery.attempts) == attempts,
+                       col(Delivery.status) == DeliveryStatus.in_flight)
+                .values(status=DeliveryStatus.sending, sending_at=now, lease_until=now + lease)
+                .returning(col(Delivery.id))
+            )
+            marked.update(result.scalars())
+    for row in rows:
+        if row.id in marked:
+            row.status, row.sending_at = DeliveryStatus.sending, now
+    return marked
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +215,9 @@ async def hold_rows(*, session: AsyncSession, holds: Sequence[Hold]) -> int:
 
 # --- settling ----------------------------------------------------------------------------------------
 
-# Still the claim that sent it: the same attempt, and in flight, or unknown because another dispatcher
+# Still the claim that sent it: the same attempt, and sending, or unknown because another dispatcher
 # found the lease run out (the real outcome is better than unknown).
-SETTLEABLE = (DeliveryStatus.in_flight, DeliveryStatus.unknown)
+SETTLEABLE = (DeliveryStatus.sending, DeliveryStatus.unknown)
 
 
 async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int, dict[str, object]]]) -> set[int]:
@@ -270,6 +306,22 @@ async def report_failed(
         assert person is not None and choice is not None
         labelled = ChannelChoice(choice.channel, choice.recipient, f"{reason}；{choice.reason}")
         await queue_fallback(session=session, failed=row, person=person, choice=labelled, now=now)
+
+
+RESENT_BY_HAND = "书记补发（可能重复收到）"
+
+
+async def resend_unknown(*, session: AsyncSession, subject: Subject, now: datetime) -> int:
+    """补发: the subject's rows that ended unknown are sent again, now. The secretary was told that
+    some may arrive twice; a template resent inside its window is still dropped by WeChat if the
+    first one arrived. Returns how many."""
+    result = await session.exec(
+        update(Delivery)
+        .where(col(Delivery.subject_kind) == subject.kind.value, col(Delivery.subject_id) == subject.id,
+               col(Delivery.status) == DeliveryStatus.unknown)
+        .values(status=DeliveryStatus.retry, next_attempt_at=now, unanswered_at=None, reason=RESENT_BY_HAND)
+    )
+    return int(result.rowcount)
 
 
 async def release_held(*, session: AsyncSession, subject: Subject, now: datetime) -> int:

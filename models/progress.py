@@ -19,7 +19,7 @@ from models.person import Membership, Person, Role
 from models.subject import of_notice
 from models.typed import col_not_none
 
-OPEN = (DeliveryStatus.pending, DeliveryStatus.in_flight, DeliveryStatus.retry)
+OPEN = (DeliveryStatus.pending, DeliveryStatus.in_flight, DeliveryStatus.sending, DeliveryStatus.retry)
 NO_ORG = "未分组"
 SENT, SENDING, UNKNOWN, FAILED = "sent", "sending", "unknown", "failed"
 

@@ -1,19 +1,22 @@
 """The dispatcher (DESIGN.md §4): claims due outbox rows, sends them, and settles every row.
 
-One round: claim up to `batch` due rows in one short transaction (in flight, with a lease), send them
-(WeCom rows of one notice in one call with WeCom's duplicate check; MP rows one call each, at most
-`concurrency` calls in flight), then settle all rows in one transaction: sent, retry (transient, rate
-or token errors, with back-off and jitter), fell back (a row for the next channel is written), or
-failed with a readable reason. A row is settled only after its send returned; a dispatcher that dies
-leaves its rows in flight and another claims them when the lease runs out.
+One round: claim up to `batch` due rows in one short transaction (in flight, with a lease), then send
+them in waves of at most `concurrency` requests (WeCom rows of one text in one call with WeCom's
+duplicate check; MP rows one call each; a robot's rows of one message in one call). Each wave is one
+transaction before its requests go: it records the answers of the wave before (sent, retry with
+back-off and jitter, fell back with the next channel's row written, or failed with a readable
+reason) and marks the wave's rows `sending`. So a dispatcher that dies leaves at most one wave whose
+requests may have reached WeChat; the rest of its claim was never sent and is claimed again when the
+lease runs out (models/outbox.recover_expired), and every answer it got was recorded, except the
+wave in flight.
 """
 
 import asyncio
 import logging
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -39,7 +42,15 @@ from models.audience import Recipient, load_recipients
 from models.channel_plan import ChannelChoice, next_choice
 from models.clock import utcnow
 from models.delivery import IDEMPOTENCY_WINDOWS, RESEND_MARGIN, Channel, Delivery, DeliveryStatus, any_due
-from models.outbox import Hold, claim_due, hold_rows, recover_expired, settle_claimed, settle_fallen_back
+from models.outbox import (
+    Hold,
+    claim_due,
+    hold_rows,
+    mark_sending,
+    recover_expired,
+    settle_claimed,
+    settle_fallen_back,
+)
 from models.person import Person
 from models.subject import Subject
 from models.subject_texts import SubjectText, subject_texts
@@ -59,9 +70,22 @@ TEMPLATE_WINDOW_SPENT = "模板消息多次发送未获答复，可能已送达�
 class _Sent:
     row: Delivery
     outcome: SendOutcome
-    held: tuple[float, str] | None = None  # not sent: MP is paused or paced (seconds to wait, reason)
     digest: int | None = None  # the id of the digest the row went out in (digest.py)
     robot_message: int | None = None  # the id of the group robot message the row went out in
+
+
+Send = Callable[[list[Delivery]], Awaitable[list[SendOutcome]]]
+
+
+@dataclass(slots=True)
+class _Job:
+    """One request: its rows, and how to send it for the rows that were marked."""
+
+    rows: list[Delivery]
+    send: Send
+    mp: bool = False  # an Official Account call: paced and paused by the MpGate
+    digest_of: dict[int, int] = field(default_factory=dict)  # row id -> the digest it goes out in
+    robot_message: int | None = None
 
 
 RobotMessages = dict[tuple[Subject, str, str], list[Delivery]]  # (subject, key, text) -> rows of one message
@@ -78,6 +102,14 @@ def _robot_messages(rows: list[Delivery], texts: dict[Subject, str]) -> RobotMes
         if row.channel == Channel.robot:
             messages[(row.subject, row.recipient, _text(row, texts))].append(row)
     return messages
+
+
+def _only(job: _Job, marked: set[int]) -> _Job | None:
+    """The job for its marked rows; None when none is (their lease ran out: another dispatcher has them)."""
+    rows = [row for row in job.rows if row.id in marked]
+    if len(rows) == len(job.rows):
+        return job
+    return replace(job, rows=rows) if rows else None
 
 
 def _title_of(text: str) -> str:
@@ -126,7 +158,7 @@ class Dispatcher:
         self.lease = lease
         self.max_attempts = max_attempts
         self.rng = rng or random.Random()
-        self._limit = asyncio.Semaphore(concurrency)
+        self.concurrency = max(1, concurrency)  # requests of one wave
         self.work = WorkAppChannel(api)
         self.custom = MpCustomChannel(api)
         self.template = MpTemplateChannel(api)
@@ -156,14 +188,8 @@ class Dispatcher:
             phones = await _phones(session, rows)
         held_ids = {h.row.id for h in held}
         rows = [r for r in rows if r.id not in held_ids]
-        results = await self._send_all(rows, texts, phones, notices if self.digest else None)
-        now = utcnow()
-        gated = [Hold(s.row, now + timedelta(seconds=s.held[0]), s.held[1]) for s in results if s.held]
-        if gated:
-            async with self.sessions() as session:
-                await hold_rows(session=session, holds=gated)
-                await session.commit()
-        return len(held) + len(gated) + await self._settle([s for s in results if not s.held])
+        jobs = self._jobs(rows, texts, phones, notices if self.digest else None)
+        return len(held) + await self._send_in_waves(jobs)
 
     async def _hold_over_limits(
         self, session: AsyncSession, rows: list[Delivery], texts: dict[Subject, str]
@@ -197,93 +223,144 @@ class Dispatcher:
                 except TimeoutError:
                     pass
 
-    # Sending
+    # Waves
 
-    async def _send_all(
+    async def _send_in_waves(self, jobs: list[_Job]) -> int:
+        """The requests, `concurrency` at a time. Before a wave goes, one transaction records the answers
+        of the wave before and marks this wave's rows sending; after the last, one records its answers."""
+        queue, answered, settled = deque(jobs), list[_Sent](), 0
+        while queue or answered:
+            wave, holds = await self._next_wave(queue)
+            await self._tokens_ready(wave)
+            marking = [row for job in wave for row in job.rows]
+            async with self.sessions() as session:
+                settled += await self._settle(session, answered)
+                settled += await hold_rows(session=session, holds=holds)
+                marked = await mark_sending(session=session, rows=marking, lease=self.lease)
+                await session.commit()
+            answered = []
+            runnable = [job for job in (_only(job, marked) for job in wave) if job is not None]
+            for part in await asyncio.gather(*(self._run(job) for job in runnable)):
+                answered.extend(part)
+        return settled
+
+    async def _next_wave(self, queue: deque[_Job]) -> tuple[list[_Job], list[Hold]]:
+        """Up to `concurrency` requests from the front of the queue. MP requests are asked of the gate
+        first: held while MP is paused or paced too far out; a paced one waits for its slot here,
+        before it is marked, or starts the next wave."""
+        wave: list[_Job] = []
+        holds: list[Hold] = []
+        while queue and len(wave) < self.concurrency:
+            job = queue[0]
+            if job.mp:
+                held = self.mp_gate.hold()
+                if held is not None:
+                    queue.popleft()
+                    until = utcnow() + timedelta(seconds=held[0])
+                    holds.extend(Hold(row, until, held[1]) for row in job.rows)
+                    continue
+                wait = self.mp_gate.wait()
+                if wait > 0:
+                    if wave:
+                        break
+                    await asyncio.sleep(wait)
+                self.mp_gate.take()
+            wave.append(queue.popleft())
+        return wave, holds
+
+    async def _tokens_ready(self, wave: list[_Job]) -> None:
+        """The access tokens the wave needs, fetched before its rows are marked: a slow token call must
+        not leave rows marked as sent that never left."""
+        channels = {row.channel for job in wave for row in job.rows}
+        apps = ([self.api.mp] if channels & {Channel.mp_custom, Channel.mp_template} else []) + (
+            [self.api.work] if Channel.work_app in channels else [])
+        for app in apps:
+            try:
+                await self.api.ready(app)
+            except Exception as exc:  # the sends fail with a token error and are retried
+                log.warning("no access token for %s before sending: %s", app.key, exc)
+
+    async def _run(self, job: _Job) -> list[_Sent]:
+        sent = await self._call(job.rows, partial(job.send, job.rows))
+        if job.mp and any(s.outcome.error_class == ErrorClass.rate for s in sent):
+            self.mp_gate.pause()
+        if job.digest_of or job.robot_message is not None:
+            sent = [replace(s, digest=job.digest_of.get(id_of(s.row)), robot_message=job.robot_message)
+                    for s in sent]
+        return sent
+
+    # Requests
+
+    def _jobs(
         self,
         rows: list[Delivery],
         texts: dict[Subject, str],
-        phones: dict[int, str | None] | None = None,
+        phones: dict[int, str | None],
         notices: dict[Subject, SubjectText] | None = None,
-    ) -> list[_Sent]:
-        """`notices` given (digests on): a person's non-urgent notices on one channel go as one digest."""
-        jobs: list[Awaitable[list[_Sent]]] = []
+    ) -> list[_Job]:
+        """`notices` given (digests on): a person's non-urgent notices on one channel go as one digest.
+        WeCom rows carrying the same text go in one call; robot rows of one group in one message."""
+        jobs: list[_Job] = []
+        now = utcnow()
         if notices:
             digests, rows = split_digests(rows, notices)
-            jobs.extend(self._digest_jobs(digests, notices))
-        # WeCom rows carrying the same text go in one call; robot rows of one group in one message.
+            jobs.extend(self._digest_jobs(digests, notices, now))
         work: dict[tuple[Subject, str], list[Delivery]] = defaultdict(list)
-        robot = _robot_messages(rows, texts)
-        phones = phones or {}
-        now = utcnow()
         for row in rows:
             text = _text(row, texts)
             if row.channel == Channel.work_app:
                 work[(row.subject, text)].append(row)
             elif row.channel == Channel.mp_custom:
-                jobs.append(self._send_mp([row], partial(self.custom.send, row.recipient, text)))
+                jobs.append(_Job([row], partial(self._custom, text), mp=True))
             elif row.channel == Channel.mp_template:
-                jobs.append(self._send_mp(
-                    [row], partial(self._send_template, row, text, now, client_msg_id=row.client_msg_id)
-                ))
-        for (_, text), group in work.items():
-            userids = [r.recipient for r in group]
-            jobs.append(
-                self._guarded(
-                    group,
-                    partial(self.work.send, userids, text, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS),
-                )
-            )
-        for (_, key, text), group in robot.items():
-            mobiles = [phones.get(r.person_id) or "" for r in group]
-            send = self._guarded(group, partial(self.robot.send, key, text, mention_mobiles=mobiles))
-            jobs.append(self._one_message(send, min(r.id or 0 for r in group)))
-        results: list[_Sent] = []
-        for part in await asyncio.gather(*jobs):
-            results.extend(part)
-        return results
+                jobs.append(_Job([row], partial(self._template, text, now), mp=True))
+        jobs.extend(_Job(group, partial(self._work, text)) for (_, text), group in work.items())
+        for (_, key, text), group in _robot_messages(rows, texts).items():
+            send = partial(self._robot, key, text, phones)
+            jobs.append(_Job(group, send, robot_message=min(id_of(r) for r in group)))
+        return jobs
 
-    def _digest_jobs(
-        self, digests: list[Digest], notices: dict[Subject, SubjectText]
-    ) -> list[Awaitable[list[_Sent]]]:
+    def _digest_jobs(self, digests: list[Digest], notices: dict[Subject, SubjectText], now: datetime) -> list[_Job]:
         """One message per digest; WeCom digests with the same text still go in one call for many users.
         Every merged row settles with the one send's outcome (matched by recipient in `_call`)."""
-        jobs: list[Awaitable[list[_Sent]]] = []
+        jobs: list[_Job] = []
         work: dict[str, list[Digest]] = defaultdict(list)
-        now = utcnow()
         for digest in digests:
             text = digest_text(digest.subjects, notices)
-            channel, recipient = digest.rows[0].channel, digest.rows[0].recipient
+            marks = {id_of(row): digest.id for row in digest.rows}
+            channel = digest.rows[0].channel
             if channel == Channel.work_app:
                 work[text].append(digest)
             elif channel == Channel.mp_custom:
-                send = self._send_mp(digest.rows, partial(self.custom.send, recipient, text))
-                jobs.append(self._marked(send, [digest]))
+                jobs.append(_Job(digest.rows, partial(self._custom, text), mp=True, digest_of=marks))
             else:  # a template holds a title and a link: the count, and the newest notice's page
-                newest = digest.rows[-1]
-                title = digest_title(len(digest.rows))
-                send = self._send_mp(
-                    digest.rows,
-                    partial(self._send_template, newest, title, now, title=title, client_msg_id=digest.client_msg_id),
-                )
-                jobs.append(self._marked(send, [digest]))
+                send = partial(self._template_digest, digest_title(len(digest.rows)), digest.client_msg_id, now)
+                jobs.append(_Job(digest.rows, send, mp=True, digest_of=marks))
         for text, group in work.items():
-            userids = [d.rows[0].recipient for d in group]
-            send = self._guarded(
-                [r for d in group for r in d.rows],
-                partial(self.work.send, userids, text, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS),
-            )
-            jobs.append(self._marked(send, group))
+            marks = {id_of(row): d.id for d in group for row in d.rows}
+            jobs.append(_Job([r for d in group for r in d.rows], partial(self._work, text), digest_of=marks))
         return jobs
 
-    @staticmethod
-    async def _marked(send: Awaitable[list[_Sent]], digests: list[Digest]) -> list[_Sent]:
-        digest_of = {row.id: d.id for d in digests for row in d.rows}
-        return [replace(s, digest=digest_of.get(s.row.id)) for s in await send]
+    async def _custom(self, text: str, rows: list[Delivery]) -> list[SendOutcome]:
+        return await self.custom.send(rows[0].recipient, text)
 
-    @staticmethod
-    async def _one_message(send: Awaitable[list[_Sent]], message_id: int) -> list[_Sent]:
-        return [replace(s, robot_message=message_id) for s in await send]
+    async def _work(self, text: str, rows: list[Delivery]) -> list[SendOutcome]:
+        userids = list(dict.fromkeys(r.recipient for r in rows))  # a digest's rows share one recipient
+        return await self.work.send(userids, text, dedupe_seconds=WORK_MAX_DEDUPE_SECONDS)
+
+    async def _robot(
+        self, key: str, text: str, phones: dict[int, str | None], rows: list[Delivery]
+    ) -> list[SendOutcome]:
+        return await self.robot.send(key, text, mention_mobiles=[phones.get(r.person_id) or "" for r in rows])
+
+    async def _template(self, text: str, now: datetime, rows: list[Delivery]) -> list[SendOutcome]:
+        row = rows[0]
+        return await self._send_template(row, text, now, client_msg_id=row.client_msg_id)
+
+    async def _template_digest(
+        self, title: str, client_msg_id: str, now: datetime, rows: list[Delivery]
+    ) -> list[SendOutcome]:
+        return await self._send_template(rows[-1], title, now, title=title, client_msg_id=client_msg_id)
 
     async def _send_template(
         self, row: Delivery, text: str, now: datetime, *, client_msg_id: str, title: str | None = None
@@ -298,23 +375,6 @@ class Dispatcher:
             fields={"title": title, "time": local},
             client_msg_id=client_msg_id,
         )
-
-    async def _send_mp(self, rows: list[Delivery], send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
-        """One MP call (for one row, or a digest's rows of one person) unless MP sends are paused
-        (45011 earlier) or paced; a rate error pauses them."""
-        async with self._limit:
-            held = await self.mp_gate.admit()
-            if held is not None:
-                return [_Sent(row, _internal_failure(row.recipient), held) for row in rows]
-            sent = await self._call(rows, send)
-        if any(s.outcome.error_class == ErrorClass.rate for s in sent):
-            self.mp_gate.pause()
-        return sent
-
-    async def _guarded(self, rows: list[Delivery], send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
-        """One call, within the concurrency limit."""
-        async with self._limit:
-            return await self._call(rows, send)
 
     async def _call(self, rows: list[Delivery], send: Callable[[], Awaitable[list[SendOutcome]]]) -> list[_Sent]:
         """Each row matched with its recipient's outcome. Channels do not raise for WeChat or network
@@ -338,31 +398,31 @@ class Dispatcher:
 
     # Settling
 
-    async def _settle(self, results: list[_Sent]) -> int:
-        """The round's outcomes in one transaction: sent, retry and failed rows in a few batched
+    async def _settle(self, session: AsyncSession, results: list[_Sent]) -> int:
+        """A wave's answers, in the caller's transaction: sent, retry and failed rows in a few batched
         statements (settle_claimed); a row that falls back alone, so that its fallback row is written
         only when the update took. Delivery reports that overtook their send are applied last."""
+        if not results:
+            return 0
         now = utcnow()
-        async with self.sessions() as session:
-            falling = [s for s in results if not s.outcome.ok and s.outcome.error_class not in RETRY_CLASSES]
-            people = await load_recipients(session=session, person_ids={s.row.person_id for s in falling}, now=now)
-            batched: list[tuple[int, int, dict[str, object]]] = []
-            falling_back: list[tuple[_Sent, dict[str, object], ChannelChoice]] = []
-            delays: dict[int, float] = {}
-            for item in results:
-                values, fallback = self._outcome(item, people, delays)
-                if fallback is None:
-                    batched.append((id_of(item.row), item.row.attempts, values))
-                else:
-                    falling_back.append((item, values, fallback))
-            settled = len(await settle_claimed(session=session, outcomes=batched))
-            for item, values, fallback in falling_back:
-                settled += await settle_fallen_back(session=session, row=item.row, values=values,
-                                                    person=people[item.row.person_id], choice=fallback, now=now)
-            reported = {(s.row.recipient, s.outcome.msgid) for s in results
-                        if s.outcome.ok and s.row.channel == Channel.mp_template and s.outcome.msgid}
-            await apply_waiting_reports(session=session, sent=reported, now=now)
-            await session.commit()
+        falling = [s for s in results if not s.outcome.ok and s.outcome.error_class not in RETRY_CLASSES]
+        people = await load_recipients(session=session, person_ids={s.row.person_id for s in falling}, now=now)
+        batched: list[tuple[int, int, dict[str, object]]] = []
+        falling_back: list[tuple[_Sent, dict[str, object], ChannelChoice]] = []
+        delays: dict[int, float] = {}
+        for item in results:
+            values, fallback = self._outcome(item, people, delays)
+            if fallback is None:
+                batched.append((id_of(item.row), item.row.attempts, values))
+            else:
+                falling_back.append((item, values, fallback))
+        settled = len(await settle_claimed(session=session, outcomes=batched))
+        for item, values, fallback in falling_back:
+            settled += await settle_fallen_back(session=session, row=item.row, values=values,
+                                                person=people[item.row.person_id], choice=fallback, now=now)
+        reported = {(s.row.recipient, s.outcome.msgid) for s in results
+                    if s.outcome.ok and s.row.channel == Channel.mp_template and s.outcome.msgid}
+        await apply_waiting_reports(session=session, sent=reported, now=now)
         return settled
 
     def _outcome(
@@ -376,6 +436,11 @@ class Dispatcher:
             return self._sent_values(item, now), None
         reason = outcome.reason[:300]
         failed: dict[str, object] = {"status": DeliveryStatus.failed, "errcode": outcome.errcode, "reason": reason}
+        # No answer (a timeout, a lost connection): the request may have arrived. An answer, of any
+        # class, says what happened, and a resend after it is harmless.
+        unanswered_at = row.unanswered_at or (row.sending_at or now if outcome.errcode is None else None)
+        if unanswered_at is not None and row.unanswered_at is None:
+            failed["unanswered_at"] = unanswered_at
         if outcome.error_class in RETRY_CLASSES:
             if row.attempts >= self.max_attempts:
                 return failed, None
@@ -383,23 +448,18 @@ class Dispatcher:
             if item.digest and delays is not None:
                 delay = delays.setdefault(item.digest, delay)
             retry_at = now + timedelta(seconds=delay)
-            if row.channel == Channel.mp_template:
-                # The resend must reach WeChat while the first try's client_msg_id still drops a repeat.
-                last = (row.first_attempt_at or now) + IDEMPOTENCY_WINDOWS[Channel.mp_template] - RESEND_MARGIN
+            if row.channel == Channel.mp_template and unanswered_at is not None:
+                # The resend must reach WeChat while the unanswered try's client_msg_id still drops a repeat.
+                last = unanswered_at + IDEMPOTENCY_WINDOWS[Channel.mp_template] - RESEND_MARGIN
                 if last <= now + timedelta(seconds=MIN_RETRY_SECONDS):
-                    unknown: dict[str, object] = {"status": DeliveryStatus.unknown, "errcode": outcome.errcode,
-                                                  "reason": TEMPLATE_WINDOW_SPENT}
-                    return unknown, None
+                    return {**failed, "status": DeliveryStatus.unknown, "reason": TEMPLATE_WINDOW_SPENT}, None
                 retry_at = min(retry_at, last)
-            retry: dict[str, object] = {"status": DeliveryStatus.retry, "next_attempt_at": retry_at,
-                                        "errcode": outcome.errcode, "reason": reason}
-            return retry, None
+            return {**failed, "status": DeliveryStatus.retry, "next_attempt_at": retry_at}, None
         person = people.get(row.person_id)
         choice = next_choice(person, row.channel) if person is not None else None
         if choice is None or choice.channel is None or choice.channel == row.channel:
             return failed, None
-        fell_back: dict[str, object] = {"status": DeliveryStatus.fell_back, "errcode": outcome.errcode,
-                                        "reason": reason}
+        fell_back: dict[str, object] = {**failed, "status": DeliveryStatus.fell_back}
         return fell_back, ChannelChoice(choice.channel, choice.recipient, f"{reason}；{choice.reason}")
 
     @staticmethod

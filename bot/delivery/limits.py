@@ -8,7 +8,6 @@ could outlive its lease. The MP limits are not counted but met: errcode 45011 pa
 sends for a while (MpGate), and an optional calls-per-second cap paces them.
 """
 
-import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -21,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import aware
-from models.delivery import Channel, Delivery, DeliveryStatus
+from models.delivery import CLAIMED, Channel, Delivery
 from models.outbox import Hold
 from models.typed import id_of
 
@@ -86,7 +85,7 @@ async def _flying_elsewhere(
     result = await session.exec(
         select(Delivery.recipient, counted)
         .where(
-            Delivery.status == DeliveryStatus.in_flight,
+            col(Delivery.status).in_([s.name for s in CLAIMED]),
             Delivery.channel == channel,
             col(Delivery.recipient).in_(recipients),
             col(Delivery.id).not_in(ours),
@@ -189,7 +188,8 @@ async def over_robot_limits(
 
 class MpGate:
     """This process's MP sends: paused for a while after a rate error (45011), and optionally paced
-    to a number of calls per second. A send that would wait longer than `max_wait` is held instead."""
+    to a number of calls per second. A send that would wait longer than `max_wait` is held instead.
+    The dispatcher asks before it marks a request as going out, so a paced request waits unmarked."""
 
     def __init__(self, limits: Limits, *, max_wait: float) -> None:
         self.pause_seconds = limits.mp_pause
@@ -201,17 +201,20 @@ class MpGate:
     def pause(self) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + self.pause_seconds)
 
-    async def admit(self) -> tuple[float, str] | None:
-        """None: send now (after a short pacing wait); else (seconds to hold the row, reason)."""
+    def hold(self) -> tuple[float, str] | None:
+        """(seconds to hold the row, reason) when the next MP call cannot be made soon; else None."""
         now = time.monotonic()
         if self._paused_until > now:
             return self._paused_until - now, MP_PAUSED
-        if not self.interval:
-            return None
-        slot = max(now, self._next_slot)
-        if slot - now > self.max_wait:
-            return slot - now, MP_PACED
-        self._next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        if self.interval and self._next_slot - now > self.max_wait:
+            return self._next_slot - now, MP_PACED
         return None
+
+    def wait(self) -> float:
+        """Seconds until the next MP call's slot (0: now)."""
+        return max(0.0, self._next_slot - time.monotonic()) if self.interval else 0.0
+
+    def take(self) -> None:
+        """One call is made now: the next slot is an interval later."""
+        if self.interval:
+            self._next_slot = max(time.monotonic(), self._next_slot) + self.interval

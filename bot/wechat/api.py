@@ -67,6 +67,11 @@ class WeChatApi:
             raise ApiError(data["errcode"], data.get("errmsg", ""), data)
         return data["access_token"], int(data.get("expires_in", 7200))
 
+    async def ready(self, app: AppCredentials) -> None:
+        """The app's access token is at hand (fetched now if needed), so that a send made next goes out
+        at once: the dispatcher marks a batch as sent only when nothing stands between it and WeChat."""
+        await self.tokens.get(app.key, lambda: self._fetch_token(app))
+
     async def call(self, app: AppCredentials, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         token = await self.tokens.get(app.key, lambda: self._fetch_token(app))
         data = await self._post(app, path, payload, token)

@@ -3,6 +3,7 @@
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.db import SessionFactory
@@ -32,11 +33,16 @@ async def test_two_dispatchers_never_get_the_same_row(session_factory: SessionFa
     assert await _claim(session_factory, 20) == []  # all in flight, leases running
 
 
-async def _lease_runs_out(sessions: SessionFactory, ago: timedelta = timedelta(seconds=1)) -> None:
-    async with sessions() as s:  # the dispatcher died; time passes beyond the lease (claimed a lease earlier)
+async def _lease_runs_out(
+    sessions: SessionFactory, ago: timedelta = timedelta(seconds=1), *, requests_out: bool = True
+) -> None:
+    """The dispatcher died; time passes beyond the lease (claimed a lease earlier). `requests_out`: it
+    had marked the rows sending, so their requests may have reached WeChat."""
+    async with sessions() as s:
         for row in await s.exec(select(Delivery)):
             row.lease_until = utcnow() - ago
-            row.first_attempt_at = row.lease_until - LEASE
+            if requests_out:
+                row.status, row.sending_at = DeliveryStatus.sending, row.lease_until - LEASE
             s.add(row)
         await s.commit()
 
@@ -54,6 +60,25 @@ async def _recover(sessions: SessionFactory) -> int:
         count = await recover_expired(session=s)
         await s.commit()
     return count
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+async def test_rows_a_dead_dispatcher_claimed_but_never_sent_come_back_on_every_channel(
+    session_factory: SessionFactory, channel: Channel
+) -> None:
+    await seed_outbox(session_factory, 3)
+    await _on_channel(session_factory, channel)
+    taken = await _claim(session_factory, 10)
+    # Killed before it marked them sending (waiting for a token, say), and found only much later.
+    await _lease_runs_out(session_factory, ago=timedelta(minutes=40), requests_out=False)
+
+    assert await _recover(session_factory) == 3
+
+    # Nothing of them left the process: they are sent as if for the first time, the attempt given back.
+    assert sorted(await _claim(session_factory, 10)) == sorted(taken)
+    async with session_factory() as s:
+        rows = list(await s.exec(select(Delivery)))
+    assert {r.attempts for r in rows} == {1} and {r.unanswered_at for r in rows} == {None}
 
 
 async def test_wecom_rows_of_a_dead_dispatcher_come_back_after_the_lease(session_factory: SessionFactory) -> None:

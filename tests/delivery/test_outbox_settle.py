@@ -10,15 +10,17 @@ from bot.db import SessionFactory
 from models import Delivery, DeliveryStatus
 from models.clock import utcnow
 from models.delivery import Channel
-from models.outbox import SETTLE_CHUNK, claim_due, recover_expired, settle_claimed
+from models.outbox import SETTLE_CHUNK, claim_due, mark_sending, recover_expired, settle_claimed
 from tests.delivery.outbox import seed_outbox
 
 LEASE = timedelta(seconds=60)
 
 
 async def _claim(sessions: SessionFactory, limit: int = 10_000) -> list[Delivery]:
+    """Claimed and marked sending, as a dispatcher does just before the requests go."""
     async with sessions() as s:
         rows = await claim_due(session=s, limit=limit, lease=LEASE)
+        await mark_sending(session=s, rows=rows, lease=LEASE)
         await s.commit()
     return rows
 
@@ -85,7 +87,7 @@ async def test_a_too_slow_dispatcher_cannot_settle_a_row_claimed_again(session_f
     sent = {"status": DeliveryStatus.sent, "sent_at": utcnow(), "errcode": 0}
 
     assert await _settle(session_factory, [(r.id, r.attempts, sent) for r in first]) == set()  # type: ignore[misc]
-    assert {r.status for r in await _rows(session_factory)} == {DeliveryStatus.in_flight}
+    assert {r.status for r in await _rows(session_factory)} == {DeliveryStatus.sending}
 
     assert await _settle(session_factory, [(r.id, r.attempts, sent) for r in second]) == {r.id for r in second}  # type: ignore[misc]
     assert {r.status for r in await _rows(session_factory)} == {DeliveryStatus.sent}

@@ -12,7 +12,7 @@ from bot.delivery.reports import USER_BLOCK, apply_waiting_reports
 from models import Delivery, DeliveryStatus, WaitingReport
 from models.clock import utcnow
 from models.delivery import Channel
-from models.outbox import claim_due, settle_claimed
+from models.outbox import claim_due, mark_sending, settle_claimed
 from tests.delivery.outbox import dispatcher_of, notices
 from tests.seed import Roster
 from tests.stack import Stack
@@ -34,7 +34,8 @@ async def test_a_template_send_carries_the_rows_client_msg_id_and_its_retry_the_
 
     assert await dispatcher.run_once() == 1
     [row] = await _rows(stack)
-    assert row.status == DeliveryStatus.retry and row.first_attempt_at is not None
+    # WeChat answered: nothing arrived, so no resend window binds the retry.
+    assert row.status == DeliveryStatus.retry and row.unanswered_at is None
     async with stack.sessions() as s:
         await s.exec(update(Delivery).values(next_attempt_at=utcnow()))  # type: ignore[call-overload]
         await s.commit()
@@ -54,8 +55,8 @@ async def test_a_template_retry_never_falls_outside_the_client_msg_id_window(
     stack = quiet_stack
     stack.emulator.register_user("mp", "o_li")
     await notices(stack, people, 1, [("li", Channel.mp_template, "o_li")])
-    async with stack.sessions() as s:  # tried first almost ten minutes ago, WeChat never answered since
-        await s.exec(update(Delivery).values(first_attempt_at=utcnow() - timedelta(minutes=9)))  # type: ignore[call-overload]
+    async with stack.sessions() as s:  # a try almost ten minutes ago went unanswered (a timeout)
+        await s.exec(update(Delivery).values(unanswered_at=utcnow() - timedelta(minutes=9)))  # type: ignore[call-overload]
         await s.commit()
     stack.emulator.force_error("template/send", -1)
 
@@ -73,6 +74,7 @@ async def test_a_report_that_overtakes_its_send_is_kept_and_applied_when_the_sen
     await notices(stack, people, 1, [("li", Channel.mp_template, "o_li")])
     async with stack.sessions() as s:  # a dispatcher has claimed the row and is sending it
         [claimed] = await claim_due(session=s, limit=10, lease=timedelta(seconds=60))
+        await mark_sending(session=s, rows=[claimed], lease=timedelta(seconds=60))
         await s.commit()
 
     reply = await stack.phone("mp", "o_li").send_event(
@@ -104,8 +106,8 @@ async def test_a_template_whose_dispatcher_died_before_settling_is_resent_and_ar
     [first] = stack.emulator.messages("mp", "o_li")
     async with stack.sessions() as s:  # as if the dispatcher had died after the send, before settling it
         await s.exec(update(Delivery).values(  # type: ignore[call-overload]
-            status=DeliveryStatus.in_flight, lease_until=utcnow() - timedelta(seconds=1), template_msgid=None,
-            sent_at=None,
+            status=DeliveryStatus.sending, lease_until=utcnow() - timedelta(seconds=1), template_msgid=None,
+            sent_at=None, sending_at=utcnow() - timedelta(seconds=61),
         ))
         await s.commit()
 
@@ -124,7 +126,8 @@ async def test_a_success_report_that_overtakes_its_send_needs_no_keeping(quiet_s
     stack = quiet_stack
     await notices(stack, people, 1, [("li", Channel.mp_template, "o_li")])
     async with stack.sessions() as s:
-        await claim_due(session=s, limit=10, lease=timedelta(seconds=60))
+        claimed = await claim_due(session=s, limit=10, lease=timedelta(seconds=60))
+        await mark_sending(session=s, rows=claimed, lease=timedelta(seconds=60))
         await s.commit()
 
     reply = await stack.phone("mp", "o_li").send_event("TEMPLATESENDJOBFINISH", None, MsgID="90002", Status="success")
@@ -133,4 +136,4 @@ async def test_a_success_report_that_overtakes_its_send_needs_no_keeping(quiet_s
     async with stack.sessions() as s:
         assert list(await s.exec(select(WaitingReport))) == []  # its send settles as sent by itself
     [row] = await _rows(stack)
-    assert row.status == DeliveryStatus.in_flight
+    assert row.status == DeliveryStatus.sending

@@ -1,3 +1,4 @@
+import asyncio
 import time
 
 import httpx
@@ -103,3 +104,23 @@ async def test_call_log(emulator: Emulator, http: httpx.AsyncClient, token: str)
     assert calls[2]["errcode"] == 48001
     wrong_method = await http.get(emulator.mp_api_base + CUSTOM, params={"access_token": token})
     assert wrong_method.status_code == 200 and wrong_method.json()["errcode"] == 43002
+
+
+async def test_a_held_endpoint_keeps_its_calls_waiting_until_released(
+    emulator: Emulator, http: httpx.AsyncClient, token: str
+) -> None:
+    emulator.hold_calls("message/custom/send")
+    url = emulator.mp_api_base + CUSTOM
+    calls = [asyncio.create_task(post(http, url, token, custom_text("o_1", f"第{i}条"))) for i in range(3)]
+    for _ in range(100):
+        if emulator.waiting_calls("message/custom/send") == 3:
+            break
+        await asyncio.sleep(0.01)
+
+    # Received, unanswered and not delivered; the token endpoint is not held.
+    assert emulator.waiting_calls() == 3 and not any(c.done() for c in calls)
+    assert emulator.messages() == [] and await mp_token(http, emulator)
+
+    emulator.release_calls("message/custom/send")
+    assert [a["errcode"] for a in await asyncio.gather(*calls)] == [0, 0, 0]
+    assert len(emulator.messages("mp", "o_1")) == 3 and emulator.waiting_calls() == 0
