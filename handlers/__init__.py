@@ -1,13 +1,14 @@
 """What inbound messages mean. The order of ROUTERS is the precedence: binding before features,
 the fallback last."""
 
-from handlers import admin_link, binding, confirmations, follow, help, notices, progress, tasks, urgent
+from handlers import admin_link, binding, confirmations, follow, help, notices, progress, resend, tasks, urgent
 from handlers.routing import HelpBook, Router
 
 ROUTERS: tuple[Router, ...] = (
     follow.router,
     binding.router,
     notices.router,  # before help: an open conversation takes every reply except 帮助
+    resend.router,  # 补发 N, and its 确认 before confirmations
     tasks.router,  # 下发 / 汇总: before confirmations
     confirmations.router,  # after notices: a secretary's open conversation keeps its 1 / 好 / ok
     progress.router,
@@ -20,6 +21,6 @@ ROUTERS: tuple[Router, ...] = (
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, admin_link, notices, confirmations, progress, urgent, tasks):
+    for module in (help, binding, admin_link, notices, confirmations, progress, urgent, resend, tasks):
         module.register_help(book)
     return book

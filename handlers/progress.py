@@ -48,6 +48,14 @@ def waiting_line(p: Progress, tz: tzinfo | None, quiet: tuple[time, time] | None
     return f"等待发送 {p.waiting}（{why}，{local:%H:%M} 起发送）"
 
 
+def unknown_line(p: Progress) -> str | None:
+    """Why some ended unknown and what the secretary can do (`补发`); None when none did."""
+    if not p.unknown:
+        return None
+    return (f"结果未知 {p.unknown} 人：发送时服务中断，可能已收到也可能没有。"
+            f"回复“补发 {p.notice.id}”可重发（已收到的人会再收到一次）。")
+
+
 def render(p: Progress, *, tz: tzinfo | None = None, quiet: tuple[time, time] | None = None) -> str:
     text = p.notice.text
     preview = text if len(text) <= PREVIEW else text[:PREVIEW] + "…"
@@ -63,6 +71,8 @@ def render(p: Progress, *, tz: tzinfo | None = None, quiet: tuple[time, time] | 
     if is_task:
         counts.append(f"已完成 {p.done}")
     lines.append("，".join(counts))
+    if unknown := unknown_line(p):
+        lines.append(unknown)
     lines.extend(f"{o.name}：送达 {o.sent}/{o.people}，确认 {o.acked}" for o in p.orgs[:MAX_ORGS])
     if p.unacked:
         more = "…" if len(p.unacked) > MAX_NAMES else ""

@@ -10,7 +10,7 @@ row whose request may have reached WeChat, on a channel that cannot drop a repea
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text, UniqueConstraint, and_, or_
+from sqlalchemy import Index, String, Text, UniqueConstraint, and_, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -165,3 +165,14 @@ async def unknown_templates(*, session: AsyncSession, openid: str) -> list[Deliv
         )
     )
     return list(found)
+
+
+async def count_unknown(*, session: AsyncSession, subject: Subject) -> int:
+    """The subject's rows that ended unknown: what a secretary's 补发 would send again."""
+    found = await session.exec(
+        select(func.count()).select_from(Delivery).where(
+            col(Delivery.subject_kind) == subject.kind.value, col(Delivery.subject_id) == subject.id,
+            col(Delivery.status) == DeliveryStatus.unknown,
+        )
+    )
+    return int(found.one())

@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.keys import SESSIONS, SETTINGS
 from bot.web.layout import esc, message_page, page
 from handlers.links import read_progress_token
-from handlers.progress import waiting_line
+from handlers.progress import unknown_line, waiting_line
 from handlers.tasks import level_figures
 from models.notice import Notice, NoticeStatus, Urgency
 from models.progress import OrgProgress, Progress, may_follow, notice_progress
@@ -110,6 +110,7 @@ def _levels(tree: Rollup) -> str:
 
 
 def _totals(p: Progress, waiting: str | None = None) -> str:
+    """The figures, and below them what waits (quiet hours) and why some are unknown (补发)."""
     figures = [("应发", p.total), ("已送达", p.sent), ("发送中", p.sending - p.waiting), ("未送达", p.failed),
                ("结果未知", p.unknown), ("已确认", p.acked)]
     if p.waiting:
@@ -117,7 +118,8 @@ def _totals(p: Progress, waiting: str | None = None) -> str:
     if p.notice.deadline is not None:
         figures.append(("已完成", p.done))
     cells = "".join(f"<div><strong>{n}</strong>{label}</div>" for label, n in figures)
-    note = f'<p class="muted">{esc(waiting)}</p>' if waiting else ""
+    notes = [line for line in (waiting, unknown_line(p)) if line]
+    note = "".join(f'<p class="muted">{esc(line)}</p>' for line in notes)
     return f'<div class="card totals">{cells}</div>{note}'
 
 

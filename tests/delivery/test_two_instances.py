@@ -65,6 +65,7 @@ async def test_killing_one_of_two_instances_mid_send_loses_nothing_and_sends_not
         assert await until(lambda c: not sum(c[s] for s in OPEN), session_factory, within=60)
         unknown = await check_every_member_once(session_factory, emulator, notice_id)
 
+        print(f"\nrandom kill: claimed {claimed_at_kill} (both instances), unknown {len(unknown)}")
         # Of the rows both instances held at the kill, only the victim's requests in flight can be
         # unknown: at most one wave of customer-service sends.
         assert len(unknown) <= CONCURRENCY, f"{len(unknown)} unknown of {claimed_at_kill} claimed"

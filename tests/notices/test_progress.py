@@ -5,7 +5,7 @@ import asyncio
 from sqlmodel import col, func, select
 
 from models import Delivery, Notice
-from models.delivery import OPEN_STATUSES, DeliveryStatus
+from models.delivery import CLAIMED, OPEN_STATUSES
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -14,7 +14,7 @@ TEXT = "今晚防汛值班，请党员19点到社区集合，带好雨具和手�
 
 async def _settled(stack: Stack, notice_id: int, within: float = 5.0) -> None:
     """Polls until the dispatcher has settled every delivery row of the notice."""
-    unsettled = (*OPEN_STATUSES, DeliveryStatus.in_flight)
+    unsettled = (*OPEN_STATUSES, *CLAIMED)
     for _ in range(int(within / 0.1)):
         async with stack.sessions() as s:
             query = select(func.count()).select_from(Delivery).where(

@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 
 from bot.settings import SettingsError, load_settings
 from models import AuditEntry, Delivery, Notice, Role, RoleKind
-from models.delivery import OPEN_STATUSES, DeliveryStatus, Purpose
+from models.delivery import CLAIMED, OPEN_STATUSES, DeliveryStatus, Purpose
 from models.reminders import ReminderCounts, missing_list_text
 from schedules.reminders import send_due_reminders
 from schedules.scheduler import build_scheduler
@@ -53,7 +53,7 @@ async def _send_notice(stack: Stack, text: str, *, urgent: bool = False) -> int:
 
 async def _settled(stack: Stack, within: float = 10.0) -> None:
     """Polls until the dispatcher has settled every outbox row."""
-    unsettled = (*OPEN_STATUSES, DeliveryStatus.in_flight)
+    unsettled = (*OPEN_STATUSES, *CLAIMED)
     for _ in range(int(within / 0.05)):
         async with stack.sessions() as s:
             query = select(func.count()).select_from(Delivery).where(col(Delivery.status).in_(unsettled))

@@ -14,7 +14,7 @@ from bot.app import API
 from bot.delivery.dispatcher import Dispatcher
 from models import AuditEntry, Delivery, Membership, Notice, Organisation, OrgLevel, Person, PersonKind, Role, RoleKind
 from models.api_token import issue_token
-from models.delivery import OPEN_STATUSES, DeliveryStatus, Purpose
+from models.delivery import CLAIMED, OPEN_STATUSES, Purpose
 from models.directory import bump_directory_version
 from models.organisation import child_path
 from models.task_deadlines import Written, is_workday, previous_workday, reminder_moment
@@ -81,7 +81,7 @@ async def _issue(stack: Stack, deadline: str, *, text: str = TASK, reaches: int 
 
 
 async def _settled(stack: Stack, within: float = 5.0) -> None:
-    unsettled = (*OPEN_STATUSES, DeliveryStatus.in_flight)
+    unsettled = (*OPEN_STATUSES, *CLAIMED)
     now = datetime.now(UTC)
     for _ in range(int(within / 0.1)):
         async with stack.sessions() as s:
