@@ -70,7 +70,7 @@ WORK_PER_CALL = 1000  # WeCom's limit per message/send
 TEMPLATE_ID = "TPL_NOTICE"
 SECRET = "delivery-benchmark-secret"
 TEXT = "关于开展主题党日活动的通知\n本周六上午九点在各支部活动室开展主题党日活动，请全体党员准时参加。"
-OPEN = ("pending", "in_flight", "retry")
+OPEN = ("pending", "in_flight", "sending", "retry")
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 

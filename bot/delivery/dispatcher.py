@@ -1,19 +1,20 @@
 """The dispatcher (DESIGN.md §4): claims due outbox rows, sends them, and settles every row.
 
 One round: claim up to `batch` due rows in one short transaction (in flight, with a lease), then send
-them in waves of at most `concurrency` requests (WeCom rows of one text in one call with WeCom's
-duplicate check; MP rows one call each; a robot's rows of one message in one call). Each wave is one
-transaction before its requests go: it records the answers of the wave before (sent, retry with
+them with at most `concurrency` requests out at a time (WeCom rows of one text in one call with
+WeCom's duplicate check; MP rows one call each; a robot's rows of one message in one call). Before
+requests go, one transaction records the answers that came in since the last one (sent, retry with
 back-off and jitter, fell back with the next channel's row written, or failed with a readable
-reason) and marks the wave's rows `sending`. So a dispatcher that dies leaves at most one wave whose
-requests may have reached WeChat; the rest of its claim was never sent and is claimed again when the
-lease runs out (models/outbox.recover_expired), and every answer it got was recorded, except the
-wave in flight.
+reason) and marks the new requests' rows `sending`. So a dispatcher that dies leaves at most
+`concurrency` requests whose rows may have reached WeChat unrecorded; the rest of its claim was
+never sent and is claimed again when the lease runs out (models/outbox.recover_expired), and every
+answer it got before its last commit was recorded.
 """
 
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -62,6 +63,9 @@ RETRY_CLASSES = frozenset({ErrorClass.transient, ErrorClass.rate, ErrorClass.tok
 TITLE_MAX = 20  # a template field holds about 20 characters (WECHAT.md)
 MIN_RETRY_SECONDS = 1.0  # full jitter may draw 0: keep a retry strictly in the future
 INTERNAL_ERROR = "发送时出现内部错误，稍后重试"
+# After the first answer, how long to collect more before the commit that records them: fewer commits,
+# and the slots still in flight keep WeChat busy meanwhile.
+GATHER_SECONDS = 0.01
 # A template row's retries stay inside its client_msg_id window; past it, a repeat could arrive twice.
 TEMPLATE_WINDOW_SPENT = "模板消息多次发送未获答复，可能已送达；为免重复未再发送"
 
@@ -226,11 +230,13 @@ class Dispatcher:
     # Waves
 
     async def _send_in_waves(self, jobs: list[_Job]) -> int:
-        """The requests, `concurrency` at a time. Before a wave goes, one transaction records the answers
-        of the wave before and marks this wave's rows sending; after the last, one records its answers."""
-        queue, answered, settled = deque(jobs), list[_Sent](), 0
-        while queue or answered:
-            wave, holds = await self._next_wave(queue)
+        """The requests, at most `concurrency` out at a time. Each time some have been answered, one
+        transaction records their answers and marks the requests that take their places sending, so
+        marked-and-unrecorded rows never exceed `concurrency` requests; a slow answer holds up only its
+        own slot. Answers are collected for a moment (GATHER_SECONDS, or half the slots) per commit."""
+        queue, active, answered, settled = deque(jobs), set[asyncio.Task[list[_Sent]]](), list[_Sent](), 0
+        while queue or active or answered:
+            wave, holds = await self._next_wave(queue, self.concurrency - len(active))
             await self._tokens_ready(wave)
             marking = [row for job in wave for row in job.rows]
             async with self.sessions() as session:
@@ -240,17 +246,33 @@ class Dispatcher:
                 await session.commit()
             answered = []
             runnable = [job for job in (_only(job, marked) for job in wave) if job is not None]
-            for part in await asyncio.gather(*(self._run(job) for job in runnable)):
-                answered.extend(part)
+            active.update(asyncio.create_task(self._run(job)) for job in runnable)
+            if active:
+                done, active = await self._some_answered(active)
+                for task in done:
+                    answered.extend(task.result())
         return settled
 
-    async def _next_wave(self, queue: deque[_Job]) -> tuple[list[_Job], list[Hold]]:
-        """Up to `concurrency` requests from the front of the queue. MP requests are asked of the gate
-        first: held while MP is paused or paced too far out; a paced one waits for its slot here,
-        before it is marked, or starts the next wave."""
+    async def _some_answered(
+        self, active: set[asyncio.Task[list[_Sent]]]
+    ) -> tuple[set[asyncio.Task[list[_Sent]]], set[asyncio.Task[list[_Sent]]]]:
+        done, active = await asyncio.wait(active, return_when=asyncio.FIRST_COMPLETED)
+        deadline = time.monotonic() + GATHER_SECONDS
+        while active and len(done) < self.concurrency // 2:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            more, active = await asyncio.wait(active, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            done |= more
+        return done, active
+
+    async def _next_wave(self, queue: deque[_Job], free: int) -> tuple[list[_Job], list[Hold]]:
+        """Up to `free` requests from the front of the queue. MP requests are asked of the gate first:
+        held while MP is paused or paced too far out; a paced one waits for its slot here, before it is
+        marked, or goes with the next commit."""
         wave: list[_Job] = []
         holds: list[Hold] = []
-        while queue and len(wave) < self.concurrency:
+        while queue and len(wave) < free:
             job = queue[0]
             if job.mp:
                 held = self.mp_gate.hold()
