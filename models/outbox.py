@@ -7,14 +7,16 @@ on the message key, so two instances or a repeated run write each message once. 
 claims, holds and settles rows through the functions below; a delivery report settles its rows here
 too. Nothing else inserts or updates the table."""
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, column, func, or_, update
-from sqlalchemy import values as values_list
+from sqlalchemy import Dialect, TextClause, and_, func, or_, text, update
+from sqlalchemy.dialects import postgresql
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -222,33 +224,66 @@ SETTLEABLE = (DeliveryStatus.sending, DeliveryStatus.unknown)
 
 async def settle_claimed(*, session: AsyncSession, outcomes: list[tuple[int, int, dict[str, object]]]) -> set[int]:
     """Settles claimed rows, given as (id, attempts, new values), in one UPDATE per set of changed
-    columns (sent, retry, failed...) instead of one per row: a round of sends settles in a few
-    statements. A row is updated only while it is still that claim. Returns the ids that were
-    settled; the others were taken by a later claim, which settles them."""
+    columns (sent, retry, failed...) instead of one per row. A row is updated only while it is still
+    that claim. Returns the ids that were settled; the others were taken by a later claim, which
+    settles them.
+
+    The outcomes travel as one JSON parameter (`json_to_recordset` on PostgreSQL, `json_each` on
+    SQLite), so each statement is the same text whatever the rows: the database and SQLAlchemy reuse
+    it, where a VALUES list was compiled anew for every commit (a dispatcher commits every few
+    answers)."""
     by_columns: dict[tuple[str, ...], list[tuple[int, int, dict[str, object]]]] = defaultdict(list)
     for outcome in outcomes:
         by_columns[tuple(sorted(outcome[2]))].append(outcome)
-    table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__
+    dialect = session.get_bind().dialect
     settled: set[int] = set()
-    # PostgreSQL types a VALUES column from its parameters, and a bare NULL (errcode None) as text: cast
-    # back to the column's type. SQLite needs no cast (and CAST(... AS DATETIME) would mangle a timestamp).
-    postgres = session.get_bind().dialect.name == "postgresql"
     for names, group in by_columns.items():
-        shape = [column("id", Integer), column("attempts", Integer), *(column(n, table.c[n].type) for n in names)]
+        statement = _settle_statement(dialect.name, names)
+        processors = _bind_processors(dialect, names)
         for start in range(0, len(group), SETTLE_CHUNK):
-            rows = [(i, a, *(v[n] for n in names)) for i, a, v in group[start : start + SETTLE_CHUNK]]
-            # A CTE: SQLite cannot name the columns of a VALUES subquery, but both take `WITH outcome(id, ...)`.
-            given = values_list(*shape, name="outcome").data(rows).cte("outcome")
-            new = {n: cast(given.c[n], table.c[n].type) if postgres else given.c[n] for n in names}
-            result = await session.exec(
-                update(Delivery)
-                .where(col(Delivery.id) == given.c.id, col(Delivery.attempts) == given.c.attempts,
-                       col(Delivery.status).in_(SETTLEABLE))
-                .values(lease_until=None, **new)
-                .returning(col(Delivery.id))
-            )
+            payload = [
+                {"id": i, "attempts": a, **{n: processors[n](v[n]) for n in names}}
+                for i, a, v in group[start : start + SETTLE_CHUNK]
+            ]
+            result = await session.exec(statement, params={"outcomes": json.dumps(payload, default=_json_value)})  # type: ignore[call-overload]
             settled.update(result.scalars())
     return settled
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} in a settle payload")
+
+
+def _bind_processors(dialect: Dialect, names: tuple[str, ...]) -> dict[str, Callable[[object], object]]:
+    """What the driver would be given for each column (an enum's name, SQLite's timestamp text)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__
+    found: dict[str, Callable[[object], object]] = {}
+    for name in names:
+        process = table.c[name].type.bind_processor(dialect)
+        found[name] = process if process is not None else (lambda value: value)
+    return found
+
+
+@cache
+def _settle_statement(dialect_name: str, names: tuple[str, ...]) -> TextClause:
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    settleable = ", ".join(f"'{s.name}'" for s in SETTLEABLE)
+    assignments = ", ".join(["lease_until = NULL", *(f"{n} = o.{n}" for n in names)])
+    if dialect_name == "postgresql":
+        pg = postgresql.dialect()
+        columns = ", ".join(["id integer", "attempts integer",
+                             *(f"{n} {table.c[n].type.compile(dialect=pg)}" for n in names)])
+        source = f"json_to_recordset(CAST(:outcomes AS json)) AS o({columns})"
+    else:
+        fields = ", ".join(f"json_extract(value, '$.{n}') AS {n}" for n in ("id", "attempts", *names))
+        source = f"(SELECT {fields} FROM json_each(:outcomes)) AS o"
+    return text(
+        f"UPDATE delivery SET {assignments} FROM {source} "
+        f"WHERE delivery.id = o.id AND delivery.attempts = o.attempts AND delivery.status IN ({settleable}) "
+        "RETURNING delivery.id"
+    )
 
 
 async def settle_fallen_back(

@@ -63,9 +63,9 @@ RETRY_CLASSES = frozenset({ErrorClass.transient, ErrorClass.rate, ErrorClass.tok
 TITLE_MAX = 20  # a template field holds about 20 characters (WECHAT.md)
 MIN_RETRY_SECONDS = 1.0  # full jitter may draw 0: keep a retry strictly in the future
 INTERNAL_ERROR = "发送时出现内部错误，稍后重试"
-# After the first answer, how long to collect more before the commit that records them: fewer commits,
-# and the slots still in flight keep WeChat busy meanwhile.
-GATHER_SECONDS = 0.01
+# After the first answer, how long to collect more (up to half the slots) before the commit that records
+# them: fewer commits, while the slots still in flight keep WeChat busy.
+GATHER_SECONDS = 0.05
 # A template row's retries stay inside its client_msg_id window; past it, a repeat could arrive twice.
 TEMPLATE_WINDOW_SPENT = "模板消息多次发送未获答复，可能已送达；为免重复未再发送"
 
@@ -233,7 +233,7 @@ class Dispatcher:
         """The requests, at most `concurrency` out at a time. Each time some have been answered, one
         transaction records their answers and marks the requests that take their places sending, so
         marked-and-unrecorded rows never exceed `concurrency` requests; a slow answer holds up only its
-        own slot. Answers are collected for a moment (GATHER_SECONDS, or half the slots) per commit."""
+        own slot. Answers are collected for a moment (until half the slots answered, at most GATHER_SECONDS)."""
         queue, active, answered, settled = deque(jobs), set[asyncio.Task[list[_Sent]]](), list[_Sent](), 0
         while queue or active or answered:
             wave, holds = await self._next_wave(queue, self.concurrency - len(active))
