@@ -261,7 +261,9 @@ def _bind_processors(dialect: Dialect, names: tuple[str, ...]) -> dict[str, Call
     table = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__
     found: dict[str, Callable[[object], object]] = {}
     for name in names:
-        process = table.c[name].type.bind_processor(dialect)
+        # The dialect's own implementation: SQLite's turns a timestamp into its stored text, which later
+        # compares as text (a bare isoformat() with its 'T' would not).
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         found[name] = process if process is not None else (lambda value: value)
     return found
 

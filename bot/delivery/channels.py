@@ -150,18 +150,16 @@ class MpTemplateChannel:
         self.api = api
 
     async def send(
-        self, openid: str, *, template_id: str, title: str, url: str, fields: dict[str, str],
-        client_msg_id: str | None = None,
+        self, openid: str, *, template_id: str, url: str, fields: dict[str, str], client_msg_id: str | None = None,
     ) -> list[SendOutcome]:
-        """`client_msg_id` (≤ 64 bytes): WeChat sends one message per openid and id within 10 minutes,
-        so a repeat after a timeout or a crash is answered ok and not delivered twice."""
-        # The title goes into the template's "title" keyword; the caller's fields follow (and win on a clash).
-        values = {"title": title, **fields}
+        """`fields`: the template's keywords (thing1, time3 …; models/message_frame.py). `client_msg_id`
+        (≤ 64 bytes): WeChat sends one message per openid and id within 10 minutes, so a repeat after a
+        timeout or a crash is answered ok and not delivered twice."""
         payload: dict[str, Any] = {
             "touser": openid,
             "template_id": template_id,
             "url": url,
-            "data": {key: {"value": truncate_chars(str(v), TEMPLATE_FIELD_MAX)} for key, v in values.items()},
+            "data": {key: {"value": truncate_chars(str(v), TEMPLATE_FIELD_MAX)} for key, v in fields.items()},
         }
         if client_msg_id is not None:
             if len(client_msg_id.encode()) > CLIENT_MSG_ID_MAX_BYTES:

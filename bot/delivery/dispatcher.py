@@ -18,7 +18,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import partial
 
 from sqlmodel import col, select
@@ -43,6 +43,7 @@ from models.audience import Recipient, load_recipients
 from models.channel_plan import ChannelChoice, next_choice
 from models.clock import utcnow
 from models.delivery import IDEMPOTENCY_WINDOWS, RESEND_MARGIN, Channel, Delivery, DeliveryStatus, any_due
+from models.message_frame import Frame, plain_template_fields, render_text, template_fields
 from models.outbox import (
     Hold,
     claim_due,
@@ -60,7 +61,6 @@ from models.typed import col_not_none, id_of
 log = logging.getLogger(__name__)
 
 RETRY_CLASSES = frozenset({ErrorClass.transient, ErrorClass.rate, ErrorClass.token})
-TITLE_MAX = 20  # a template field holds about 20 characters (WECHAT.md)
 MIN_RETRY_SECONDS = 1.0  # full jitter may draw 0: keep a retry strictly in the future
 INTERNAL_ERROR = "发送时出现内部错误，稍后重试"
 # After the first answer, how long to collect more (up to half the slots) before the commit that records
@@ -95,16 +95,32 @@ class _Job:
 RobotMessages = dict[tuple[Subject, str, str], list[Delivery]]  # (subject, key, text) -> rows of one message
 
 
-def _text(row: Delivery, texts: dict[Subject, str]) -> str:
-    return row.body or texts.get(row.subject, "")
+@dataclass(frozen=True, slots=True)
+class _Texts:
+    """What each row says: its own body (a reminder, a list), or its subject's frame rendered as text
+    (models/message_frame.py). A row to the secretary of a task's target organisation is also told
+    how to pass it down."""
+
+    subjects: dict[Subject, SubjectText]
+    tz: tzinfo | None
+
+    def frame(self, row: Delivery) -> Frame | None:
+        info = self.subjects.get(row.subject)
+        return info.frame_for(passes_down=row.org_id is not None) if info is not None and not row.body else None
+
+    def of(self, row: Delivery, link: str | None = None) -> str:
+        frame = self.frame(row)
+        if frame is None:
+            return row.body or ""
+        return render_text(frame, tz=self.tz, link=link)
 
 
-def _robot_messages(rows: list[Delivery], texts: dict[Subject, str]) -> RobotMessages:
+def _robot_messages(rows: list[Delivery], texts: _Texts) -> RobotMessages:
     """Robot rows of one subject, key and text are one group message @-mentioning their people."""
     messages: RobotMessages = defaultdict(list)
     for row in sorted(rows, key=lambda r: r.id or 0):
         if row.channel == Channel.robot:
-            messages[(row.subject, row.recipient, _text(row, texts))].append(row)
+            messages[(row.subject, row.recipient, texts.of(row))].append(row)
     return messages
 
 
@@ -114,11 +130,6 @@ def _only(job: _Job, marked: set[int]) -> _Job | None:
     if len(rows) == len(job.rows):
         return job
     return replace(job, rows=rows) if rows else None
-
-
-def _title_of(text: str) -> str:
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "通知")
-    return first[:TITLE_MAX]
 
 
 def _internal_failure(recipient: str) -> SendOutcome:
@@ -187,7 +198,7 @@ class Dispatcher:
             return 0
         async with self.sessions() as session:
             notices = await subject_texts(session=session, subjects={r.subject for r in rows})
-            texts = {subject: info.text for subject, info in notices.items()}
+            texts = _Texts(notices, self.api.settings.tz)
             held = await self._hold_over_limits(session, rows, texts)
             phones = await _phones(session, rows)
         held_ids = {h.row.id for h in held}
@@ -196,7 +207,7 @@ class Dispatcher:
         return len(held) + await self._send_in_waves(jobs)
 
     async def _hold_over_limits(
-        self, session: AsyncSession, rows: list[Delivery], texts: dict[Subject, str]
+        self, session: AsyncSession, rows: list[Delivery], texts: _Texts
     ) -> list[Hold]:
         """Rows over a WeCom member's or a robot's budget go back to retry before anything is sent."""
         now = utcnow()
@@ -316,7 +327,7 @@ class Dispatcher:
     def _jobs(
         self,
         rows: list[Delivery],
-        texts: dict[Subject, str],
+        texts: _Texts,
         phones: dict[int, str | None],
         notices: dict[Subject, SubjectText] | None = None,
     ) -> list[_Job]:
@@ -329,13 +340,13 @@ class Dispatcher:
             jobs.extend(self._digest_jobs(digests, notices, now))
         work: dict[tuple[Subject, str], list[Delivery]] = defaultdict(list)
         for row in rows:
-            text = _text(row, texts)
-            if row.channel == Channel.work_app:
-                work[(row.subject, text)].append(row)
-            elif row.channel == Channel.mp_custom:
+            if row.channel == Channel.work_app:  # one call for many members: the text is the same for all
+                work[(row.subject, texts.of(row))].append(row)
+            elif row.channel == Channel.mp_custom:  # one call a person: a long text links their notice page
+                text = texts.of(row, link=self._notice_link(row))
                 jobs.append(_Job([row], partial(self._custom, text), mp=True))
             elif row.channel == Channel.mp_template:
-                jobs.append(_Job([row], partial(self._template, text, now), mp=True))
+                jobs.append(_Job([row], partial(self._template, texts.frame(row), row.body or "", now), mp=True))
         jobs.extend(_Job(group, partial(self._work, text)) for (_, text), group in work.items())
         for (_, key, text), group in _robot_messages(rows, texts).items():
             send = partial(self._robot, key, text, phones)
@@ -355,7 +366,7 @@ class Dispatcher:
                 work[text].append(digest)
             elif channel == Channel.mp_custom:
                 jobs.append(_Job(digest.rows, partial(self._custom, text), mp=True, digest_of=marks))
-            else:  # a template holds a title and a link: the count, and the newest notice's page
+            else:  # a template holds short fields and a link: the count, and the newest notice's page
                 send = partial(self._template_digest, digest_title(len(digest.rows)), digest.client_msg_id, now)
                 jobs.append(_Job(digest.rows, send, mp=True, digest_of=marks))
         for text, group in work.items():
@@ -375,26 +386,28 @@ class Dispatcher:
     ) -> list[SendOutcome]:
         return await self.robot.send(key, text, mention_mobiles=[phones.get(r.person_id) or "" for r in rows])
 
-    async def _template(self, text: str, now: datetime, rows: list[Delivery]) -> list[SendOutcome]:
+    async def _template(
+        self, frame: Frame | None, body: str, now: datetime, rows: list[Delivery]
+    ) -> list[SendOutcome]:
+        """A subject's frame in the template's keywords; a row's own text (a reminder) as its title."""
         row = rows[0]
-        return await self._send_template(row, text, now, client_msg_id=row.client_msg_id)
+        tz = self.api.settings.tz
+        fields = (template_fields(frame, sent_at=now, tz=tz) if frame is not None
+                  else plain_template_fields(body or "通知", sent_at=now, tz=tz))
+        return await self._send_template(row, fields, client_msg_id=row.client_msg_id)
 
     async def _template_digest(
         self, title: str, client_msg_id: str, now: datetime, rows: list[Delivery]
     ) -> list[SendOutcome]:
-        return await self._send_template(rows[-1], title, now, title=title, client_msg_id=client_msg_id)
+        fields = plain_template_fields(title, sent_at=now, tz=self.api.settings.tz, answer="点开详情查看，并回复“收到”")
+        return await self._send_template(rows[-1], fields, client_msg_id=client_msg_id)
 
-    async def _send_template(
-        self, row: Delivery, text: str, now: datetime, *, client_msg_id: str, title: str | None = None
-    ) -> list[SendOutcome]:
-        title = title or _title_of(text)
-        local = now.astimezone(self.api.settings.tz).strftime("%Y-%m-%d %H:%M")
+    def _notice_link(self, row: Delivery) -> str:
+        return notice_url(self.public_url(), self.secret, row.subject_id, row.person_id)
+
+    async def _send_template(self, row: Delivery, fields: dict[str, str], *, client_msg_id: str) -> list[SendOutcome]:
         return await self.template.send(
-            row.recipient,
-            template_id=self.template_id,
-            title=title,
-            url=notice_url(self.public_url(), self.secret, row.subject_id, row.person_id),
-            fields={"title": title, "time": local},
+            row.recipient, template_id=self.template_id, url=self._notice_link(row), fields=fields,
             client_msg_id=client_msg_id,
         )
 

@@ -121,14 +121,13 @@ async def test_template_fields_are_trimmed_and_accepted(stack: Stack) -> None:
     [outcome] = await MpTemplateChannel(stack.app[API]).send(
         "o1",
         template_id="TPL_NOTICE",
-        title=long,
         url="https://example.org/n/1",
-        fields={"time": "周六 9:00", "place": long},
+        fields={"thing1": long, "time3": "2026年12月5日 09:00", "thing2": long},
     )
     assert outcome.ok and outcome.msgid
     data = stack.emulator.calls("template/send")[0].body["data"]
-    assert data["title"]["value"] == long[:19] + "…" and data["place"]["value"] == long[:19] + "…"
-    assert data["time"]["value"] == "周六 9:00"
+    assert data["thing1"]["value"] == long[:19] + "…" and data["thing2"]["value"] == long[:19] + "…"
+    assert data["time3"]["value"] == "2026年12月5日 09:00"
     assert len(stack.emulator.messages("mp", "o1")) == 1
     await stack.emulator.drain()
 
@@ -136,7 +135,7 @@ async def test_template_fields_are_trimmed_and_accepted(stack: Stack) -> None:
 async def test_template_bad_id_is_permanent(stack: Stack) -> None:
     stack.emulator.register_user("mp", "o1")
     [outcome] = await MpTemplateChannel(stack.app[API]).send(
-        "o1", template_id="NOPE", title="通知", url="https://example.org", fields={}
+        "o1", template_id="NOPE", url="https://example.org", fields={"thing1": "通知"}
     )
     assert outcome.error_class is ErrorClass.permanent and outcome.errcode == 40037
 

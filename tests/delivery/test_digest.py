@@ -22,6 +22,7 @@ from models.clock import utcnow
 from models.delivery import Channel, DeliveryStatus, Purpose
 from models.notice_send import digest_slot, hold_until
 from tests.delivery.outbox import dispatcher_of
+from tests.framing import body
 from tests.seed import Roster, seed_small_roster
 from tests.stack import Stack, running_stack
 
@@ -83,7 +84,7 @@ async def _slot_ends(stack: Stack) -> None:
 
 
 def _texts(stack: Stack, platform: str, user: str) -> list[str]:
-    return [m.content for m in stack.emulator.messages(platform, user) if m.delivered]
+    return [body(m.content) for m in stack.emulator.messages(platform, user) if m.delivered]
 
 
 def _digest(*items: tuple[int, str]) -> str:
@@ -208,7 +209,8 @@ async def test_a_template_digest_links_the_newest_notice_and_one_shou_dao_confir
 
     [message] = stack.emulator.messages("mp", "o_li")
     assert message.api == "template" and message.delivered
-    assert message.payload["data"]["title"]["value"] == "您有 3 条新通知"
+    assert message.payload["data"]["thing1"]["value"] == "您有 3 条新通知"
+    assert message.payload["data"]["thing5"]["value"] == "点开详情查看，并回复“收到”"
     li_id = roster.people["li"].id
     page, token = message.payload["url"].rsplit("/", 1)
     assert page == f"{stack.settings.public_url}/n" and read_notice_token("test-secret-key", token) == (dues, li_id)

@@ -127,8 +127,11 @@ async def test_outside_the_48_hour_window_falls_back_to_a_template_with_a_link(s
     secret = stack.settings.secret_key.get_secret_value()
     assert read_notice_token(secret, body["url"].removeprefix(prefix)) == (notice_id, roster.people["li"].id)
     assert body["template_id"] == "TPL_NOTICE"
-    assert body["data"]["title"]["value"] == "本周六上午九点在社区活动室召开党员大会"
-    assert body["data"]["time"]["value"]
+    # The template's keywords, as WeChat shows them on the card: title, sender, time, how to answer.
+    data = {key: value["value"] for key, value in body["data"].items()}
+    assert data["thing1"] == "本周六上午九点在社区活动室召开党员大会" and data["thing2"] == "阳光社区 · 王书记"
+    assert data["time3"].startswith(f"{utcnow().astimezone(stack.settings.tz).year}年")
+    assert data["thing5"] == "点开详情查看，并回复“收到”" and "time4" not in data
     assert (await _rows(stack))[1].status == DeliveryStatus.sent
     await stack.emulator.drain()
 

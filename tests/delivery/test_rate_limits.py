@@ -13,6 +13,7 @@ from models.clock import utcnow
 from models.delivery import Channel
 from tests.delivery.outbox import dispatcher_of as _dispatcher
 from tests.delivery.outbox import notices as _notices
+from tests.framing import body
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -64,7 +65,7 @@ async def test_35_messages_to_one_member_within_a_minute_go_30_now_and_5_a_minut
     assert all(r.attempts == 1 for r in rows)  # the wait used up no attempt
     delivered = stack.emulator.messages("work", "wangshuji")
     assert len(delivered) == 35 and all(m.delivered and m.drop_reason is None for m in delivered)
-    assert sorted(m.content for m in delivered) == sorted(
+    assert sorted(body(m.content) for m in delivered) == sorted(
         f"第{n}号通知：请按时参加组织生活" for n in range(1, 36)
     )
 

@@ -16,6 +16,7 @@ from models.identity import Identity, Platform
 from models.inbound import InboundMessage
 from models.organisation import Organisation
 from tests.delivery.outbox import dispatcher_of, notices
+from tests.framing import body
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -63,7 +64,7 @@ async def test_a_member_who_blocks_templates_is_reached_by_the_robot(quiet_stack
 
     assert await dispatcher.run_once() == 1
     [group] = stack.emulator.messages("robot", ROBOT)
-    assert group.content == "第1号通知：请按时参加组织生活"
+    assert body(group.content) == "第1号通知：请按时参加组织生活"
     assert group.payload["text"]["mentioned_mobile_list"] == ["13900000002"]
     assert (await _rows(stack))[1].status == DeliveryStatus.sent
 

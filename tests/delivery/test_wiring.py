@@ -7,6 +7,7 @@ from sqlmodel import select
 from models import Channel, Delivery, DeliveryStatus
 from tests.conftest import running_stack
 from tests.delivery.outbox import confirmed_notice
+from tests.framing import bodies
 from tests.seed import Roster, seed_small_roster
 from tests.stack import Stack
 
@@ -24,7 +25,7 @@ async def test_a_queued_notice_is_delivered_by_the_service_itself(stack: Stack, 
 
     received = await stack.emulator.wait_for_messages("work", "zhaody", within=5)
 
-    assert [m.content for m in received] == ["周五下午三点在社区会议室召开支部党员大会"]
+    assert bodies(received) == ["周五下午三点在社区会议室召开支部党员大会"]
     for _ in range(50):  # the row is settled right after the send returns
         async with stack.sessions() as s:
             row = (await s.exec(select(Delivery))).one()

@@ -12,6 +12,7 @@ from sqlmodel import col, delete, func, select
 from bot.cli import main
 from models import ApiToken, AuditEntry, Delivery, Notice, Role
 from models.api_token import issue_token, revoke_token
+from tests.framing import bodies
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -64,7 +65,7 @@ async def test_a_notice_posted_by_the_oa_reaches_the_members_phone(stack: Stack,
     assert body["by_channel"] == {"48小时内互动过：公众号客服消息": 1, "企业微信应用消息": 2}
     assert body["unreachable"] == []
     on_mp = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
-    assert [m.content for m in on_mp] == [TEXT]
+    assert bodies(on_mp) == [TEXT]
     async with stack.sessions() as s:
         notice = await s.get(Notice, body["id"])
         entry = (await s.exec(select(AuditEntry).where(AuditEntry.action == "notice.api"))).one()

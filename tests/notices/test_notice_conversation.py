@@ -6,6 +6,7 @@ from sqlmodel import col, func, select
 
 from models import AuditEntry, Conversation, Delivery, Notice, NoticeStatus
 from tests.conftest import running_stack
+from tests.framing import bodies
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -156,8 +157,8 @@ async def test_an_urgent_notice_confirmed_in_the_chat_reaches_the_members_phones
     text = "今晚防汛值班，请党员19点到社区集合"
     on_wecom = await stack.emulator.wait_for_messages("work", "zhaody", within=5)
     on_mp = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
-    assert [m.content for m in on_wecom] == [text]
-    assert [m.content for m in on_mp] == [text]
+    assert bodies(on_wecom) == [text]
+    assert bodies(on_mp) == [text]
 
 
 async def test_a_secretary_answers_every_question_in_words(stack: Stack, roster: Roster) -> None:

@@ -11,6 +11,7 @@ from sqlmodel import func, select
 
 from bot.cli import main
 from models import AuditEntry, Notice
+from tests.framing import bodies
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -52,7 +53,7 @@ async def test_a_secretary_sends_from_the_terminal_and_the_members_phone_gets_it
     assert f"已确认，正在发送给 3 人（编号 {notice.id}）" in out
     assert notice.author_person_id == roster.people["wang"].id and notice.org_id == roster.orgs["C01"].id
     on_mp = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
-    assert [m.content for m in on_mp] == [TEXT]
+    assert bodies(on_mp) == [TEXT]
     assert await _count(stack, AuditEntry, AuditEntry.action == "notice.cli") == 1
 
 

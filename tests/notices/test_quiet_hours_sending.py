@@ -57,7 +57,7 @@ async def test_a_notice_held_by_the_quiet_hours_says_when_it_goes_and_can_be_sen
     assert (await wang.send_text(f"紧急 {number}")).content == f"已改为紧急：第 {number} 号通知现在发送给 2 人。"
 
     [message] = await stack.emulator.wait_for_messages("work", "zhaody", within=5)
-    assert message.content.startswith(TEXT)
+    assert message.content.startswith("【紧急通知 第") and TEXT in message.content
     async with stack.sessions() as s:
         notice = await s.get(Notice, number)
         [entry] = (await s.exec(select(AuditEntry).where(AuditEntry.action == "notice.send_now"))).all()

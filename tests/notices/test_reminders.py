@@ -16,6 +16,7 @@ from models.delivery import CLAIMED, OPEN_STATUSES, DeliveryStatus, Purpose
 from models.reminders import ReminderCounts, missing_list_text
 from schedules.reminders import send_due_reminders
 from schedules.scheduler import build_scheduler
+from tests.framing import body
 from tests.seed import Roster, seed_small_roster
 from tests.stack import Stack, running_stack
 
@@ -84,7 +85,7 @@ async def _tick(stack: Stack, *, quiet_window: tuple[time, time] | None = None, 
 
 
 def _texts(stack: Stack, platform: str, user: str) -> list[str]:
-    return [m.content for m in stack.emulator.messages(platform, user) if m.delivered]
+    return [body(m.content) for m in stack.emulator.messages(platform, user) if m.delivered]
 
 
 def _reminder(notice_id: int, text: str, lead: str = "【提醒】") -> str:
