@@ -2,9 +2,15 @@
 
 from dataclasses import dataclass, field
 
+from emulator.templates import WORK_NOTICE, Template
+
 
 def _default_template_ids() -> set[str]:
     return {"TPL_NOTICE"}
+
+
+def _default_templates() -> dict[str, Template]:
+    return {"TPL_NOTICE": WORK_NOTICE}
 
 
 @dataclass
@@ -48,6 +54,8 @@ class EmulatorConfig:
     template_daily_quota: int = 100000
     template_ids: set[str] = field(default_factory=_default_template_ids)
     template_field_max: int = 20
+    # The keywords (and the card) of known templates; an id in template_ids without one shows its raw keys.
+    templates: dict[str, Template] = field(default_factory=_default_templates)
     template_client_msg_id_window: int = 600  # one message per openid + client_msg_id in 10 minutes
     template_client_msg_id_max_bytes: int = 64
     template_report_delay: float = 0.05  # seconds before the TEMPLATESENDJOBFINISH callback

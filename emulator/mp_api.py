@@ -8,6 +8,7 @@ from emulator.answers import answer, read_json, text_of, token_errcode
 from emulator.phonebook import PHONES_KEY
 from emulator.records import DROP_USER_BLOCK, note_duplicate
 from emulator.state import STATE_KEY, EmulatorState
+from emulator.templates import card_text, invalid_value
 
 CUSTOM_TYPES = {
     "text",
@@ -158,6 +159,11 @@ async def template_send(request: web.Request) -> web.Response:
         return answer(47001)
     if any(len(value) > config.template_field_max for value in values.values()):
         return answer(47003, "argument invalid! data.value exceeds length limit")
+    template = config.templates.get(str(data.get("template_id")))
+    if template is not None:
+        refused = next(filter(None, (invalid_value(k, v) for k, v in values.items())), None)
+        if refused is not None:
+            return answer(47003, refused)
     client_msg_id = _client_msg_id(data)
     if len(client_msg_id.encode()) > config.template_client_msg_id_max_bytes:
         return answer(45067)
@@ -175,16 +181,13 @@ async def template_send(request: web.Request) -> web.Response:
     msgid = state.next_msg_id()
     if client_msg_id:
         sent.remember(user.id, client_msg_id, msgid, state.now(), window)
-    lines = [f"{key}: {value}" for key, value in values.items()]
-    if data.get("url"):
-        lines.append(str(data["url"]))
     state.log.add(
         time=state.now(),
         platform="mp",
         api="template",
         recipient=user.id,
         msgtype="template",
-        content="\n".join(lines),
+        content=card_text(template, values, str(data["url"]) if data.get("url") else None),
         payload=data,
         msgid=str(msgid),
         delivered=not user.blocked,

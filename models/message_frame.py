@@ -21,6 +21,7 @@ ELLIPSIS = "…"
 WEEKDAYS = "一二三四五六日"
 # Where a cut may fall: after a sentence or clause mark (a space is no boundary in Chinese: "第 2 号").
 BREAKS = "。！？；，、：）》」』”\n"
+OPENINGS = "“《「『（"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +55,16 @@ def answer_lines(*, number: int, task: bool, wants_receipt: bool, can_pass_down:
 
 def cut_at_word(text: str, limit: int) -> str:
     """`text` in at most `limit` characters: whole when it fits, else cut after the last clause mark
-    in its second half, with “…”."""
+    (or before the last opening quote) in its second half, with “…”."""
     text = text.strip()
     if len(text) <= limit:
         return text
     room = max(1, limit - len(ELLIPSIS))
     head = text[:room]
-    cut = max(head.rfind(mark) for mark in BREAKS)
+    # After a closing mark, or before an opening one (a name in quotes is not split: “灯塔在线”).
+    cut = max([head.rfind(mark) + 1 for mark in BREAKS] + [head.rfind(mark) for mark in OPENINGS])
     if cut >= room // 2:
-        head = head[: cut + 1]
+        head = head[:cut]
     return head.rstrip(" ，、：；\n") + ELLIPSIS
 
 

@@ -96,7 +96,9 @@ async def inbox(request: web.Request) -> web.Response:
     after = int(_number(request.query.get("after", "0"), "after 应为不小于 0 的整数", integer=True))
     wait = min(_number(request.query.get("wait", str(MAX_WAIT)), "wait 应为不小于 0 的秒数"), MAX_WAIT)
     found = await state.inbox(persona, after, wait)
-    return _json({"messages": [message_json(m) for m in found], "after": max((m.id for m in found), default=after)})
+    templates = state.emulator.config.templates
+    return _json({"messages": [message_json(m, templates) for m in found],
+                  "after": max((m.id for m in found), default=after)})
 
 
 async def _act(state: DemoState, persona: Persona, phone: Phone, action: object) -> PhoneReply:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.demo.personas import Community, Persona
 from emulator import Emulator, RecordedMessage
+from emulator.templates import Template, card
 from models.identity import Platform
 
 MAX_WAIT = 25.0  # seconds an inbox long-poll may hold; below common proxy idle timeouts
@@ -75,11 +76,18 @@ def _reaches(persona: Persona, message: RecordedMessage) -> bool:
     return message.platform == persona.platform.value and message.recipient == persona.user_id
 
 
-def message_json(message: RecordedMessage) -> dict[str, object]:
-    return {
+def message_json(message: RecordedMessage, templates: dict[str, Template] | None = None) -> dict[str, object]:
+    found: dict[str, object] = {
         "id": message.id,
         "label": LABELS.get(message.api, message.api),
         "msgtype": message.msgtype,
         "content": message.content,
         "time": message.time,
     }
+    if message.api == "template" and isinstance(message.payload, dict):
+        # Drawn as WeChat draws a template message: a card with the keywords' names and a 详情 link.
+        data = message.payload.get("data") or {}
+        values = {str(k): str(v.get("value", "") if isinstance(v, dict) else v) for k, v in data.items()}
+        template = (templates or {}).get(str(message.payload.get("template_id")))
+        found["card"] = card(template, values, message.payload.get("url"))
+    return found

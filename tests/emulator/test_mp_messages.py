@@ -78,7 +78,10 @@ async def test_template_checks(emulator: Emulator, http: httpx.AsyncClient) -> N
     assert ok["errcode"] == 0 and isinstance(ok["msgid"], int)
     [message] = emulator.messages(to="o_1")
     assert message.api == "template" and message.msgid == str(ok["msgid"])
-    assert "time2: 6月1日 9:00" in message.content
+    # Shown as the phone shows a card: the template's title, then each keyword by its name.
+    assert message.content.splitlines()[:2] == ["工作通知", "通知标题：" + "一" * 20]
+    assert "time2：6月1日 9:00" in message.content  # a keyword the template does not name shows its key
+    assert (await post(http, url, token, template("o_1", time3="明天下午")))["errcode"] == 47003  # not a time
     assert (await post(http, url, token, template("o_1")))["errcode"] == 0
     assert (await post(http, url, token, template("o_1")))["errcode"] == 45009
     emulator.advance_clock(86400)

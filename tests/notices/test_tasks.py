@@ -293,3 +293,23 @@ async def test_the_unfinished_are_reminded_the_working_day_before_and_escalated_
     await _dispatcher(stack).run_once()
     *_, escalated = await stack.emulator.wait_for_messages("work", "liushuji", count=3)  # task, reminder, this
     assert escalated.content == to_street.body
+
+
+async def test_a_task_says_who_gave_it_its_number_deadline_and_that_it_can_be_passed_down(
+    stack: Stack, tree: Roster
+) -> None:
+    deadline = _next_monday_after_a_weekend(datetime.now(stack.settings.tz).date())
+    number = await _issue(stack, f"{deadline.month}月{deadline.day}日")
+
+    [received] = await stack.emulator.wait_for_messages("work", "liushuji", within=5)
+
+    weekday = "一二三四五六日"[deadline.weekday()]
+    assert received.content.splitlines() == [
+        f"【紧急任务 第{number}号】示范区 · 张书记",
+        TASK,
+        f"截止：{deadline.month}月{deadline.day}日（周{weekday}）23:59",
+        "收到请回复“收到”；完成后回复“完成 说明”，如“完成 已组织学习”。",
+        f"回复“下发 {number}”转给下级组织。",
+    ]
+    # The number the member sees is the one the chat confirms.
+    assert f"第 {number} 号" in ((await stack.phone("work", "liushuji").send_text("收到")).content or "")
