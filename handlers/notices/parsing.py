@@ -23,6 +23,16 @@ _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 
 _WEEKDAY = re.compile(r"^(本|这|这个|下|下个|下下)?(?:周|星期|礼拜)([一二三四五六日天1-7])$")
 # A month-day without a year that passed this long ago means next year; more recent: a mistake.
 _ROLL_OVER = timedelta(days=60)
+# A time of day at the end of a deadline: 下午5点, 17:00, 5点半, 上午九点一刻, 晚上8点.
+_CN_DIGITS = "零一二三四五六七八九"
+_CLOCK = re.compile(
+    r"(凌晨|早上|早晨|上午|中午|下午|傍晚|晚上)?([0-9]{1,2}|[零一二两三四五六七八九十]{1,3})"
+    r"(?:[点时:：]|点钟)([0-9]{1,2}|[零一二三四五六七八九十]{1,3}|半|一刻|三刻)?分?$"
+)
+_EVENING = {"中午", "下午", "傍晚", "晚上"}
+_SHORTHANDS = {"今晚": "今天晚上", "明晚": "明天晚上", "明早": "明天早上", "今早": "今天早上"}
+# With no time given, a task is due at the end of that working day.
+WORKDAY_END = time(17, 30)
 
 
 def numbers(text: str, count: int) -> list[int] | None:
@@ -81,7 +91,7 @@ def deadline(text: str, today: date) -> date | None:
     """The deadline day, or None if not understood. Raises PastDate for a day before today."""
     text = text.replace(" ", "")
     day: date | None = None
-    text = text.removesuffix("前").removesuffix("之前").removesuffix("以前")  # 本周五前 = by Friday
+    text = _without_by(text)  # 本周五前 = by Friday
     if text in _RELATIVE:
         day = today + timedelta(days=_RELATIVE[text])
     elif m := _WEEKDAY.match(text):
@@ -100,6 +110,14 @@ def deadline(text: str, today: date) -> date | None:
     return day
 
 
+def _without_by(text: str) -> str:
+    """本周五前 / 本周五之前 / 本周五以前 = by Friday."""
+    for suffix in ("之前", "以前", "前"):
+        if text.endswith(suffix):
+            return text.removesuffix(suffix)
+    return text
+
+
 def _weekday(today: date, which: str, weekday: int) -> date:
     """本周五 / 周五: this week's (past → PastDate, said plainly); 下周一: next week's; 下下周三: the week after."""
     monday = today - timedelta(days=today.weekday())
@@ -115,5 +133,59 @@ def _date(year: int, month: int, day: int) -> date | None:
 
 
 def end_of_day(day: date, tz: tzinfo | None) -> datetime:
-    """A task is due by the end of its day, in the service's time zone."""
-    return datetime.combine(day, time(23, 59), tzinfo=tz)
+    """A task given a day only is due at the end of that working day, in the service's time zone."""
+    return datetime.combine(day, WORKDAY_END, tzinfo=tz)
+
+
+def deadline_moment(text: str, now: datetime) -> datetime | None:
+    """The deadline as a moment in `now`'s time zone: a day (as `deadline`), a time of day, or both
+    (`明天下午5点`, `12月4日17:00`, `下周一上午9点`, `下午5点` for today); a day alone means the end of
+    that working day. None if not understood; PastDate for a moment already past."""
+    text = text.replace(" ", "")
+    for short, long in _SHORTHANDS.items():
+        text = text.replace(short, long)
+    text = _without_by(text)
+    clock = _clock(text)
+    if clock is None:
+        day = deadline(text, now.date())
+        return end_of_day(day, now.tzinfo) if day is not None else None
+    rest, at = clock
+    day = deadline(rest, now.date()) if rest else now.date()
+    if day is None:
+        return None
+    moment = datetime.combine(day, at, tzinfo=now.tzinfo)
+    if moment <= now:
+        raise PastDate(f"{day.isoformat()} {at:%H:%M}")
+    return moment
+
+
+def _clock(text: str) -> tuple[str, time] | None:
+    """(the text before the time, the time) when `text` ends with a time of day."""
+    m = _CLOCK.search(text)
+    if m is None:
+        return None
+    period, hour_text, minute_text = m.group(1), m.group(2), m.group(3)
+    hour = _small_number(hour_text)
+    minute = {"半": 30, "一刻": 15, "三刻": 45}.get(minute_text or "", None)
+    if minute is None:
+        minute = _small_number(minute_text) if minute_text else 0
+    if hour is None or minute is None:
+        return None
+    if period in _EVENING and hour < 12:
+        hour += 12
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    return text[: m.start()], time(hour, minute)
+
+
+def _small_number(text: str) -> int | None:
+    """0–59 in digits or in Chinese (五, 十二, 二十, 两, 三十五)."""
+    if text.isdigit():
+        return int(text)
+    text = text.replace("两", "二")
+    if "十" not in text:
+        return _CN_DIGITS.index(text) if len(text) == 1 and text in _CN_DIGITS else None
+    tens, _, units = text.partition("十")
+    high = _CN_DIGITS.index(tens) if tens else 1
+    low = _CN_DIGITS.index(units) if units else 0
+    return high * 10 + low if (not tens or tens in _CN_DIGITS) and (not units or units in _CN_DIGITS) else None

@@ -1,7 +1,9 @@
 """The questions of the 发通知 conversation, and the preview shown before 确认."""
 
+from datetime import datetime
 from typing import Any
 
+from models.message_frame import when_words
 from models.notice import Who
 from models.notice_queries import Preview
 
@@ -35,7 +37,7 @@ def ask_receipt(_data: dict[str, Any]) -> str:
 
 
 def ask_deadline(_data: dict[str, Any]) -> str:
-    return "如果是任务，请回复截止日期（如 明天、下周一、3天后）；不是任务请回复“无”"
+    return "如果是任务，请回复截止时间（如 明天、下周一上午9点、3天后；只写日期即当天17:30）；不是任务请回复“无”"
 
 
 QUESTIONS = {
@@ -64,18 +66,27 @@ def reach_lines(view: Preview, names_shown: int = UNREACHABLE_NAMES) -> list[str
     return lines
 
 
+def _deadline_words(value: str | None) -> str:
+    if not value:
+        return "无（普通通知）"
+    if "T" not in value:  # a conversation begun before times were understood kept a day
+        return value
+    moment = datetime.fromisoformat(value)
+    return when_words(moment, moment.tzinfo)
+
+
 def summary(data: dict[str, Any], view: Preview, similar: str = "") -> str:
     """`similar`: the near-duplicate warning (社区减负), which then replaces the closing line."""
     chosen = {org_id for org_id in data["orgs"]}
     orgs = "、".join(label.strip("　").split("（")[0] for org_id, label, _ in data["choices"] if org_id in chosen)
     who = "、".join(data["who"])
-    deadline = data.get("deadline") or "无（普通通知）"
+    deadline = _deadline_words(data.get("deadline"))
     lines = [
         "请核对通知：",
         f"对象：{orgs} · {who}",
         f"内容：{data['text']}",
         f"紧急程度：{'紧急' if data['urgent'] else '普通'}；需回复“收到”：{'是' if data['receipt'] else '否'}",
-        f"截止日期：{deadline}",
+        f"截止时间：{deadline}",
     ]
     lines += reach_lines(view)
     if similar:

@@ -2,7 +2,7 @@
 question (or repeat this one with a hint)."""
 
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlmodel import col, select
 
@@ -74,16 +74,18 @@ async def deadline(ctx: Context, conv: Conversation, text: str) -> str:
     today = ctx.now.date()
     question = QUESTIONS["deadline"](conv.data)
     if parsing.flat(text) in parsing.NO_DEADLINE:
-        day = None
+        moment = None
     else:
         try:
-            day = parsing.deadline(text, today)
+            moment = parsing.deadline_moment(text, ctx.now)
         except parsing.PastDate as past:
-            return f"截止日期 {past} 已经过去，请回复今天（{today.isoformat()}）或以后的日期。\n{question}"
-        if day is None:
+            return f"截止时间 {past} 已经过去，请回复以后的时间。\n{question}"
+        if moment is None:
             soon = today + timedelta(days=3)
-            return not_understood(text, question, f"日期可以写成 明天、下周一、3天后 或 {soon.month}月{soon.day}日。")
-    conv.advance("confirm", deadline=day.isoformat() if day else None)
+            return not_understood(
+                text, question, f"可以写成 明天、下周一上午9点、3天后 或 {soon.month}月{soon.day}日下午5点。"
+            )
+    conv.advance("confirm", deadline=moment.isoformat() if moment else None)
     return await show_preview(ctx, conv)
 
 
@@ -100,9 +102,17 @@ async def compose(ctx: Context, conv: Conversation) -> Composed:
         text=data["text"],
         urgent=data["urgent"],
         receipt=data["receipt"],
-        deadline=parsing.end_of_day(date.fromisoformat(day), ctx.now.tzinfo) if day else None,
+        deadline=stored_deadline(day, ctx.now.tzinfo) if day else None,
     )
     return await compose_notice(session=ctx.session, draft=draft, roots=await _role_roots(ctx), now=ctx.now)
+
+
+def stored_deadline(value: str, tz: tzinfo | None) -> datetime:
+    """The conversation keeps the moment (ISO with its offset); one begun before times were understood
+    kept a day."""
+    if "T" in value:
+        return datetime.fromisoformat(value)
+    return parsing.end_of_day(date.fromisoformat(value), tz)
 
 
 async def _role_roots(ctx: Context) -> list[Organisation]:

@@ -1,6 +1,7 @@
 """The forms the 发通知 conversation understands, as secretaries write them: one table per question."""
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -64,3 +65,37 @@ def test_no_deadline_in_words(text: str) -> None:
 ])
 def test_confirm_and_cancel_as_people_say_them(text: str, words: tuple[str, ...]) -> None:
     assert parsing.flat(text) in words
+
+
+NOW = datetime(2026, 12, 2, 10, 15, tzinfo=ZoneInfo("Asia/Shanghai"))  # Wednesday morning
+
+
+@pytest.mark.parametrize(("text", "moment"), [
+    ("今天下午5点", (2026, 12, 2, 17, 0)),
+    ("下午5点", (2026, 12, 2, 17, 0)),
+    ("今晚8点前", (2026, 12, 2, 20, 0)),
+    ("明天", (2026, 12, 3, 17, 30)),  # a day alone: the end of that working day
+    ("明天上午9点半", (2026, 12, 3, 9, 30)),
+    ("本周五", (2026, 12, 4, 17, 30)),
+    ("下周一上午9点", (2026, 12, 7, 9, 0)),
+    ("12月4日下午5点", (2026, 12, 4, 17, 0)),
+    ("12月4日17:00", (2026, 12, 4, 17, 0)),
+    ("12月4日 17：30", (2026, 12, 4, 17, 30)),
+    ("3天后", (2026, 12, 5, 17, 30)),
+    ("周五下午三点一刻之前", (2026, 12, 4, 15, 15)),
+    ("明天中午12点", (2026, 12, 3, 12, 0)),
+    ("明天十点", (2026, 12, 3, 10, 0)),
+    ("下午25点", None),
+    ("随便", None),
+])
+def test_deadline_moments_in_everyday_chinese(text: str, moment: tuple[int, ...] | None) -> None:
+    got = parsing.deadline_moment(text, NOW)
+    assert (got.timetuple()[:5] if got else None) == moment
+    if got is not None:
+        assert got.tzinfo == NOW.tzinfo
+
+
+@pytest.mark.parametrize("text", ["今天上午9点", "9点", "本周一下午3点"])
+def test_a_moment_already_past_is_said_to_be_past(text: str) -> None:
+    with pytest.raises(parsing.PastDate):
+        parsing.deadline_moment(text, NOW)

@@ -27,7 +27,7 @@ async def test_a_secretary_sends_a_notice_to_the_members_of_the_community(stack:
     assert "通知内容" in (await wang.send_text("1")).content
     assert "紧急程度" in (await wang.send_text("周六上午九点在社区活动室开支部党员大会")).content
     assert "收到" in (await wang.send_text("1")).content
-    assert "截止日期" in (await wang.send_text("是")).content
+    assert "截止时间" in (await wang.send_text("是")).content
     preview = (await wang.send_text("无")).content
 
     # 赵党员 has never opened the WeCom app, but the roster names his account: WeCom reaches him.
@@ -122,9 +122,9 @@ async def test_a_past_deadline_is_refused(stack: Stack, roster: Roster) -> None:
     for answer in ("通知 交材料", "1", "1", "1", "是"):
         await wang.send_text(answer)
     past = (await wang.send_text("2020-01-01")).content
-    assert "已经过去" in past and "截止日期" in past
+    assert "已经过去" in past and "截止时间" in past
     preview = (await wang.send_text("2099-12-01")).content
-    assert "截止日期：2099-12-01" in preview
+    assert "截止时间：12月1日（周二）17:30" in preview  # a day alone: the end of that working day
 
 
 async def test_an_idle_conversation_expires_with_a_note(stack: Stack, roster: Roster) -> None:
@@ -169,7 +169,7 @@ async def test_a_secretary_answers_every_question_in_words(stack: Stack, roster:
     assert "通知内容" in (await wang.send_text("党员和书记")).content
     await wang.send_text("请各位党员本周五前完成“灯塔在线”学习")
     await wang.send_text("普通")
-    assert "截止日期" in (await wang.send_text("是的")).content
+    assert "截止时间" in (await wang.send_text("是的")).content
     preview = (await wang.send_text("本周五")).content
     assert "请核对通知" in preview and "党员、书记" in preview
     done = (await wang.send_text("好的，发吧")).content

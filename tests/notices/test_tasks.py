@@ -148,7 +148,7 @@ async def test_a_task_cascades_down_and_the_district_sees_the_roll_up(stack: Sta
 
     zhang = stack.phone("work", "zhangshuji")
     lines = (await zhang.send_text(f"汇总 {task}")).content.split("\n")
-    assert lines[0].startswith(f"第 {task} 号任务：{TASK[:20]}") and "23:59 截止" in lines[0]
+    assert lines[0].startswith(f"第 {task} 号任务：{TASK[:20]}") and "17:30 截止" in lines[0]
     assert lines[1] == "街道 0/1 完成，送达 1，确认 1，已下发 1"  # passing it down counts as 收到
     assert lines[2] == "社区 1/2 完成，送达 2，确认 1"
     assert lines[3] == "未完成：朝阳街道（刘书记）、和平社区（何书记）"
@@ -252,7 +252,7 @@ async def test_the_unfinished_are_reminded_the_working_day_before_and_escalated_
     assert await check_task_deadlines(stack.sessions, **run, now=at(friday, 15)) == Written(0, 0)  # once only
 
     reminders = await _rows(stack, Purpose.deadline_reminder)
-    when = f"{monday.month}月{monday.day}日 23:59"
+    when = f"{monday.month}月{monday.day}日 17:30"
     assert {(r.subject_id, r.person_id, r.org_id) for r in reminders} == {
         (task, tree.people["liu"].id, tree.orgs["S01"].id),
         (child, tree.people["he"].id, tree.orgs["C02"].id),  # 王书记 reported 完成: no reminder
@@ -307,7 +307,7 @@ async def test_a_task_says_who_gave_it_its_number_deadline_and_that_it_can_be_pa
     assert received.content.splitlines() == [
         f"【紧急任务 第{number}号】示范区 · 张书记",
         TASK,
-        f"截止：{deadline.month}月{deadline.day}日（周{weekday}）23:59",
+        f"截止：{deadline.month}月{deadline.day}日（周{weekday}）17:30",
         "收到请回复“收到”；完成后回复“完成 说明”，如“完成 已组织学习”。",
         f"回复“下发 {number}”转给下级组织。",
     ]
