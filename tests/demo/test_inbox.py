@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_app
+from bot.delivery.channels import MpTemplateChannel
 from bot.demo.stack import DemoStack, demo_stack
 from bot.keys import API
 from bot.settings import Settings
@@ -75,3 +76,27 @@ async def test_a_notice_wakes_the_waiting_long_poll_of_its_recipient_only(
     assert quiet.json() == {"messages": [], "after": 0} and isinstance(quiet.json()["after"], int)
     later = await client.get("/demo/api/inbox", params={"persona": secretary["id"], "after": message["id"], "wait": 0})
     assert later.json()["messages"] == []
+
+
+async def test_a_template_message_shows_as_a_card_with_its_keywords_names(
+    client: httpx.AsyncClient, demo: DemoStack
+) -> None:
+    persona = next(p for p in demo.state.personas.values() if p.platform.value == "mp")
+    demo.emulator.register_user("mp", persona.user_id)
+    fields = {"thing1": "本周六上午召开党员大会", "thing2": "阳光社区 · 王书记", "time3": "2026年12月2日 09:30",
+              "thing5": "点开详情查看，并回复“收到”"}
+    [sent] = await MpTemplateChannel(demo.app[API]).send(
+        persona.user_id, template_id="TPL_NOTICE", url="https://example.org/n/1", fields=fields
+    )
+    assert sent.ok
+
+    polled = await client.get("/demo/api/inbox", params={"persona": persona.id, "after": 0, "wait": 5})
+
+    [message] = [m for m in polled.json()["messages"] if m["label"] == "模板消息"]
+    assert message["card"] == {
+        "title": "工作通知",
+        "fields": [["通知标题", "本周六上午召开党员大会"], ["发布单位", "阳光社区 · 王书记"],
+                   ["发布时间", "2026年12月2日 09:30"], ["回复方式", "点开详情查看，并回复“收到”"]],
+        "url": "https://example.org/n/1",
+    }
+    assert message["content"].startswith("工作通知\n通知标题：本周六上午召开党员大会")
