@@ -1,23 +1,31 @@
 """`下发 <编号> [补充说明]`: a secretary who received a task passes it down to the organisations one
-level below, at once (busy secretaries get no preview step); `汇总 [编号]`: the issuer sees the
-roll-up of the whole cascade, per level and the organisations not yet done."""
+level below. A preview first lists them with their secretaries and asks 确认; the secretary may keep
+only some (`1 3`, or a level: `下发 12 社区` leaves out an organ branch). `汇总 [编号]`: the issuer sees
+the roll-up of the whole cascade, per level and the organisations not yet done."""
 
 import re
 from collections.abc import Callable
 from datetime import UTC
 
 from handlers.context import Context, Inbound
-from handlers.routing import HelpBook, Router
+from handlers.help import HELP_WORDS
+from handlers.notices import CANCEL_WORDS, CONFIRM_WORDS
+from handlers.notices.parsing import flat as flat_words
+from handlers.notices.parsing import numbers
+from handlers.routing import HelpBook, Router, pass_on
 from models.audit import record_audit
+from models.conversation import Conversation, end_conversation, open_conversation, start_conversation
 from models.notice import Notice, Urgency
-from models.organisation import LEVEL_NAMES, Organisation
+from models.organisation import LEVEL_NAMES, Organisation, OrgLevel
 from models.quiet_hours import not_before
 from models.tasks import (
+    ChildTarget,
     LevelCounts,
     OrgStatus,
     Rollup,
     latest_task_in_scope,
     pass_down,
+    pass_down_targets,
     passed_down,
     received_task,
     rollup,
@@ -25,6 +33,8 @@ from models.tasks import (
 from models.typed import id_of
 
 router = Router("tasks")
+KIND = "pass_down"
+_WORDS = re.compile(r"[\s,，、和及与]+")
 # The number ends at 号, a space or the end: "下发 3天内报送" has no number.
 _NUMBER = re.compile(r"^[#＃]?第?\s*(\d+)(?:号|(?=\s|$))\s*(.*)$", re.S)
 _COMMAND = "下发"
@@ -76,9 +86,36 @@ async def pass_task_down(msg: Inbound, ctx: Context, args: str) -> str:
 
 
 async def _pass_down(msg: Inbound, ctx: Context, args: str) -> str:
-    sender = ctx.sender
+    """The checks, then the preview (a conversation waiting for 确认); nothing is sent yet."""
     notice_id, note = parse_args(args)
     note = raw_note(msg, notice_id, note) if note else ""
+    checked = await _check(msg, ctx, notice_id)
+    if isinstance(checked, str):
+        return checked
+    notice, org = checked
+    targets = await pass_down_targets(session=ctx.session, org=org)
+    if not targets:
+        return _refuse(msg, ctx, f"{org.name}没有下级组织，无需下发。完成后请回复“完成 {notice.id}”。",
+                       "no_children", notice)
+    if not any(t.reachable for t in targets):
+        why = _nobody_why(targets)
+        return _refuse(msg, ctx, f"无法下发：{why}。请联系管理员补充书记信息。", "no_secretaries", notice)
+    chosen = _choose(note, targets)
+    if chosen is not None:
+        note = ""  # "社区" or "1 3" chose organisations: it is no 补充说明
+    else:
+        chosen = [id_of(t.org) for t in targets]
+    assert ctx.sender.person_id is not None and notice.id is not None
+    data = {"notice_id": notice.id, "org_id": id_of(org), "note": note, "chosen": chosen}
+    await start_conversation(session=ctx.session, person_id=ctx.sender.person_id, kind=KIND, step="confirm",
+                             data=data)
+    ctx.forget_sender()
+    return _preview(notice, targets, chosen, note)
+
+
+async def _check(msg: Inbound, ctx: Context, notice_id: int | None) -> tuple[Notice, Organisation] | str:
+    """The task the sender received and the organisation they pass it down from, or the refusal."""
+    sender = ctx.sender
     if sender.person_id is None or not sender.roles:
         return _refuse(msg, ctx, ONLY_SECRETARIES, "not_secretary", notice_id=notice_id)
     found = await received_task(session=ctx.session, person_id=sender.person_id, notice_id=notice_id)
@@ -99,12 +136,105 @@ async def _pass_down(msg: Inbound, ctx: Context, args: str) -> str:
         return f"第 {notice.id} 号任务已经下发过了（编号 {earlier.id}），回复“汇总 {earlier.id}”查看进度。"
     org = await ctx.session.get(Organisation, grant.org_id)
     assert org is not None
+    return notice, org
+
+
+def _choose(text: str, targets: list[ChildTarget]) -> list[int] | None:
+    """Organisations chosen by their numbers in the preview ("1 3") or by level ("社区"); None: no choice."""
+    picked = numbers(text, len(targets)) if text else None
+    if picked is not None:
+        return [id_of(targets[n - 1].org) for n in picked]
+    levels = {name: level for level, name in LEVEL_NAMES.items()} | {"支部": OrgLevel.branch}
+    words = [w for w in _WORDS.split(text.strip()) if w]
+    if not words or any(w not in levels for w in words):
+        return None
+    wanted = {levels[w] for w in words}
+    chosen = [id_of(t.org) for t in targets if t.org.level in wanted]
+    return chosen or None
+
+
+def _nobody_why(targets: list[ChildTarget]) -> str:
+    unbound = [n for t in targets if t.secretaries and not t.reachable for n in t.secretaries]
+    missing = [t.org.name for t in targets if not t.secretaries]
+    parts = [f"{'、'.join(unbound)}未绑定微信"] if unbound else []
+    parts += [f"{'、'.join(missing)}没有书记"] if missing else []
+    return "；".join(parts)
+
+
+def _preview(notice: Notice, targets: list[ChildTarget], chosen: list[int], note: str) -> str:
+    picked = [t for t in targets if id_of(t.org) in chosen]
+    reached = [t for t in picked if t.reachable]
+    levels = {t.org.level for t in reached}
+    level = LEVEL_NAMES[levels.pop()] if len(levels) == 1 else "下级组织"
+    lines = [f"第 {notice.id} 号任务将下发给 {len(reached)} 个{level}（{sum(t.reachable for t in reached)} 人）："]
+    for number, target in enumerate(targets, 1):
+        mark = "" if id_of(target.org) in chosen else "（不发）"
+        if not target.secretaries:
+            who = "没有书记，无法下发"
+        elif not target.reachable:
+            who = f"{'、'.join(target.secretaries)}，未绑定微信"
+        else:
+            who = "、".join(target.secretaries)
+        lines.append(f"{number}. {target.org.name}（{who}）{mark}")
+    if note:
+        lines.append(f"补充说明：{note}")
+    lines.append("回复“确认”下发；只发给其中几个请回复编号，如“1 2”；回复“取消”放弃。")
+    return "\n".join(lines)
+
+
+def in_pass_down(msg: Inbound, ctx: Context) -> bool:
+    """The open conversation is part of the cached sender profile: no database look-up per message."""
+    return msg.msg_type == "text" and ctx.sender.conversation == KIND and msg.text.lower() not in HELP_WORDS
+
+
+@router.message(in_pass_down)
+async def answer_preview(msg: Inbound, ctx: Context) -> str | None:
+    assert ctx.sender.person_id is not None  # a sender in a conversation is a person
+    conv = await open_conversation(session=ctx.session, person_id=ctx.sender.person_id)
+    if conv is None or conv.kind != KIND:
+        return await pass_on(msg, ctx)
+    notice_id = int(conv.data["notice_id"])
+    word = flat_words(msg.text)
+    if conv.is_idle(ctx.now) or word in CANCEL_WORDS:
+        await end_conversation(session=ctx.session, conv=conv)
+        await ctx.session.commit()
+        ctx.forget_sender()
+        if word in CANCEL_WORDS:
+            return f"已取消，第 {notice_id} 号任务没有下发。"
+        rest = await pass_on(msg, ctx)
+        expired = "上次的下发超过30分钟未确认，已取消；需要时请重新回复“下发 编号”。"
+        return f"{expired}\n{rest}" if rest else expired
+    if word in CONFIRM_WORDS:
+        reply = await _confirmed(msg, ctx, conv)
+        await ctx.session.commit()
+        ctx.forget_sender()
+        return reply
+    org = await ctx.session.get(Organisation, int(conv.data["org_id"]))
+    notice = await ctx.session.get(Notice, notice_id)
+    assert org is not None and notice is not None
+    targets = await pass_down_targets(session=ctx.session, org=org)
+    chosen = _choose(msg.text, targets)
+    if chosen is None:
+        return f"请回复“确认”下发第 {notice_id} 号任务，或回复编号选择组织（如“1 2”），回复“取消”放弃。"
+    conv.advance("confirm", chosen=chosen)
+    ctx.session.add(conv)
+    await ctx.session.commit()
+    return _preview(notice, targets, chosen, str(conv.data.get("note") or ""))
+
+
+async def _confirmed(msg: Inbound, ctx: Context, conv: Conversation) -> str:
+    """确认: checked again (someone may have passed it down meanwhile), then sent."""
+    await end_conversation(session=ctx.session, conv=conv)
+    checked = await _check(msg, ctx, int(conv.data["notice_id"]))
+    if isinstance(checked, str):
+        return checked
+    notice, org = checked
+    sender = ctx.sender
+    assert sender.person_id is not None
+    note = str(conv.data.get("note") or "")
     start_at = not_before(ctx.now, ctx.settings.quiet_window, urgent=notice.urgency == Urgency.urgent)
     result = await pass_down(session=ctx.session, parent=notice, org=org, person_id=sender.person_id, note=note,
-                             not_before=start_at.astimezone(UTC))
-    if not result.children:
-        return _refuse(msg, ctx, f"{org.name}没有下级组织，无需下发。完成后请回复“完成 {notice.id}”。",
-                       "no_children", notice)
+                             not_before=start_at.astimezone(UTC), only=set(conv.data["chosen"]))
     missing = "、".join(o.name for o in result.without_secretary)
     if result.child is None:
         unbound = f"{'、'.join(result.unreachable)}未绑定微信" if result.unreachable else ""
@@ -180,5 +310,5 @@ def _org_line(o: OrgStatus) -> str:
 
 
 def register_help(book: HelpBook) -> None:
-    book.add("下发 编号 补充说明 — 把收到的任务下发给下级组织书记", "secretary")
+    book.add("下发 编号 补充说明 — 把收到的任务下发给下级组织书记（先看名单，回复“确认”）", "secretary")
     book.add("汇总 — 查看任务各级完成情况（也可“汇总 编号”）", "secretary")

@@ -5,7 +5,7 @@ task; the issuer sees the roll-up of the whole tree per level and per organisati
 Who answers for an organisation is recorded on the outbox row (`Delivery.org_id`), so the roll-up
 and the deadline checks never have to guess which role a person received a task in."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,7 +25,7 @@ from models.organisation import LEVEL_NAMES, LEVEL_RANK, Organisation, in_subtre
 from models.outbox import queue_messages
 from models.person import Person, Role
 from models.subject import Subject, of_notice, of_notices
-from models.typed import col_not_none
+from models.typed import col_not_none, id_of
 
 SUPPLEMENT = "\n【{org}补充】{note}"
 
@@ -100,13 +100,41 @@ class PassDown:
     children: list[Organisation] = field(default_factory=list)
 
 
-async def pass_down(*, session: AsyncSession, parent: Notice, org: Organisation, person_id: int, note: str,
-                    not_before: datetime) -> PassDown:
-    """The child task for the organisations directly below `org`, confirmed at once, and 收到 for the
-    secretary who passed it down (passing it on shows it arrived)."""
-    children = list(await session.exec(
+@dataclass(frozen=True, slots=True)
+class ChildTarget:
+    """An organisation directly below, as the 下发 preview shows it: its secretaries, and how many of
+    them a channel reaches."""
+
+    org: Organisation
+    secretaries: list[str]
+    reachable: int
+
+
+async def child_orgs(*, session: AsyncSession, org: Organisation) -> list[Organisation]:
+    return list(await session.exec(
         select(Organisation).where(Organisation.parent_id == org.id).order_by(Organisation.path)
     ))
+
+
+async def pass_down_targets(*, session: AsyncSession, org: Organisation) -> list[ChildTarget]:
+    """What `下发` would reach below `org`: each child organisation and its secretaries."""
+    children = await child_orgs(session=session, org=org)
+    people, org_of = await target_recipients(session=session, org_ids=[id_of(c) for c in children])
+    names: dict[int, list[str]] = {id_of(c): [] for c in children}
+    reachable: dict[int, int] = dict.fromkeys(names, 0)
+    for person in people:
+        child = org_of[person.person_id]
+        names[child].append(person.name)
+        reachable[child] += first_choice(person).channel is not None
+    return [ChildTarget(c, names[id_of(c)], reachable[id_of(c)]) for c in children]
+
+
+async def pass_down(*, session: AsyncSession, parent: Notice, org: Organisation, person_id: int, note: str,
+                    not_before: datetime, only: Collection[int] | None = None) -> PassDown:
+    """The child task for the organisations directly below `org` (`only`: those of them the secretary
+    chose), confirmed at once, and 收到 for the secretary who passed it down (passing it on shows it
+    arrived)."""
+    children = [c for c in await child_orgs(session=session, org=org) if only is None or c.id in only]
     people, org_of = await target_recipients(session=session, org_ids=[c.id for c in children if c.id is not None])
     with_secretary = set(org_of.values())
     result = PassDown(None, children=children,

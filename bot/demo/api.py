@@ -6,6 +6,7 @@ Every refusal is JSON with a Chinese reason; bad input is a 4xx, never a 500."""
 import json
 import logging
 import math
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -13,9 +14,11 @@ from aiohttp import web
 from bot.demo.personas import GROUPS, Persona
 from bot.demo.queries import binding_state
 from bot.demo.state import MAX_WAIT, DemoState, UnknownPersona, message_json
-from bot.keys import SESSIONS
+from bot.keys import SESSIONS, SETTINGS
+from bot.settings import Settings
 from emulator import Phone, PhoneError, PhoneReply, PhoneReplyError, PhoneTimeoutError
 from models.identity import Platform
+from models.quiet_hours import in_quiet_hours
 
 log = logging.getLogger(__name__)
 DEMO = web.AppKey("demo", DemoState)
@@ -64,7 +67,23 @@ async def personas(request: web.Request) -> web.Response:
         "run": state.run_id,
         "groups": list(GROUPS),
         "personas": [p.to_dict(binding, state.community) for p in listed],
+        "quiet": quiet_hint(request.config_dict[SETTINGS]),
     })
+
+
+def quiet_hint(settings: Settings) -> dict[str, str] | None:
+    """Said on the page while the quiet hours hold ordinary notices, so that a newcomer trying the
+    demo at night is not left waiting without knowing why; None by day."""
+    window = settings.quiet_window
+    local = datetime.now(settings.tz)
+    if window is None or not in_quiet_hours(local, window):
+        return None
+    start, end = (f"{t:%H:%M}" for t in window)
+    return {
+        "until": end,
+        "text": f"现在是休息时段（{start}–{end}）：普通通知要到 {end} 才发出。想马上看到效果，发通知时选“紧急”，"
+                "或发出后点下面的“紧急”立即发送。",
+    }
 
 
 async def send(request: web.Request) -> web.Response:

@@ -4,6 +4,8 @@ long-poll of the emulator's message log."""
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import create_app
 from bot.delivery.channels import MpTemplateChannel
 from bot.demo.stack import DemoStack, demo_stack
-from bot.keys import API
+from bot.keys import API, SETTINGS
 from bot.settings import Settings
 from handlers.context import Context, Inbound
 from handlers.routing import Router
@@ -100,3 +102,23 @@ async def test_a_template_message_shows_as_a_card_with_its_keywords_names(
         "url": "https://example.org/n/1",
     }
     assert message["content"].startswith("工作通知\n通知标题：本周六上午召开党员大会")
+
+
+async def test_at_night_the_page_tells_a_secretary_that_ordinary_notices_wait_for_the_morning(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    local = datetime.now(ZoneInfo("Asia/Shanghai"))
+    start, end = (local - timedelta(hours=1)).time(), (local + timedelta(hours=1)).time()
+    async with demo_stack(create_app=create_app, database_url=database_url, secret_key="k",
+                          quiet_hours=f"{start:%H:%M}-{end:%H:%M}") as night:
+        async with httpx.AsyncClient(base_url=night.base_url, trust_env=False, timeout=30) as client:
+            quiet = (await client.get("/demo/api/personas")).json()["quiet"]
+            page = (await client.get("/")).text
+    assert quiet["until"] == f"{end:%H:%M}"
+    assert f"普通通知要到 {end:%H:%M} 才发出" in quiet["text"] and "“紧急”" in quiet["text"]
+    assert "quiet.text" in page  # the chat page shows it to secretaries, with a 紧急 button
+
+
+async def test_by_day_there_is_no_quiet_hours_note(client: httpx.AsyncClient, demo: DemoStack) -> None:
+    demo.app[SETTINGS].quiet_hours = ""
+    assert (await client.get("/demo/api/personas")).json()["quiet"] is None

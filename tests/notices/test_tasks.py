@@ -119,7 +119,18 @@ async def _pass_down_story(stack: Stack, roster: Roster, deadline: str) -> tuple
     assert TASK in arrived.content
 
     liu = stack.phone("work", "liushuji")
-    reply = (await liu.send_text(f"下发 {task} {EXTRA}，并附照片")).content
+    preview = (await liu.send_text(f"下发 {task} {EXTRA}，并附照片")).content
+    assert preview.splitlines() == [
+        f"第 {task} 号任务将下发给 2 个社区（2 人）：",
+        "1. 阳光社区（王书记）",
+        "2. 和平社区（何书记）",
+        "3. 新华社区（没有书记，无法下发）",
+        f"补充说明：{EXTRA}，并附照片",
+        "回复“确认”下发；只发给其中几个请回复编号，如“1 2”；回复“取消”放弃。",
+    ]
+    async with stack.sessions() as s:  # nothing is sent before 确认
+        assert (await s.exec(select(Notice).where(Notice.parent_id == task))).first() is None
+    reply = (await liu.send_text("确认")).content
     async with stack.sessions() as s:
         child = (await s.exec(select(Notice).where(Notice.parent_id == task))).one()
     assert reply == f"已下发给 2 个社区（2 人），编号 {child.id}。新华社区没有书记，无法下发。"
@@ -212,7 +223,8 @@ async def test_only_a_secretary_who_received_a_task_may_pass_it_down(stack: Stac
         assert (await s.exec(select(func.count()).select_from(Notice).where(col(Notice.parent_id).is_not(None)))
                 ).one() == 0
     # 下发 without a number takes the latest task received
-    reply = (await liu.send_text("下发")).content
+    assert "和平社区（何书记，未绑定微信）" in (await liu.send_text("下发")).content
+    reply = (await liu.send_text("好的，发吧")).content
     async with stack.sessions() as s:
         child = (await s.exec(select(Notice).where(Notice.parent_id == task))).one()
     assert reply == (
@@ -313,3 +325,45 @@ async def test_a_task_says_who_gave_it_its_number_deadline_and_that_it_can_be_pa
     ]
     # The number the member sees is the one the chat confirms.
     assert f"第 {number} 号" in ((await stack.phone("work", "liushuji").send_text("收到")).content or "")
+
+
+async def test_a_secretary_passes_a_task_down_to_the_communities_only_or_to_the_ones_chosen(
+    stack: Stack, tree: Roster
+) -> None:
+    async with stack.sessions() as s:  # the street also has an organ branch, which this task is not for
+        street = tree.orgs["S01"]
+        organ = Organisation(code="S01J", name="街道机关党支部", level=OrgLevel.branch, parent_id=street.id,
+                             path=child_path(street, "S01J"))
+        secretary = Person(name="赵支书", kind=PersonKind.member, work_userid="zhaozhishu")
+        s.add_all([organ, secretary])
+        await s.flush()
+        s.add(Role(person_id=secretary.id, org_id=organ.id, kind=RoleKind.secretary))  # type: ignore[arg-type]
+        await bump_directory_version(session=s)
+        await s.commit()
+    await stack.phone("work", "zhaozhishu").send_text("你好")
+    task = await _issue(stack, (date.today() + timedelta(days=10)).isoformat())
+    liu = stack.phone("work", "liushuji")
+
+    everyone = (await liu.send_text(f"下发 {task}")).content
+    assert "街道机关党支部（赵支书）" in everyone and everyone.startswith(f"第 {task} 号任务将下发给 2 个下级组织")
+    only_communities = (await liu.send_text(f"下发 {task} 社区")).content  # a new 下发 replaces the preview
+    assert only_communities.startswith(f"第 {task} 号任务将下发给 1 个社区（1 人）")
+    assert "街道机关党支部（赵支书）（不发）" in only_communities and "补充说明" not in only_communities
+    numbers = (await liu.send_text("1")).content  # by number: only 阳光社区
+    assert "1. 阳光社区（王书记）\n" in numbers and "2. 和平社区（何书记，未绑定微信）（不发）" in numbers
+    assert (await liu.send_text("嗯？")).content.startswith(f"请回复“确认”下发第 {task} 号任务")
+
+    assert (await liu.send_text("确认")).content.startswith("已下发给 1 个社区（1 人）")
+    async with stack.sessions() as s:
+        child = (await s.exec(select(Notice).where(Notice.parent_id == task))).one()
+    assert child.audience["org_ids"] == [tree.orgs["C01"].id]
+    assert (await liu.send_text(f"下发 {task}")).content.startswith(f"第 {task} 号任务已经下发过了")
+
+
+async def test_a_pass_down_preview_can_be_called_off(stack: Stack, tree: Roster) -> None:
+    task = await _issue(stack, (date.today() + timedelta(days=10)).isoformat())
+    liu = stack.phone("work", "liushuji")
+    await liu.send_text(f"下发 {task}")
+    assert (await liu.send_text("算了")).content == f"已取消，第 {task} 号任务没有下发。"
+    async with stack.sessions() as s:
+        assert (await s.exec(select(Notice).where(Notice.parent_id == task))).first() is None
