@@ -5,15 +5,17 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import Audience, Recipient, resolve
 from models.channel_plan import first_choice
 from models.notice import Who
-from models.organisation import LEVEL_NAMES, Organisation, subtree
-from models.person import PersonKind
+from models.organisation import LEVEL_NAMES, Organisation, in_subtree_of
+from models.person import Membership, PersonKind
 from models.tasks import target_recipients
+from models.typed import id_of
 
 MAX_ORG_CHOICES = 30
 _KIND_OF = {Who.members: PersonKind.member, Who.residents: PersonKind.resident, Who.unit_reps: PersonKind.unit_rep}
@@ -22,26 +24,60 @@ _KIND_OF = {Who.members: PersonKind.member, Who.residents: PersonKind.resident, 
 @dataclass(frozen=True, slots=True)
 class OrgChoice:
     org_id: int
-    label: str  # indented below its root, with the level name
+    label: str  # "阳光社区（社区，含下级，45 人）": the level, whether it includes its sub-organisations, the people
     path: str
+    has_children: bool = False
 
 
-async def org_choices(*, session: AsyncSession, root_ids: list[int]) -> list[OrgChoice]:
-    """Each root first, then its subtree; a root inside another root's subtree is not repeated."""
+async def org_choices(*, session: AsyncSession, root_ids: list[int], under: int | None = None) -> list[OrgChoice]:
+    """What the 发通知 organisation step lists: each of the secretary's organisations and the ones
+    directly below it (`under`: that organisation, within their scope, and the ones directly below
+    it), so a district of hundreds of organisations shows one short level at a time. A root inside
+    another root's subtree is not repeated."""
     roots = list(await session.exec(select(Organisation).where(col(Organisation.id).in_(root_ids))))
     roots.sort(key=lambda o: o.path)
-    choices: list[OrgChoice] = []
+    if under is not None:
+        top = await session.get(Organisation, under)
+        if top is None or not any(top.path.startswith(r.path) for r in roots):
+            return []
+        roots = [top]
+    listed: list[Organisation] = []
     seen: set[int] = set()
     for root in roots:
-        depth0 = root.path.count("/")
-        for org in await subtree(session=session, root=root):
-            if org.id is None or org.id in seen or len(choices) >= MAX_ORG_CHOICES:
-                continue
-            seen.add(org.id)
-            indent = "　" * (org.path.count("/") - depth0)
-            label = f"{indent}{org.name}（{LEVEL_NAMES[org.level]}）"
-            choices.append(OrgChoice(org.id, label, org.path))
+        if any(root.path.startswith(r.path) and r.path != root.path for r in roots):
+            continue
+        below = list(await session.exec(
+            select(Organisation).where(Organisation.parent_id == root.id).order_by(Organisation.path)
+        ))
+        for org in [root, *below]:
+            if org.id is not None and org.id not in seen and len(listed) < MAX_ORG_CHOICES:
+                seen.add(org.id)
+                listed.append(org)
+    people = await _people_below(session, listed)
+    parents = set((await session.exec(
+        select(Organisation.parent_id).where(col(Organisation.parent_id).in_(list(seen)))
+    )).all())
+    choices = []
+    for org in listed:
+        assert org.id is not None
+        facts = [LEVEL_NAMES[org.level], *(["含下级"] if org.id in parents else []), f"{people[org.id]} 人"]
+        choices.append(OrgChoice(org.id, f"{org.name}（{'，'.join(facts)}）", org.path, org.id in parents))
     return choices
+
+
+async def _people_below(session: AsyncSession, orgs: list[Organisation]) -> dict[int, int]:
+    """People with a membership in each organisation or below it, each counted once."""
+    if not orgs:
+        return {}
+    tops = sorted({o.path for o in orgs}, key=len)
+    roots = [p for p in tops if not any(p.startswith(q) and p != q for q in tops)]
+    found = await session.exec(
+        select(Organisation.path, Membership.person_id)
+        .join(Membership, col(Membership.org_id) == Organisation.id)
+        .where(or_(*(in_subtree_of(path) for path in roots)))
+    )
+    pairs = list(found)
+    return {id_of(o): len({person for path, person in pairs if path.startswith(o.path)}) for o in orgs}
 
 
 def audiences_for(org_ids: list[int], who: Iterable[Who]) -> list[Audience]:

@@ -70,7 +70,8 @@ async def start(msg: Inbound, ctx: Context, args: str) -> str:
     if old is not None:
         await _cancel_draft(ctx, old)
     choices = await org_choices(session=ctx.session, root_ids=[g.org_id for g in sender.roles])
-    data = {"choices": [[c.org_id, c.label, c.path] for c in choices], "text": args[:2000]}
+    data = {"choices": [[c.org_id, c.label, c.path] for c in choices], "text": args[:2000],
+            "deeper": [c.org_id for c in choices if c.has_children]}
     conv = await start_conversation(session=ctx.session, person_id=sender.person_id, kind=KIND, step="orgs",
                                     data=data)
     await ctx.session.commit()

@@ -69,6 +69,14 @@ def by_names(text: str, names: list[list[str]]) -> list[int] | None:
     return sorted(set(picked))
 
 
+def split_prefix(text: str, words: tuple[str, ...]) -> str | None:
+    """The rest after one of `words` at the start ("下一级 2" → "2"), or None."""
+    for word in words:
+        if text.startswith(word):
+            return text[len(word):].strip(" ：:，,　")
+    return None
+
+
 def flat(text: str) -> str:
     """Without spaces and punctuation: "好的，发吧！" → "好的发吧"."""
     return _PUNCTUATION.sub("", text).lower()

@@ -15,8 +15,15 @@ WHO_MENU: dict[int, Who] = dict(enumerate(Who, 1))
 
 
 def ask_orgs(data: dict[str, Any]) -> str:
+    """One level at a time: 含下级 says the people of the organisations below are reached too."""
     listing = "\n".join(f"{i}. {label}" for i, (_id, label, _path) in enumerate(data["choices"], 1))
-    return f"发给哪些组织？回复编号，可多选（如“1 3”），或回复“全部”：\n{listing}\n{CANCEL_HINT}"
+    lines = [f"发给哪些组织？回复编号或名称，可多选（如“1 3”），或回复“全部”：\n{listing}"]
+    if data.get("deeper"):
+        lines.append("“含下级”表示也发给其下级组织的人；回复“下一级 编号”可只选其中的下级组织。")
+    if data.get("under"):
+        lines.append("回复“上一级”回到上一层。")
+    lines.append(CANCEL_HINT)
+    return "\n".join(lines)
 
 
 def ask_who(_data: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from handlers.notices import parsing
 from handlers.notices.questions import MAX_TEXT, QUESTIONS, WHO_MENU, not_understood, summary
 from models.conversation import Conversation
 from models.notice import Notice, Who
+from models.notice_queries import org_choices
 from models.notice_send import Composed, Draft, Refusal, compose_notice, fill_notice
 from models.organisation import Organisation
 from models.typed import id_of
@@ -30,11 +31,40 @@ def _next(conv: Conversation, step: str, **data: object) -> str:
 async def orgs(ctx: Context, conv: Conversation, text: str) -> str:
     choices = conv.data["choices"]
     names = [[label.strip("　").split("（")[0], path.strip("/").split("/")[-1]] for _id, label, path in choices]
+    deeper = parsing.split_prefix(text, DEEPER_WORDS)
+    if deeper is not None or parsing.flat(text) in UP_WORDS:
+        return await _browse(ctx, conv, deeper, names)
     picked = parsing.numbers(text, len(choices)) or parsing.by_names(text, names)
     if picked is None:
         return not_understood(text, QUESTIONS["orgs"](conv.data), "请回复列表中的编号或组织名称。")
     org_ids = [conv.data["choices"][n - 1][0] for n in picked]
     return _next(conv, "who", orgs=org_ids)
+
+
+DEEPER_WORDS = ("下一级", "下级", "展开")
+UP_WORDS = ("上一级", "返回", "上一层")
+
+
+async def _browse(ctx: Context, conv: Conversation, deeper: str | None, names: list[list[str]]) -> str:
+    """`下一级 2`: the list becomes that organisation and the ones directly below it; `上一级` goes back."""
+    choices = conv.data["choices"]
+    if deeper is None:  # 上一级
+        under = conv.data.get("parents", [])[-1:] or [None]
+        parents = conv.data.get("parents", [])[:-1]
+        target = under[0]
+    else:
+        picked = parsing.numbers(deeper, len(choices)) or parsing.by_names(deeper, names)
+        if not picked or len(picked) != 1 or choices[picked[0] - 1][0] not in conv.data.get("deeper", []):
+            return f"请回复“下一级 编号”，编号是列表中标有“含下级”的组织。\n{QUESTIONS['orgs'](conv.data)}"
+        target = choices[picked[0] - 1][0]
+        parents = [*conv.data.get("parents", []), conv.data.get("under")]
+    found = await org_choices(session=ctx.session, root_ids=[g.org_id for g in ctx.sender.roles], under=target)
+    if not found:
+        found = await org_choices(session=ctx.session, root_ids=[g.org_id for g in ctx.sender.roles])
+        target, parents = None, []
+    conv.advance("orgs", choices=[[c.org_id, c.label, c.path] for c in found],
+                 deeper=[c.org_id for c in found if c.has_children], under=target, parents=parents)
+    return QUESTIONS["orgs"](conv.data)
 
 
 async def who(ctx: Context, conv: Conversation, text: str) -> str:

@@ -102,7 +102,7 @@ async def test_the_district_passes_a_task_to_the_streets_and_it_reaches_every_st
     district = await persona_where(client, role="示范区书记")
     street = await persona_where(client, role="朝阳街道书记")
     first = await say(client, district, "发通知：请各街道本月底前完成党员信息采集")
-    streets = [line.split(".")[0] for line in first.splitlines() if line.endswith("（街道）")]
+    streets = [line.split(".")[0] for line in first.splitlines() if "（街道，" in line]
     await say(client, district, " ".join(streets))
     for answer in ("4", "紧急", "是"):
         await say(client, district, answer)
@@ -112,7 +112,9 @@ async def test_the_district_passes_a_task_to_the_streets_and_it_reaches_every_st
 
     await _all_sent(demo)
 
-    passed = await say(client, street, "下发 请各社区周五前报送")
+    preview = await say(client, street, "下发 请各社区周五前报送")
+    assert "将下发给" in preview and "补充说明：请各社区周五前报送" in preview
+    passed = await say(client, street, "确认")
     assert "已下发给" in passed and "编号" in passed
 
 

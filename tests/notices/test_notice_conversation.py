@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from sqlmodel import col, func, select
 
-from models import AuditEntry, Conversation, Delivery, Notice, NoticeStatus
+from models import AuditEntry, Conversation, Delivery, Notice, NoticeStatus, Person, PersonKind, Role, RoleKind
+from models.directory import bump_directory_version
 from tests.conftest import running_stack
 from tests.framing import bodies
 from tests.seed import Roster
@@ -21,7 +22,8 @@ async def test_a_secretary_sends_a_notice_to_the_members_of_the_community(stack:
     wang = stack.phone("work", "wangshuji")
 
     orgs = (await wang.send_text("发通知")).content
-    assert "1. 阳光社区（社区）" in orgs and "阳光社区第一党支部（党支部）" in orgs
+    # One level at a time, with the people each choice reaches and whether it includes the levels below.
+    assert "1. 阳光社区（社区，含下级，3 人）" in orgs and "2. 阳光社区第一党支部（党支部，2 人）" in orgs
     assert "和平社区" not in orgs and "朝阳街道" not in orgs  # only the secretary's own subtree
     assert "党员" in (await wang.send_text("1")).content
     assert "通知内容" in (await wang.send_text("1")).content
@@ -187,3 +189,28 @@ async def test_a_secretary_who_changes_his_mind_in_words_sends_nothing(stack: St
         await wang.send_text(answer)
     assert (await wang.send_text("算了，不发了")).content == "已取消，本条通知不会发送。"
     assert await _count(stack, Delivery) == 0
+
+
+async def test_a_district_secretary_goes_down_a_level_to_choose_one_community(stack: Stack, roster: Roster) -> None:
+    async with stack.sessions() as s:  # 张书记 leads the district
+        zhang = Person(name="张书记", kind=PersonKind.member, work_userid="zhangshuji")
+        s.add(zhang)
+        await s.flush()
+        s.add(Role(person_id=zhang.id, org_id=roster.orgs["D01"].id, kind=RoleKind.secretary))  # type: ignore[arg-type]
+        await bump_directory_version(session=s)
+        await s.commit()
+    phone = stack.phone("work", "zhangshuji")
+
+    top = (await phone.send_text("发通知")).content
+    assert "1. 示范区（区，含下级，4 人）\n2. 朝阳街道（街道，含下级，4 人）\n" in top
+    assert "阳光社区" not in top  # one level at a time
+    street = (await phone.send_text("下一级 2")).content
+    assert "1. 朝阳街道（街道，含下级，4 人）" in street and "2. 阳光社区（社区，含下级，3 人）" in street
+    assert "3. 和平社区（社区，1 人）" in street
+    assert "回复“上一级”回到上一层" in street
+    assert "1. 示范区" in (await phone.send_text("上一级")).content
+    await phone.send_text("下一级 朝阳街道")
+    assert "发给哪些人" in (await phone.send_text("阳光社区")).content  # a name from the list chosen
+    async with stack.sessions() as s:
+        conv = await s.get(Conversation, zhang.id)
+        assert conv is not None and conv.data["orgs"] == [roster.orgs["C01"].id]
