@@ -1,7 +1,19 @@
 """What inbound messages mean. The order of ROUTERS is the precedence: binding before features,
 the fallback last."""
 
-from handlers import admin_link, binding, confirmations, follow, help, notices, progress, resend, tasks, urgent
+from handlers import (
+    admin_link,
+    binding,
+    confirmations,
+    follow,
+    help,
+    inquiries,
+    notices,
+    progress,
+    resend,
+    tasks,
+    urgent,
+)
 from handlers.routing import HelpBook, Router
 
 ROUTERS: tuple[Router, ...] = (
@@ -15,12 +27,13 @@ ROUTERS: tuple[Router, ...] = (
     urgent.router,  # a secretary's 紧急 N; anyone else's 紧急 goes on to the help
     help.router,
     admin_link.router,
+    inquiries.router,  # 留言 and 回复; then a resident's text no command took goes to their community
     help.fallback_router,
 )
 
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, admin_link, notices, confirmations, progress, urgent, resend, tasks):
+    for module in (help, binding, admin_link, notices, confirmations, progress, urgent, resend, tasks, inquiries):
         module.register_help(book)
     return book

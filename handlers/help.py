@@ -6,6 +6,7 @@ from handlers.routing import HelpBook, Router, anything, event_is, text_is
 
 router = Router("help")
 fallback_router = Router("fallback")
+LEAVE_HINT = "\n如需向社区反映情况，请回复“留言 内容”。"
 HELP_WORDS = ("帮助", "help", "?", "菜单", "指令", "怎么用", "使用说明")
 
 
@@ -36,7 +37,9 @@ async def not_understood(msg: Inbound, ctx: Context) -> str | None:
         return NOT_TEXT
     if not msg.text:
         return FALLBACK.format(text="").replace("“”", "空消息")
-    return FALLBACK.format(text=truncate(msg.text))
+    answer = FALLBACK.format(text=truncate(msg.text))
+    # A bound person's words that are no command may be something to tell the community: say how.
+    return answer + LEAVE_HINT if ctx.sender.is_bound else answer
 
 
 def register_help(book: HelpBook) -> None:

@@ -8,6 +8,7 @@ from models.directory import DirectoryVersion, SenderProfile
 from models.engagement import Engagement, EngagementKind
 from models.identity import Identity, Platform
 from models.inbound import InboundMessage, InboundStatus
+from models.inquiry import Inquiry
 from models.login import LoginToken
 from models.notice import Notice, NoticeStatus, Urgency
 from models.organisation import Organisation, OrgLevel, Unit
@@ -30,6 +31,7 @@ __all__ = [
     "Identity",
     "InboundMessage",
     "InboundStatus",
+    "Inquiry",
     "LoginToken",
     "Membership",
     "Notice",

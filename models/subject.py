@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 class SubjectKind(StrEnum):
     notice = "notice"  # 通知 / 任务 (models.notice.Notice)
+    inquiry = "inquiry"  # 留言: a resident's message to their community, and its answer (models.inquiry.Inquiry)
 
 
 @dataclass(frozen=True, slots=True)

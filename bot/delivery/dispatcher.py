@@ -54,7 +54,7 @@ from models.outbox import (
     settle_fallen_back,
 )
 from models.person import Person
-from models.subject import Subject
+from models.subject import Subject, SubjectKind
 from models.subject_texts import SubjectText, subject_texts
 from models.typed import col_not_none, id_of
 
@@ -402,12 +402,15 @@ class Dispatcher:
         fields = plain_template_fields(title, sent_at=now, tz=self.api.settings.tz, answer="点开详情查看，并回复“收到”")
         return await self._send_template(rows[-1], fields, client_msg_id=client_msg_id)
 
-    def _notice_link(self, row: Delivery) -> str:
+    def _notice_link(self, row: Delivery) -> str | None:
+        """The person's page of the notice; a row about anything else (a 留言) has none."""
+        if row.subject_kind != SubjectKind.notice:
+            return None
         return notice_url(self.public_url(), self.secret, row.subject_id, row.person_id)
 
     async def _send_template(self, row: Delivery, fields: dict[str, str], *, client_msg_id: str) -> list[SendOutcome]:
         return await self.template.send(
-            row.recipient, template_id=self.template_id, url=self._notice_link(row), fields=fields,
+            row.recipient, template_id=self.template_id, url=self._notice_link(row) or "", fields=fields,
             client_msg_id=client_msg_id,
         )
 
