@@ -6,8 +6,9 @@ the sender. `留言` alone shows a secretary the 留言 still unanswered in thei
 import re
 from datetime import UTC
 
+from handlers.confirm_step import secretary_command
 from handlers.context import Context, Inbound
-from handlers.routing import HelpBook, Router, command
+from handlers.routing import HelpBook, Router
 from models.audience import load_recipients
 from models.audit import record_audit
 from models.inquiry import Inquiry, inquiry_in_scope, leave_inquiry, open_inquiries, record_answer
@@ -90,13 +91,7 @@ async def _open_list(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-def by_a_secretary(msg: Inbound, ctx: Context) -> bool | dict[str, str]:
-    if not ctx.sender.roles or ctx.sender.person_id is None:
-        return False
-    return command("回复")(msg, ctx)
-
-
-@router.message(by_a_secretary)
+@router.message(secretary_command("回复"))
 async def answer(msg: Inbound, ctx: Context, args: str) -> str:
     raw = msg.content.strip()
     rest = raw[len("回复"):].lstrip(" :：,，\u3000") if raw.startswith("回复") else args

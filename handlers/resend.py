@@ -2,14 +2,12 @@
 while their requests were out, so they may or may not have arrived. It asks for 确认 first and says
 that whoever already has the notice gets it a second time."""
 
+from handlers.confirm_step import confirmed, in_conversation, open_or_done, secretary_command
 from handlers.context import Context, Inbound
-from handlers.help import HELP_WORDS
-from handlers.notices import CANCEL_WORDS, CONFIRM_WORDS
-from handlers.notices.parsing import flat
-from handlers.routing import HelpBook, Router, command, pass_on
+from handlers.routing import HelpBook, Router
 from handlers.text import NotANumber, notice_number
 from models.audit import record_audit
-from models.conversation import end_conversation, open_conversation, start_conversation
+from models.conversation import end_conversation, start_conversation
 from models.delivery import count_unknown
 from models.outbox import resend_unknown
 from models.progress import find_notice
@@ -21,23 +19,11 @@ WORDS = ("补发", "重发")
 EXPIRED = "上次的补发超过30分钟未确认，已取消；需要时请重新回复“补发 编号”。"
 
 
-def by_a_secretary(msg: Inbound, ctx: Context) -> bool | dict[str, str]:
-    """Only a secretary's 补发 is this command; anyone else's goes on to the help."""
-    if not ctx.sender.roles or ctx.sender.person_id is None:
-        return False
-    return command(*WORDS)(msg, ctx)
-
-
-def in_resend(msg: Inbound, ctx: Context) -> bool:
-    """The open conversation is part of the cached sender profile: no database look-up per message."""
-    return msg.msg_type == "text" and ctx.sender.conversation == KIND and msg.text.lower() not in HELP_WORDS
-
-
 def _actor(msg: Inbound) -> str:
     return f"wechat:{msg.platform.value}:{msg.from_user}"
 
 
-@router.message(by_a_secretary)
+@router.message(secretary_command(*WORDS))
 async def ask(msg: Inbound, ctx: Context, args: str) -> str:
     person_id = ctx.sender.person_id
     assert person_id is not None  # a secretary is bound
@@ -61,23 +47,15 @@ async def ask(msg: Inbound, ctx: Context, args: str) -> str:
             "补发后，已收到的人会再收到一次。\n回复“确认”补发，回复“取消”放弃。")
 
 
-@router.message(in_resend)
+@router.message(in_conversation(KIND))
 async def answer(msg: Inbound, ctx: Context) -> str | None:
-    assert ctx.sender.person_id is not None  # a sender in a conversation is a person
-    conv = await open_conversation(session=ctx.session, person_id=ctx.sender.person_id)
-    if conv is None or conv.kind != KIND:
-        return await pass_on(msg, ctx)
+    conv, reply = await open_or_done(
+        msg, ctx, KIND, cancelled=lambda c: f"已取消，第 {c.data['notice_id']} 号通知不补发。", expired=EXPIRED
+    )
+    if conv is None:
+        return reply
     notice_id = int(conv.data["notice_id"])
-    word = flat(msg.text)
-    if conv.is_idle(ctx.now) or word in CANCEL_WORDS:
-        await end_conversation(session=ctx.session, conv=conv)
-        await ctx.session.commit()
-        ctx.forget_sender()
-        if word in CANCEL_WORDS:
-            return f"已取消，第 {notice_id} 号通知不补发。"
-        rest = await pass_on(msg, ctx)
-        return f"{EXPIRED}\n{rest}" if rest else EXPIRED
-    if word not in CONFIRM_WORDS:
+    if not confirmed(msg):
         return f"请回复“确认”补发第 {notice_id} 号通知，或回复“取消”放弃。"
     resent = await resend_unknown(session=ctx.session, subject=Subject.notice(notice_id), now=ctx.now)
     record_audit(session=ctx.session, action="notice.resend", actor=_actor(msg), actor_person_id=conv.person_id,

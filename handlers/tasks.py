@@ -7,14 +7,12 @@ import re
 from collections.abc import Callable
 from datetime import UTC
 
+from handlers.confirm_step import confirmed, in_conversation, open_or_done
 from handlers.context import Context, Inbound
-from handlers.help import HELP_WORDS
-from handlers.notices import CANCEL_WORDS, CONFIRM_WORDS
-from handlers.notices.parsing import flat as flat_words
 from handlers.notices.parsing import numbers
-from handlers.routing import HelpBook, Router, pass_on
+from handlers.routing import HelpBook, Router
 from models.audit import record_audit
-from models.conversation import Conversation, end_conversation, open_conversation, start_conversation
+from models.conversation import Conversation, end_conversation, start_conversation
 from models.notice import Notice, Urgency
 from models.organisation import LEVEL_NAMES, Organisation, OrgLevel
 from models.quiet_hours import not_before
@@ -34,6 +32,7 @@ from models.typed import id_of
 
 router = Router("tasks")
 KIND = "pass_down"
+EXPIRED = "上次的下发超过30分钟未确认，已取消；需要时请重新回复“下发 编号”。"
 _WORDS = re.compile(r"[\s,，、和及与]+")
 # The number ends at 号, a space or the end: "下发 3天内报送" has no number.
 _NUMBER = re.compile(r"^[#＃]?第?\s*(\d+)(?:号|(?=\s|$))\s*(.*)$", re.S)
@@ -182,29 +181,15 @@ def _preview(notice: Notice, targets: list[ChildTarget], chosen: list[int], note
     return "\n".join(lines)
 
 
-def in_pass_down(msg: Inbound, ctx: Context) -> bool:
-    """The open conversation is part of the cached sender profile: no database look-up per message."""
-    return msg.msg_type == "text" and ctx.sender.conversation == KIND and msg.text.lower() not in HELP_WORDS
-
-
-@router.message(in_pass_down)
+@router.message(in_conversation(KIND))
 async def answer_preview(msg: Inbound, ctx: Context) -> str | None:
-    assert ctx.sender.person_id is not None  # a sender in a conversation is a person
-    conv = await open_conversation(session=ctx.session, person_id=ctx.sender.person_id)
-    if conv is None or conv.kind != KIND:
-        return await pass_on(msg, ctx)
+    conv, reply = await open_or_done(
+        msg, ctx, KIND, cancelled=lambda c: f"已取消，第 {c.data['notice_id']} 号任务没有下发。", expired=EXPIRED
+    )
+    if conv is None:
+        return reply
     notice_id = int(conv.data["notice_id"])
-    word = flat_words(msg.text)
-    if conv.is_idle(ctx.now) or word in CANCEL_WORDS:
-        await end_conversation(session=ctx.session, conv=conv)
-        await ctx.session.commit()
-        ctx.forget_sender()
-        if word in CANCEL_WORDS:
-            return f"已取消，第 {notice_id} 号任务没有下发。"
-        rest = await pass_on(msg, ctx)
-        expired = "上次的下发超过30分钟未确认，已取消；需要时请重新回复“下发 编号”。"
-        return f"{expired}\n{rest}" if rest else expired
-    if word in CONFIRM_WORDS:
+    if confirmed(msg):
         reply = await _confirmed(msg, ctx, conv)
         await ctx.session.commit()
         ctx.forget_sender()

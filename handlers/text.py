@@ -44,3 +44,11 @@ def notice_number(args: str, *words: str) -> int | None:
     if not number.isdigit():
         raise NotANumber(args)
     return int(number)
+
+
+_PUNCTUATION = re.compile(r"[\s,，。.!！~～、:：;；]+")
+
+
+def flat(text: str) -> str:
+    """Without spaces and punctuation: "好的，发吧！" → "好的发吧"."""
+    return _PUNCTUATION.sub("", text).lower()

@@ -2,8 +2,9 @@
 slot) sends it at once, as if it had been urgent from the start. Offered in the answer to 确认 when
 the quiet hours hold a notice."""
 
+from handlers.confirm_step import secretary_command
 from handlers.context import Context, Inbound
-from handlers.routing import HelpBook, Router, command
+from handlers.routing import HelpBook, Router
 from handlers.text import NotANumber, notice_number
 from models.audit import record_audit
 from models.clock import utcnow
@@ -16,14 +17,7 @@ router = Router("urgent")
 WORDS = ("紧急", "立即发送", "马上发送")
 
 
-def by_a_secretary(msg: Inbound, ctx: Context) -> bool | dict[str, str]:
-    """Only a secretary's 紧急 is this command; anyone else's goes on to the help."""
-    if not ctx.sender.roles:
-        return False
-    return command(*WORDS)(msg, ctx)
-
-
-@router.message(by_a_secretary)
+@router.message(secretary_command(*WORDS))
 async def send_now(msg: Inbound, ctx: Context, args: str) -> str:
     person_id = ctx.sender.person_id
     assert person_id is not None  # a secretary is bound

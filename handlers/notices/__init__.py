@@ -4,8 +4,10 @@ it is open, the secretary's plain replies go to it."""
 
 from typing import Any
 
+from handlers.confirm_step import CANCEL_WORDS as CANCEL_WORDS
+from handlers.confirm_step import CONFIRM_WORDS as CONFIRM_WORDS
+from handlers.confirm_step import in_conversation
 from handlers.context import Context, Inbound
-from handlers.help import HELP_WORDS
 from handlers.notices import parsing
 from handlers.notices.questions import QUESTIONS
 from handlers.notices.steps import STEPS, compose, show_preview
@@ -20,10 +22,6 @@ from models.notice_send import Refusal, confirm
 router = Router("notices")
 KIND = "notice"
 START_WORDS = ("发通知", "通知")
-# Compared without spaces and punctuation (parsing.flat): "好的，发吧" and "好的发吧" are one answer.
-CANCEL_WORDS = ("取消", "放弃", "算了", "退出", "不发了", "算了不发了", "先不发", "不发", "不要发了", "取消发送")
-CONFIRM_WORDS = ("确认", "确定", "发送", "确认发送", "发吧", "好的发吧", "好发吧", "可以发", "可以发了", "发", "没问题",
-                 "确认无误", "好的发送")
 REFUSAL = "只有书记、副书记和管理员可以发通知。"
 EXPIRED = "上次的发通知已超过30分钟未操作，已自动结束，需要时请重新回复“发通知”。"
 _SEPARATORS = " :：,，"
@@ -42,15 +40,6 @@ def starts_notice(msg: Inbound, _ctx: Context) -> bool | dict[str, Any]:
             raw = msg.content.strip()
             return {"args": raw[len(word) :].lstrip(_SEPARATORS + "\u3000") if raw.startswith(word) else rest}
     return False
-
-
-def may_be_in_conversation(msg: Inbound, ctx: Context) -> bool:
-    """The open conversation is part of the cached sender profile: no database look-up per message."""
-    return (
-        msg.msg_type == "text"
-        and ctx.sender.conversation == KIND
-        and msg.text.lower() not in HELP_WORDS
-    )
 
 
 def _actor(msg: Inbound) -> str:
@@ -80,7 +69,7 @@ async def start(msg: Inbound, ctx: Context, args: str) -> str:
     return head + QUESTIONS["orgs"](conv.data)
 
 
-@router.message(may_be_in_conversation)
+@router.message(in_conversation(KIND))
 async def answer(msg: Inbound, ctx: Context) -> str | None:
     assert ctx.sender.person_id is not None  # a sender in a conversation is a person
     conv = await open_conversation(session=ctx.session, person_id=ctx.sender.person_id)

@@ -4,6 +4,8 @@ answer it does not understand, so the question can be asked again with a hint.""
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from handlers.text import flat as flat  # the parsers compare answers flat
+
 ALL_WORDS = ("全部", "所有", "都要", "全都", "都发", "all")
 YES = ("是", "是的", "要", "要的", "需要", "需要的", "好", "好的", "对", "对的", "嗯", "可以", "y", "yes", "ok", "1")
 NO = ("否", "不", "不要", "不需要", "不用", "不用了", "不要了", "不需要了", "没必要", "n", "no", "2")
@@ -11,7 +13,6 @@ NO_DEADLINE = ("无", "没有", "不是", "否", "不", "无截止", "没有截�
                "通知", "none")
 # Between the names of a list: "党员和书记", "阳光社区、和平社区", "党员 居民".
 _NAME_SEPARATORS = re.compile(r"[\s,，、;；/]+|和|及|与|还有|以及")
-_PUNCTUATION = re.compile(r"[\s,，。.!！~～、:：;；]+")
 _NUMBER_LIST = re.compile(r"^\d+(?:[\s,;、]+\d+)*$")
 _FULL_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
 _MONTH_DAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
@@ -75,11 +76,6 @@ def split_prefix(text: str, words: tuple[str, ...]) -> str | None:
         if text.startswith(word):
             return text[len(word):].strip(" ：:，,　")
     return None
-
-
-def flat(text: str) -> str:
-    """Without spaces and punctuation: "好的，发吧！" → "好的发吧"."""
-    return _PUNCTUATION.sub("", text).lower()
 
 
 def yes_no(text: str) -> bool | None:
