@@ -34,7 +34,7 @@ from bot.keys import (
 )
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.web import admin, api_notices, notice_page, ops, progress_page
+from bot.web import admin, api_notices, inquiries_page, notice_page, ops, progress_page
 from bot.wechat.api import WeChatApi
 from bot.wechat.crypto import CallbackCrypto
 from bot.wechat.tokens import TokenStore
@@ -147,6 +147,7 @@ def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> w
     callback_views.add_routes(app)
     ops.add_routes(app)
     admin.add_routes(app)
+    inquiries_page.add_routes(app)
     progress_page.add_routes(app)
     notice_page.add_routes(app)
     api_notices.add_routes(app)

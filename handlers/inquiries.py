@@ -11,8 +11,8 @@ from handlers.context import Context, Inbound
 from handlers.routing import HelpBook, Router
 from models.audience import load_recipients
 from models.audit import record_audit
-from models.inquiry import Inquiry, inquiry_in_scope, leave_inquiry, open_inquiries, record_answer
-from models.organisation import Organisation
+from models.inquiry import Inquiry, inquiry_in_scope, leave_inquiry, open_inquiries
+from models.inquiry_messages import send_answer
 from models.outbox import queue_messages
 from models.person import PERSON_KIND_NAMES, PersonKind
 from models.quiet_hours import not_before
@@ -80,11 +80,12 @@ async def _open_list(ctx: Context) -> str:
     if not count:
         return "没有未答复的留言。"
     tz = ctx.now.tzinfo
-    lines = [f"未答复的留言 {count} 条："]
+    lines = [f"未答复的留言 {count} 条（请在 2 个工作日内答复，超时会上报上级组织）："]
     for inquiry, person, org in rows:
         when = inquiry.received_at.astimezone(tz)
         text = inquiry.text if len(inquiry.text) <= 30 else inquiry.text[:30] + "…"
-        lines.append(f"第 {inquiry.id} 号 · {person}（{org}，{when.month}月{when.day}日 {when:%H:%M}）：{text}")
+        late = "【已超时上报】" if inquiry.escalated_at is not None else ""
+        lines.append(f"{late}第 {inquiry.id} 号 · {person}（{org}，{when.month}月{when.day}日 {when:%H:%M}）：{text}")
     if count > len(rows):
         lines.append(f"……另有 {count - len(rows)} 条")
     lines.append(ANSWER_HINT)
@@ -109,20 +110,11 @@ async def answer(msg: Inbound, ctx: Context, args: str) -> str:
 
 
 async def _send_answer(msg: Inbound, ctx: Context, inquiry: Inquiry, text: str) -> str:
-    assert ctx.sender.person_id is not None and inquiry.id is not None
-    round_ = record_answer(inquiry, text=text, by=ctx.sender.person_id, now=ctx.now)
-    ctx.session.add(inquiry)
-    org = await ctx.session.get(Organisation, inquiry.org_id)
-    people = await load_recipients(session=ctx.session, person_ids={inquiry.person_id}, now=ctx.now)
-    body = (f"【{org.name if org else '社区'}答复 · 留言第{inquiry.id}号】\n{text}\n"
-            "如需继续反映，请回复“留言 内容”。")
-    queued = await queue_messages(session=ctx.session, subject=Subject(SubjectKind.inquiry, inquiry.id),
-                                  recipients=people.values(), not_before=ctx.now.astimezone(UTC), round=round_,
-                                  body=body)
-    record_audit(session=ctx.session, action="inquiry.answer", actor=_actor(msg), actor_person_id=ctx.sender.person_id,
-                 org_id=inquiry.org_id, inquiry_id=inquiry.id, sent=queued.rows)
+    assert ctx.sender.person_id is not None
+    answered = await send_answer(session=ctx.session, inquiry=inquiry, text=text, by=ctx.sender.person_id,
+                                 actor=_actor(msg), now=ctx.now)
     await ctx.session.commit()
-    if not queued.rows:
+    if not answered.rows:
         return f"已记录答复，但对方目前无法通过微信收到（第 {inquiry.id} 号留言），请电话联系。"
     return f"已答复第 {inquiry.id} 号留言，对方会在微信里收到。"
 

@@ -8,6 +8,7 @@ from handlers.context import Context, Inbound
 from handlers.links import progress_url
 from handlers.routing import HelpBook, Router
 from handlers.text import NotANumber, notice_number
+from models.inquiry import open_inquiries
 from models.progress import Progress, find_notice, notice_progress
 
 router = Router("progress")
@@ -30,12 +31,22 @@ async def progress(msg: Inbound, ctx: Context, args: str) -> str:
     notice = await find_notice(ctx.session, person_id=sender.person_id,
                                scope_paths=[g.org_path for g in sender.roles], notice_id=notice_id)
     if notice is None:
-        return f"没有找到第 {notice_id} 号通知，或不在您的管理范围内。" if notice_id else NO_NOTICES
+        if notice_id:
+            return f"没有找到第 {notice_id} 号通知，或不在您的管理范围内。"
+        return NO_NOTICES + await _inquiries_line(ctx)
     assert notice.id is not None
     link = progress_url(ctx.settings.public_url, ctx.settings.secret_key.get_secret_value(), notice.id,
                         sender.person_id)
     progress_now = await notice_progress(ctx.session, notice)
-    return render(progress_now, tz=ctx.now.tzinfo, quiet=ctx.settings.quiet_window) + f"\n详情：{link}"
+    text = render(progress_now, tz=ctx.now.tzinfo, quiet=ctx.settings.quiet_window) + f"\n详情：{link}"
+    return text + (await _inquiries_line(ctx) if not notice_id else "")
+
+
+async def _inquiries_line(ctx: Context) -> str:
+    """The latest notice's 进度 also says how many 留言 wait for an answer (empty when none do)."""
+    count, _rows = await open_inquiries(session=ctx.session, scope_paths=[g.org_path for g in ctx.sender.roles],
+                                        limit=0)
+    return f"\n另有未答复的留言 {count} 条，回复“留言”查看。" if count else ""
 
 
 def waiting_line(p: Progress, tz: tzinfo | None, quiet: tuple[time, time] | None) -> str | None:

@@ -26,6 +26,10 @@ class Inquiry(SQLModel, table=True):
     answered_at: datetime | None = None
     answered_by: int | None = Field(default=None, foreign_key="person.id")
     answer: str | None = Field(default=None, sa_type=Text)  # the last answer
+    # Unanswered for 2 working days: passed up to the nearest organisation above with secretaries
+    # (escalated_to None: none above had any; it is marked so the tick does not look at it again).
+    escalated_at: datetime | None = None
+    escalated_to: int | None = Field(default=None, foreign_key="organisation.id")
 
 
 async def leave_inquiry(*, session: AsyncSession, person_id: int, org_id: int, text: str) -> Inquiry:
@@ -40,6 +44,19 @@ def record_answer(inquiry: Inquiry, *, text: str, by: int, now: datetime) -> int
     inquiry.answers += 1
     inquiry.answered_at, inquiry.answered_by, inquiry.answer = now, by, text.strip()[:TEXT_MAX]
     return inquiry.answers
+
+
+def record_escalation(inquiry: Inquiry, *, to_org_id: int | None, now: datetime) -> None:
+    inquiry.escalated_at, inquiry.escalated_to = now, to_org_id
+
+
+async def unanswered_since(*, session: AsyncSession, received_from: datetime, received_by: datetime) -> list[Inquiry]:
+    """The 留言 received in the window that nobody answered and that were not escalated yet."""
+    return list(await session.exec(
+        select(Inquiry).where(col(Inquiry.answers) == 0, col(Inquiry.escalated_at).is_(None),
+                              col(Inquiry.received_at) > received_from, col(Inquiry.received_at) <= received_by)
+        .order_by(col(Inquiry.id))
+    ))
 
 
 async def inquiry_in_scope(*, session: AsyncSession, inquiry_id: int, scope_paths: list[str]) -> Inquiry | None:
@@ -69,3 +86,16 @@ async def open_inquiries(
     )).one()
     rows = list(await session.exec(query.order_by(col(Inquiry.received_at)).limit(limit)))
     return int(count), [(i, person, org) for i, person, org in rows]
+
+
+async def inquiries_of(
+    *, session: AsyncSession, root_path: str, limit: int = 30
+) -> list[tuple[Inquiry, str, str]]:
+    """The inbox of a subtree: every unanswered 留言 (oldest first), then the latest answered ones,
+    with the sender's and the organisation's names; `limit` caps the answered ones only."""
+    query = select(Inquiry, Person.name, Organisation.name).join(Person, col(Person.id) == Inquiry.person_id).join(
+        Organisation, col(Organisation.id) == Inquiry.org_id).where(in_subtree_of(root_path))
+    open_rows = await session.exec(query.where(col(Inquiry.answers) == 0).order_by(col(Inquiry.received_at)))
+    done_rows = await session.exec(
+        query.where(col(Inquiry.answers) > 0).order_by(col(Inquiry.answered_at).desc()).limit(limit))
+    return [(i, person, org) for i, person, org in [*open_rows, *done_rows]]

@@ -5,9 +5,8 @@ message is queued once (models/outbox.py). The job that runs it is schedules/tas
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
-import chinese_calendar
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +22,7 @@ from models.quiet_hours import not_before
 from models.subject import Subject, of_notices
 from models.tasks import not_done_yet
 from models.typed import col_not_none, id_of
+from models.workdays import previous_workday
 
 REMIND_AT = time(9, 0)
 # How far ahead a reminder day can lie (the National Day holiday pushes it back by up to ~8 days),
@@ -32,23 +32,6 @@ LOOKBACK = timedelta(days=7)
 PREVIEW = 20
 MAX_LISTED = 20
 ACTOR = "schedule:task_deadlines"
-
-
-def previous_workday(day: date) -> date:
-    """The last working day before `day` (Chinese calendar: weekends, holidays and 调休 workdays)."""
-    candidate = day - timedelta(days=1)
-    while not is_workday(candidate):
-        candidate -= timedelta(days=1)
-    return candidate
-
-
-def is_workday(day: date) -> bool:
-    """The Chinese calendar's answer; for a year it does not know yet (the State Council publishes the
-    holidays each November), Monday to Friday."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
 
 
 def reminder_moment(deadline: datetime, tz: tzinfo) -> datetime:

@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schedules.housekeeping import prune_old_records
+from schedules.inquiries import escalate_inquiries
 from schedules.reminders import send_due_reminders
 from schedules.task_deadlines import check_task_deadlines
 
-# Reminders fall at 09:00 and escalations at the deadline: a few minutes late matters little.
+# Reminders fall at 09:00 and escalations at the deadline (a task's, a 留言's 2 working days): a few
+# minutes late matters little.
 TASK_DEADLINE_EVERY = timedelta(minutes=5)
 
 
@@ -56,6 +58,15 @@ def build_scheduler(
         args=[sessions],
         kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window},
         id="check-task-deadlines",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        escalate_inquiries,
+        IntervalTrigger(seconds=TASK_DEADLINE_EVERY.total_seconds(), timezone=timezone),
+        args=[sessions],
+        kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window},
+        id="escalate-inquiries",
         coalesce=True,
         max_instances=1,
     )

@@ -10,10 +10,15 @@ _CSS = """
 *{box-sizing:border-box}body{margin:0;font:15px/1.5 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;
 background:#f4f4f4;color:#222}header{background:#c8161d;color:#fff;padding:12px 16px;font-size:17px}
 main{max-width:480px;margin:0 auto;padding:12px}.card{background:#fff;border-radius:8px;padding:12px;margin:0 0 10px}
-a{color:#c8161d;text-decoration:none}.muted{color:#888;font-size:13px}.bar{height:6px;background:#eee;border-radius:3px}
+a{color:#c8161d;text-decoration:none}.muted{color:#666;font-size:13px}.bar{height:6px;background:#eee;border-radius:3px}
 .bar i{display:block;height:6px;background:#c8161d;border-radius:3px}table{width:100%;border-collapse:collapse}
 td,th{padding:6px 4px;border-bottom:1px solid #eee;text-align:left;font-size:14px}.tag{font-size:12px;
-background:#fdecea;color:#c8161d;border-radius:3px;padding:0 4px;margin-left:4px}
+background:#fdecea;color:#b0141a;border-radius:3px;padding:0 4px;margin-left:4px}
+.links a,.card>a:first-child,p>a{display:inline-flex;align-items:center;min-height:44px}.links{display:flex;
+flex-wrap:wrap;gap:0 16px}textarea{display:block;width:100%;font:inherit;padding:8px;margin:4px 0 8px;
+border:1px solid #ccc;border-radius:6px}button{min-height:44px;min-width:44px;padding:0 16px;font:inherit;
+border:0;border-radius:6px;background:#c8161d;color:#fff}.flash{background:#e9f7ef;color:#1d6b3a}
+.text{white-space:pre-wrap;margin:8px 0}.answer{background:#f6f6f6;border-radius:6px;padding:8px;margin-top:8px}
 """
 
 

@@ -2,14 +2,21 @@
 was passed on and when to expect an answer; the secretary gets it numbered, answers with `回复 N …`, and
 the answer arrives in the resident's chat. `留言` shows the secretary what is still unanswered."""
 
-from sqlmodel import select
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from models import AuditEntry, Identity, Inquiry, Membership, Person, PersonKind, Platform
+from sqlmodel import col, select, update
+
+from models import AuditEntry, Delivery, Identity, Inquiry, Membership, Person, PersonKind, Platform, Role, RoleKind
+from models.delivery import Purpose
 from models.directory import bump_directory_version
+from models.workdays import after_workdays
+from schedules.inquiries import escalate_inquiries
 from tests.seed import Roster
 from tests.stack import Stack
 
 LAMP = "小区门口的路灯坏了三天了，晚上很黑，麻烦尽快修一下"
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 async def _resident(stack: Stack, roster: Roster) -> None:
@@ -44,7 +51,7 @@ async def test_a_residents_message_reaches_the_community_and_the_answer_comes_ba
     assert forwarded.content.splitlines() == [f"【留言 第{inquiry.id}号】居民 张大爷（阳光社区）：", LAMP,
                                               f"请回复“回复 {inquiry.id} 答复内容”答复对方。"]
     listed = (await wang.send_text("留言")).content or ""
-    assert listed.startswith("未答复的留言 1 条：") and f"第 {inquiry.id} 号 · 张大爷（阳光社区，" in listed
+    assert listed.startswith("未答复的留言 1 条（请在 2 个工作日内答复，超时会上报上级组织）：") and f"第 {inquiry.id} 号 · 张大爷（阳光社区，" in listed
 
     done = (await wang.send_text(f"回复 {inquiry.id} 路灯已报修，明天修好，谢谢您反映！")).content
     assert done == f"已答复第 {inquiry.id} 号留言，对方会在微信里收到。"
@@ -71,3 +78,124 @@ async def test_a_member_leaves_a_message_on_purpose_and_bad_answers_are_explaine
     assert (await wang.send_text("回复 路灯")).content.startswith("请回复“回复 编号 答复内容”")
     help_text = (await stack.phone("mp", "o_zhangdaye").send_text("帮助")).content or ""
     assert "直接发送您要反映的事情" in help_text and "完成" not in help_text
+
+
+def test_two_working_days_skip_the_weekend_and_the_holidays() -> None:
+    friday = datetime(2026, 12, 4, 15, 0, tzinfo=TZ)
+    assert after_workdays(friday, 2) == datetime(2026, 12, 8, 15, 0, tzinfo=TZ)  # Tuesday, same time
+    saturday = datetime(2026, 12, 5, 10, 0, tzinfo=TZ)  # taken up on Monday morning
+    assert after_workdays(saturday, 2) == datetime(2026, 12, 9, 9, 0, tzinfo=TZ)
+    before_national_day = datetime(2025, 9, 30, 11, 0, tzinfo=TZ)  # 1–8 October 2025 off: the 9th and 10th
+    assert after_workdays(before_national_day, 2) == datetime(2025, 10, 10, 11, 0, tzinfo=TZ)
+    before_a_worked_saturday = datetime(2025, 10, 10, 11, 0, tzinfo=TZ)  # 11 October 2025 (调休) is worked
+    assert after_workdays(before_a_worked_saturday, 2) == datetime(2025, 10, 13, 11, 0, tzinfo=TZ)
+
+
+async def test_a_message_nobody_answers_for_two_working_days_goes_to_the_street(
+    stack: Stack, roster: Roster
+) -> None:
+    """张大爷 writes on Friday afternoon; 阳光社区 does not answer. On Tuesday afternoon the street's
+    secretary 刘书记 is told, the 留言 shows as escalated, and his own answer reaches 张大爷."""
+    await _resident(stack, roster)
+    async with stack.sessions() as s:
+        liu = Person(name="刘书记", kind=PersonKind.member, work_userid="liushuji")
+        s.add(liu)
+        await s.flush()
+        s.add(Membership(person_id=liu.id, org_id=roster.orgs["S01"].id, is_primary=True))  # type: ignore[arg-type]
+        s.add(Role(person_id=liu.id, org_id=roster.orgs["S01"].id, kind=RoleKind.secretary))  # type: ignore[arg-type]
+        await bump_directory_version(session=s)
+        await s.commit()
+    stack.emulator.register_user("work", "liushuji")
+    resident = stack.phone("mp", "o_zhangdaye")
+    await resident.send_text(LAMP)
+    await resident.send_text("楼下垃圾没人清")
+    friday = datetime.combine(date(2026, 12, 4), time(15, 0), tzinfo=TZ)
+    async with stack.sessions() as s:
+        lamp, rubbish = list(await s.exec(select(Inquiry).order_by(col(Inquiry.id))))
+        await s.exec(update(Inquiry).values(received_at=friday.astimezone(UTC)))  # type: ignore[call-overload]
+        await s.commit()
+    wang = stack.phone("work", "wangshuji")
+    await wang.send_text(f"回复 {rubbish.id} 已通知保洁")  # one of the two is answered in time
+    run = {"tz": stack.settings.timezone, "quiet_window": stack.settings.quiet_window}
+
+    assert await escalate_inquiries(stack.sessions, **run, now=friday + timedelta(days=3)) == 0  # Monday
+    assert await escalate_inquiries(stack.sessions, **run, now=friday + timedelta(days=4, seconds=-1)) == 0
+    tuesday = friday + timedelta(days=4)
+    assert await escalate_inquiries(stack.sessions, **run, now=tuesday) == 1
+    assert await escalate_inquiries(stack.sessions, **run, now=tuesday + timedelta(hours=1)) == 0  # once
+
+    async with stack.sessions() as s:
+        [row] = list(await s.exec(select(Delivery).where(col(Delivery.purpose) == Purpose.overdue)))
+        escalated = await s.get(Inquiry, lamp.id)
+        await s.exec(update(Delivery).where(col(Delivery.id) == row.id)  # type: ignore[call-overload]
+                     .values(next_attempt_at=datetime.now(UTC)))
+        await s.commit()
+    assert escalated is not None and escalated.escalated_to == roster.orgs["S01"].id
+    [told] = await stack.emulator.wait_for_messages("work", "liushuji", within=5)
+    assert told.content.splitlines() == [
+        f"【留言超时】第 {lamp.id} 号留言 2 个工作日未答复：",
+        f"居民 张大爷（阳光社区，12月4日 15:00）：{LAMP}",
+        f"请督促阳光社区答复，或直接回复“回复 {lamp.id} 答复内容”。",
+    ]
+    listed = (await wang.send_text("留言")).content or ""
+    assert f"【已超时上报】第 {lamp.id} 号 · 张大爷" in listed and f"第 {rubbish.id} 号" not in listed
+
+    liu_phone = stack.phone("work", "liushuji")
+    done = (await liu_phone.send_text(f"回复 {lamp.id} 已联系供电所，今天修好")).content or ""
+    # His first message: bound from the roster, then the answer.
+    assert done.splitlines()[-1] == f"已答复第 {lamp.id} 号留言，对方会在微信里收到。"
+    answers = await stack.emulator.wait_for_messages("mp", "o_zhangdaye", within=5, count=2)
+    assert answers[-1].content.splitlines()[1] == "已联系供电所，今天修好"
+    progress = (await wang.send_text("进度")).content
+    assert progress is not None and "未答复的留言" not in progress
+
+
+async def test_the_secretary_answers_a_message_on_the_inbox_page(stack: Stack, roster: Roster) -> None:
+    await _resident(stack, roster)
+    await stack.phone("mp", "o_zhangdaye").send_text(LAMP)
+    wang = stack.phone("work", "wangshuji")
+    progress = (await wang.send_text("进度")).content or ""
+    assert progress.endswith("另有未答复的留言 1 条，回复“留言”查看。")
+    reply = (await wang.send_text("后台")).content or ""
+    link = next(word for word in reply.split() if "/admin/login?t=" in word)
+    async with stack.sessions() as s:
+        [inquiry] = list(await s.exec(select(Inquiry)))
+    async with stack.http(follow_redirects=True) as browser:
+        overview = await browser.get(link[link.index("/admin/"):].rstrip("。"))
+        assert "留言（未答复 1）" in overview.text
+        inbox = await browser.get("/admin/inquiries")
+        assert inbox.status_code == 200 and "未答复 1 条" in inbox.text and LAMP in inbox.text
+        assert f'action="/admin/inquiries/{inquiry.id}/answer"' in inbox.text
+
+        empty = await browser.post(f"/admin/inquiries/{inquiry.id}/answer", data={"text": "  "})
+        assert empty.status_code == 400 and "不能为空" in empty.text
+        missing = await browser.post("/admin/inquiries/999/answer", data={"text": "好的"})
+        assert missing.status_code == 404
+        forged = await browser.post(f"/admin/inquiries/{inquiry.id}/answer", data={"text": "好的"},
+                                    headers={"Sec-Fetch-Site": "cross-site"})
+        assert forged.status_code == 403
+
+        answered = await browser.post(f"/admin/inquiries/{inquiry.id}/answer", data={"text": "已报修，明天修好"})
+        assert answered.status_code == 200 and "已答复，对方会在微信里收到。" in answered.text
+        assert "未答复 0 条" in answered.text and "已报修，明天修好" in answered.text
+    [answer] = await stack.emulator.wait_for_messages("mp", "o_zhangdaye", within=5)
+    assert answer.content.splitlines()[1] == "已报修，明天修好"
+    assert (await wang.send_text("留言")).content == "没有未答复的留言。"
+
+
+async def test_a_neighbours_messages_are_not_in_the_inbox(stack: Stack, roster: Roster) -> None:
+    await _resident(stack, roster)
+    await stack.phone("mp", "o_zhangdaye").send_text(LAMP)
+    stack.emulator.register_user("mp", "o_he")
+    async with stack.sessions() as s:
+        [inquiry] = list(await s.exec(select(Inquiry)))
+    he = stack.phone("mp", "o_he")  # 和平社区's secretary, next door
+    await he.send_text("绑定 HE2345")
+    reply = (await he.send_text("后台")).content or ""
+    link = next(word for word in reply.split() if "/admin/login?t=" in word)
+    async with stack.http(follow_redirects=True) as browser:
+        await browser.get(link[link.index("/admin/"):].rstrip("。"))
+        inbox = await browser.get("/admin/inquiries")
+        assert inbox.status_code == 200 and LAMP not in inbox.text and "还没有留言" in inbox.text
+        refused = await browser.post(f"/admin/inquiries/{inquiry.id}/answer", data={"text": "好的"})
+        assert refused.status_code == 404

@@ -17,7 +17,8 @@ from models.api_token import issue_token
 from models.delivery import CLAIMED, OPEN_STATUSES, Purpose
 from models.directory import bump_directory_version
 from models.organisation import child_path
-from models.task_deadlines import Written, is_workday, previous_workday, reminder_moment
+from models.task_deadlines import Written, reminder_moment
+from models.workdays import is_workday, previous_workday
 from schedules.task_deadlines import check_task_deadlines
 from tests.seed import Roster
 from tests.stack import Phone, Stack
