@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint bench bench-delivery serve migrate clean
+.PHONY: demo test lint browser bench bench-delivery serve migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,18 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
+
+# The phone-page tests drive Debian's Chromium with a Chinese font. Installed when apt-get can (root);
+# elsewhere those tests skip with the command to run.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and fonts-wqy-microhei for the page tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else echo "chromium or a Chinese font is missing: apt-get install -y chromium fonts-wqy-microhei"; fi; \
+	fi
 
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

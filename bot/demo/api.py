@@ -18,11 +18,13 @@ from bot.keys import SESSIONS, SETTINGS
 from bot.settings import Settings
 from emulator import Phone, PhoneError, PhoneReply, PhoneReplyError, PhoneTimeoutError
 from models.identity import Platform
+from models.notice_send import MAX_TEXT as NOTICE_MAX_TEXT
 from models.quiet_hours import in_quiet_hours
 
 log = logging.getLogger(__name__)
 DEMO = web.AppKey("demo", DemoState)
-MAX_TEXT = 600
+# A secretary may paste a whole notice into the chat box: the box takes what a notice may hold.
+MAX_TEXT = NOTICE_MAX_TEXT
 REASONS = {404: "没有这个接口", 405: "不支持这种请求方法", 413: "请求体太大"}
 
 

@@ -5,7 +5,7 @@ from importlib.resources import files
 
 from aiohttp import web
 
-from bot.demo.api import DEMO, inbox, json_errors, personas, send
+from bot.demo.api import DEMO, MAX_TEXT, inbox, json_errors, personas, send
 from bot.demo.state import DemoState
 
 PAGE = files("bot.demo") / "page.html"
@@ -13,9 +13,8 @@ PAGE = files("bot.demo") / "page.html"
 
 async def chat_page(request: web.Request) -> web.Response:
     # Read per request: the file is small, and an edited page shows on reload.
-    return web.Response(
-        text=PAGE.read_text(encoding="utf-8"), content_type="text/html", headers={"Cache-Control": "no-store"}
-    )
+    text = PAGE.read_text(encoding="utf-8").replace("__MAX_TEXT__", str(MAX_TEXT))
+    return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
 def add_demo_routes(app: web.Application, state: DemoState) -> None:

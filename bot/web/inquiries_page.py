@@ -34,8 +34,9 @@ async def inbox(request: web.Request, session: AsyncSession, user: WebUser) -> w
                     f"<br>{esc(inquiry.answer or '')}</div>")
         else:
             due = escalation_moment(inquiry, tz)
+            by = f"请在 {due.month}月{due.day}日 {due:%H:%M} 前答复，超时会上报上级组织"
             status = ('<span class="tag">已超时，已上报上级</span>' if inquiry.escalated_at is not None
-                      else f'<span class="muted">请在 {due:%m月%d日 %H:%M} 前答复，超时会上报上级组织</span>')
+                      else f'<span class="muted">{by}</span>')
             foot = (f"<div>{status}</div>"
                     f'<form method="post" action="/admin/inquiries/{inquiry.id}/answer">'
                     f'<label for="a{inquiry.id}" class="muted">答复第 {inquiry.id} 号留言</label>'

@@ -14,7 +14,8 @@ a{color:#c8161d;text-decoration:none}.muted{color:#666;font-size:13px}.bar{heigh
 .bar i{display:block;height:6px;background:#c8161d;border-radius:3px}table{width:100%;border-collapse:collapse}
 td,th{padding:6px 4px;border-bottom:1px solid #eee;text-align:left;font-size:14px}.tag{font-size:12px;
 background:#fdecea;color:#b0141a;border-radius:3px;padding:0 4px;margin-left:4px}
-.links a,.card>a:first-child,p>a{display:inline-flex;align-items:center;min-height:44px}.links{display:flex;
+.links a,p>a{display:inline-flex;align-items:center;min-height:44px}.card>a:first-child{display:flex;
+align-items:center;min-height:44px}.links{display:flex;
 flex-wrap:wrap;gap:0 16px}textarea{display:block;width:100%;font:inherit;padding:8px;margin:4px 0 8px;
 border:1px solid #ccc;border-radius:6px}button{min-height:44px;min-width:44px;padding:0 16px;font:inherit;
 border:0;border-radius:6px;background:#c8161d;color:#fff}.flash{background:#e9f7ef;color:#1d6b3a}

@@ -11,6 +11,9 @@ YES = ("是", "是的", "要", "要的", "需要", "需要的", "好", "好的",
 NO = ("否", "不", "不要", "不需要", "不用", "不用了", "不要了", "不需要了", "没必要", "n", "no", "2")
 NO_DEADLINE = ("无", "没有", "不是", "否", "不", "无截止", "没有截止", "不是任务", "不是任务是通知", "只是通知",
                "通知", "none")
+# How urgent, as people say it (the menu's numbers too); anything else is asked again.
+NORMAL = ("1", "普通", "一般", "正常", "不急", "不紧急", "不着急", "不是紧急", "不加急", "普通通知", "平常")
+URGENT = ("2", "紧急", "急", "很急", "加急", "特急", "马上", "立即", "立刻", "紧急通知", "急件", "要紧急")
 # Between the names of a list: "党员和书记", "阳光社区、和平社区", "党员 居民".
 _NAME_SEPARATORS = re.compile(r"[\s,，、;；/]+|和|及|与|还有|以及")
 _NUMBER_LIST = re.compile(r"^\d+(?:[\s,;、]+\d+)*$")
@@ -85,6 +88,12 @@ def yes_no(text: str) -> bool | None:
     if lowered in NO:
         return False
     return None
+
+
+def urgent(text: str) -> bool | None:
+    """True for 紧急, False for 普通, None when not understood."""
+    lowered = flat(text)
+    return True if lowered in URGENT else False if lowered in NORMAL else None
 
 
 class PastDate(ValueError):

@@ -6,9 +6,9 @@ from typing import Any
 from models.message_frame import when_words
 from models.notice import Who
 from models.notice_queries import Preview
+from models.notice_send import MAX_TEXT
 
 CANCEL_HINT = "（随时回复“取消”放弃）"
-MAX_TEXT = 2000
 UNREACHABLE_NAMES = 5
 # The chat's menu of who a notice is for, by number (the notice stores the names).
 WHO_MENU: dict[int, Who] = dict(enumerate(Who, 1))

@@ -86,9 +86,9 @@ async def notice_text(ctx: Context, conv: Conversation, text: str) -> str:
 
 
 async def urgency(ctx: Context, conv: Conversation, text: str) -> str:
-    urgent = {"1": False, "普通": False, "2": True, "紧急": True}.get(text)
+    urgent = parsing.urgent(text)
     if urgent is None:
-        return not_understood(text, QUESTIONS["urgency"](conv.data), "请回复 1 或 2。")
+        return not_understood(text, QUESTIONS["urgency"](conv.data), "请回复 1 或 2，或“普通”“紧急”。")
     return _next(conv, "receipt", urgent=urgent)
 
 

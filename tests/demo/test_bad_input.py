@@ -5,9 +5,10 @@ from typing import Any
 import httpx
 import pytest
 
+from models.notice_send import MAX_TEXT
 from tests.demo.helpers import has_chinese, persona_where
 
-LONG = "长" * 601
+LONG = "长" * (MAX_TEXT + 1)  # the chat box takes what a notice may hold, no more
 
 
 @pytest.mark.parametrize(

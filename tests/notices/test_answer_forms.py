@@ -37,6 +37,15 @@ def test_yes_and_no_in_words(text: str, answer: bool | None) -> None:
     assert parsing.yes_no(text) == answer
 
 
+@pytest.mark.parametrize(("text", "answer"), [
+    ("1", False), ("普通", False), ("不急", False), ("不紧急。", False), ("一般", False),
+    ("2", True), ("紧急", True), ("急", True), ("加急！", True), ("很急", True), ("特急", True),
+    ("看情况", None), ("3", None),
+])
+def test_urgency_in_words(text: str, answer: bool | None) -> None:
+    assert parsing.urgent(text) == answer
+
+
 @pytest.mark.parametrize(("text", "day"), [
     ("明天", date(2026, 12, 3)), ("后天", date(2026, 12, 4)), ("3天后", date(2026, 12, 5)),
     ("2周后", date(2026, 12, 16)), ("本周五", date(2026, 12, 4)), ("周五", date(2026, 12, 4)),

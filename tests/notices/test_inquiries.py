@@ -51,7 +51,8 @@ async def test_a_residents_message_reaches_the_community_and_the_answer_comes_ba
     assert forwarded.content.splitlines() == [f"【留言 第{inquiry.id}号】居民 张大爷（阳光社区）：", LAMP,
                                               f"请回复“回复 {inquiry.id} 答复内容”答复对方。"]
     listed = (await wang.send_text("留言")).content or ""
-    assert listed.startswith("未答复的留言 1 条（请在 2 个工作日内答复，超时会上报上级组织）：") and f"第 {inquiry.id} 号 · 张大爷（阳光社区，" in listed
+    assert listed.startswith("未答复的留言 1 条（请在 2 个工作日内答复，超时会上报上级组织）：")
+    assert f"第 {inquiry.id} 号 · 张大爷（阳光社区，" in listed
 
     done = (await wang.send_text(f"回复 {inquiry.id} 路灯已报修，明天修好，谢谢您反映！")).content
     assert done == f"已答复第 {inquiry.id} 号留言，对方会在微信里收到。"
