@@ -85,3 +85,26 @@ async def test_at_night_the_secretary_is_told_when_a_notice_goes_and_can_send_it
     assert now == f"已改为紧急：第 {number[1]} 号通知现在发送给 12 人。", now
     await shot(phone, "22-night-sent-at-once")
     assert await audit(phone) == CLEAN
+
+
+async def test_a_newcomer_joins_by_scanning_and_nobody_is_left_without_an_answer(
+    phone: Page, demo_by_day: DemoStack
+) -> None:
+    demo = demo_by_day
+    await phone.goto(demo.base_url)
+    chat = Chat(phone)
+    await chat.open_persona("newcomer")
+    welcome = await chat.tap_quick("扫码关注阳光社区")
+    assert "欢迎" in welcome and "已加入阳光社区" in welcome, welcome
+    help_text = await chat.say("帮助")
+    assert "反映" in help_text and "完成" not in help_text, help_text
+    asked = await chat.say("明天几点开会")
+    assert "已转给阳光社区" in asked, asked
+    await shot(phone, "31-newcomer-joins-and-asks")
+    assert await audit(phone) == CLEAN
+
+    await chat.back()
+    await chat.open_persona(persona(demo, "离退休党员（未绑定）"))
+    told = await chat.say("收到")
+    assert "绑定" in told and "没看懂" not in told, told
+    await shot(phone, "32-unbound-member-told-how-to-bind")
