@@ -9,6 +9,7 @@ from datetime import UTC
 from handlers.confirm_step import secretary_command
 from handlers.context import Context, Inbound
 from handlers.routing import HelpBook, Router
+from handlers.text import flat
 from models.audience import load_recipients
 from models.audit import record_audit
 from models.inquiry import Inquiry, inquiry_in_scope, leave_inquiry, open_inquiries
@@ -119,9 +120,20 @@ async def _send_answer(msg: Inbound, ctx: Context, inquiry: Inquiry, text: str) 
     return f"已答复第 {inquiry.id} 号留言，对方会在微信里收到。"
 
 
+# Courtesies and bare emoji are answered, not forwarded: a secretary's 留言 list is for what needs a person.
+COURTESIES = frozenset(("好", "好的", "嗯", "嗯嗯", "哦", "噢", "谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "ok",
+                        "收到", "知道了", "明白", "明白了", "你好", "您好", "在吗", "hi", "hello", "再见", "拜拜"))
+_WORDS = re.compile(r"[0-9a-z\u4e00-\u9fff]")
+CHAT_REPLY = "您好！有事需要社区帮忙，直接写下来发给我，我会转给社区工作人员，答复也会发到这里。"
+
+
 @router.message(_passed_on)
 async def pass_on_to_community(msg: Inbound, ctx: Context) -> str:
-    return await _leave(msg, ctx, msg.content.strip() or msg.text)
+    text = msg.content.strip() or msg.text
+    bare = flat(text).strip("?？")
+    if bare in COURTESIES or not _WORDS.search(bare):
+        return CHAT_REPLY
+    return await _leave(msg, ctx, text)
 
 
 def register_help(book: HelpBook) -> None:

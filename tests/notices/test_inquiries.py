@@ -200,3 +200,14 @@ async def test_a_neighbours_messages_are_not_in_the_inbox(stack: Stack, roster: 
         assert inbox.status_code == 200 and LAMP not in inbox.text and "还没有留言" in inbox.text
         refused = await browser.post(f"/admin/inquiries/{inquiry.id}/answer", data={"text": "好的"})
         assert refused.status_code == 404
+
+
+async def test_thanks_and_emoji_are_answered_without_bothering_the_secretary(stack: Stack, roster: Roster) -> None:
+    await _resident(stack, roster)
+    resident = stack.phone("mp", "o_zhangdaye")
+    for text in ("谢谢！", "好的", "😊", "👍👍", "在吗？"):
+        reply = (await resident.send_text(text)).content or ""
+        assert reply.startswith("您好！有事需要社区帮忙，直接写下来发给我"), (text, reply)
+    assert "已转给阳光社区" in ((await resident.send_text("😊 明天几点开会？")).content or "")
+    async with stack.sessions() as s:
+        assert [i.text for i in await s.exec(select(Inquiry))] == ["😊 明天几点开会？"]
