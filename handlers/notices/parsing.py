@@ -1,8 +1,11 @@
 """Forgiving parsers for the short answers of the 发通知 conversation. Each returns None for an
 answer it does not understand, so the question can be asked again with a hint."""
 
+import contextlib
+import io
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from handlers.text import flat as flat  # the parsers compare answers flat
 
@@ -161,14 +164,71 @@ def deadline_moment(text: str, now: datetime) -> datetime | None:
     clock = _clock(text)
     if clock is None:
         day = deadline(text, now.date())
-        return end_of_day(day, now.tzinfo) if day is not None else None
+        if day is None:
+            return by_time_parser(text, now)
+        return end_of_day(day, now.tzinfo)
     rest, at = clock
     day = deadline(rest, now.date()) if rest else now.date()
     if day is None:
-        return None
+        return by_time_parser(text, now)
     moment = datetime.combine(day, at, tzinfo=now.tzinfo)
     if moment <= now:
         raise PastDate(f"{day.isoformat()} {at:%H:%M}")
+    return moment
+
+
+_TIME_PARSER: Any = None
+# 明天上午 / 周五下午 with no hour: due when that part of the day ends (下午: the end of the working day).
+_PART_ENDS = {"凌晨": time(6, 0), "早上": time(9, 0), "早晨": time(9, 0), "上午": time(12, 0), "中午": time(12, 0),
+              "下午": WORKDAY_END, "傍晚": time(18, 30), "晚上": time(21, 0)}
+
+
+def load_time_parser() -> Any:
+    """jionlp, imported on first use (its dictionaries take most of a second: the service loads it at
+    start in a thread, see bot/app.py); it prints a banner on import, which is kept off stdout."""
+    global _TIME_PARSER
+    if _TIME_PARSER is None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import jionlp  # type: ignore[import-untyped]  # no stubs, no py.typed
+
+        _TIME_PARSER = jionlp.parse_time
+    return _TIME_PARSER
+
+
+def by_time_parser(text: str, now: datetime) -> datetime | None:
+    """The forms the tables above do not know (元旦, 下个月5号, 明天下午, 月底, 十二月十日, 下周五下班前)
+    through jionlp's time parser. A day, a part of a day (明天下午: by its end) or a moment counts; a span
+    longer than a day only when it names its end (月底, 年底: that day); 下周 is no deadline. An hour that
+    does not exist (下午25点, which jionlp reads as 05:00) is not taken. PastDate when it is past."""
+    if _CLOCK.search(text) and _clock(text) is None:
+        return None
+    base = now.replace(tzinfo=None)
+    named_end = "底" in text or "末" in text
+    if text.startswith(("月底", "月末")):
+        text = "本" + text  # jionlp wants the month said
+    try:
+        found = load_time_parser()(text, time_base=base.timestamp(), time_type="time_point")
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    if found.get("type") != "time_point" and not (named_end and found.get("type") == "time_span"):
+        return None
+    start, end = (datetime.fromisoformat(t) for t in found["time"])
+    whole_days = start.time() == time(0) and end.time() == time(23, 59, 59)
+    if end - start > timedelta(days=1):
+        if not (whole_days and named_end):
+            return None
+        start = datetime.combine(end.date(), time(0))
+    if whole_days and start.date() < base.date() and "年" not in text:
+        start = start.replace(year=start.year + 1)  # 元旦 in December: the coming one
+    part = next((at for word, at in _PART_ENDS.items() if word in text), None)
+    if whole_days:
+        moment = end_of_day(start.date(), now.tzinfo)
+    elif _CLOCK.search(text) or part is None:
+        moment = start.replace(tzinfo=now.tzinfo)
+    else:  # a part of the day, no hour: by the time it ends
+        moment = datetime.combine(start.date(), part, tzinfo=now.tzinfo)
+    if moment <= now:
+        raise PastDate(f"{moment:%Y-%m-%d %H:%M}" if not whole_days else moment.date().isoformat())
     return moment
 
 
