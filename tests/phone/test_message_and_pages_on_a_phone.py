@@ -42,6 +42,15 @@ async def test_a_residents_message_is_answered_on_the_inbox_page(phone: Page, de
     assert community and branch and int(community[1]) > int(branch[1]) > 0, overview
     await shot(admin, "13-admin-overview")
     assert await audit(admin) == CLEAN
+    await admin.get_by_role("link", name="阳光社区第一党支部", exact=True).tap()
+    await expect(admin.locator("header")).to_have_text("阳光社区第一党支部")
+    await shot(admin, "13b-admin-organisation")
+    assert await audit(admin) == CLEAN
+    await admin.go_back()
+    await admin.get_by_role("link", name=re.compile("通知和任务")).tap()
+    await expect(admin.locator("header")).to_have_text("阳光社区 · 通知和任务")
+    assert await audit(admin) == CLEAN
+    await admin.go_back()
 
     await admin.get_by_role("link", name=re.compile("留言（未答复 1）")).tap()
     await expect(admin.locator("header")).to_have_text("阳光社区 · 留言")

@@ -59,6 +59,13 @@ async def test_a_secretary_sends_a_notice_in_words_and_a_member_confirms_it(
     text = await notice.inner_text()
     assert "胡文博" in text and "收到" in text, text
     await shot(phone, "05-member-gets-the-notice")
+    async with phone.context.expect_page() as opened:
+        await notice.locator(".tcard a", has_text="详情").tap()
+    page = await opened.value
+    await expect(page.locator("main")).to_contain_text(MEETING)
+    await shot(page, "05b-notice-page")
+    assert await audit(page) == CLEAN
+    await page.close()
     assert f"第 {number[1]} 号通知" in await chat.say("收到了")
     await shot(phone, "06-member-confirms")
     assert await audit(phone) == CLEAN
