@@ -109,8 +109,11 @@ class Signer:
     def message_xml(self, m: Message) -> str:
         c = self.config
         to = c.mp_account_id if m.platform == "mp" else c.work_corpid
-        fields: list[tuple[str, str | int]] = [("ToUserName", to), ("FromUserName", m.sender),
-                                               ("CreateTime", m.create_time)]
+        fields: list[tuple[str, str | int]] = [
+            ("ToUserName", to),
+            ("FromUserName", m.sender),
+            ("CreateTime", m.create_time),
+        ]
         if m.event is not None:
             fields += [("MsgType", "event"), ("Event", m.event), ("EventKey", "")]
         else:
@@ -129,8 +132,12 @@ class Signer:
             body = _xml([("ToUserName", c.work_corpid), ("Encrypt", encrypt), ("AgentID", str(c.work_agentid))])
             path = WORK_PATH
         else:
-            params = {"signature": self.plain_signature(timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
-                      "openid": m.sender}
+            params = {
+                "signature": self.plain_signature(timestamp, nonce),
+                "timestamp": timestamp,
+                "nonce": nonce,
+                "openid": m.sender,
+            }
             if safe:
                 encrypt, signature = self._sealed(self.mp, xml, timestamp, nonce)
                 params.update(encrypt_type="aes", msg_signature=signature)
@@ -153,15 +160,17 @@ class Signer:
             if not (ts and nonce and "Encrypt" in envelope):
                 raise ValueError(f"not an encrypted reply: {body[:200]!r}")
             crypto = self.work if m.platform == "work" else self.mp
-            body = crypto.decrypt_message({"Encrypt": envelope["Encrypt"]}, envelope["MsgSignature"],
-                                          ts.group(1), nonce.group(1))
+            body = crypto.decrypt_message(
+                {"Encrypt": envelope["Encrypt"]}, envelope["MsgSignature"], ts.group(1), nonce.group(1)
+            )
         fields = dict(re.findall(r"<(\w+)><!\[CDATA\[(.*?)\]\]></\1>", body, re.S))
         fields.update(re.findall(r"<(CreateTime)>(\d+)</\1>", body))
         return fields
 
 
-def write_requests(path: Path, messages: list[Message], *, safe: bool, signer: Signer | None = None,
-                   nonce_base: int = 1_000_000_000) -> Path:
+def write_requests(
+    path: Path, messages: list[Message], *, safe: bool, signer: Signer | None = None, nonce_base: int = 1_000_000_000
+) -> Path:
     """Writes `messages` as request lines to `path` and their dedupe keys to `path`.keys."""
     signer = signer or Signer()
     timestamp = str(int(time.time()))
@@ -181,16 +190,18 @@ def read_keys(path: Path, first: int = 0, count: int | None = None) -> list[str]
 # The workloads' messages (who the senders are comes from district_seed.Roster)
 
 
-def cold_messages(bound: list[str], followers: list[str], strangers: list[str], *, msgid_base: int,
-                  seed: int) -> list[Message]:
+def cold_messages(
+    bound: list[str], followers: list[str], strangers: list[str], *, msgid_base: int, seed: int
+) -> list[Message]:
     """One message from each sender, in random order: 帮助 for about a third, everyday chatter otherwise."""
     rng = random.Random(seed)
     senders = [*bound, *followers, *strangers]
     rng.shuffle(senders)
     now = int(time.time())
     return [
-        Message("mp", s, text=HELP if rng.random() < 0.35 else rng.choice(CHATTER), msg_id=msgid_base + i,
-                create_time=now)
+        Message(
+            "mp", s, text=HELP if rng.random() < 0.35 else rng.choice(CHATTER), msg_id=msgid_base + i, create_time=now
+        )
         for i, s in enumerate(senders)
     ]
 
@@ -218,8 +229,9 @@ def ack_messages(members: list[tuple[str, str]], *, msgid_base: int, seed: int) 
     order = list(members)
     rng.shuffle(order)
     now = int(time.time())
-    return [Message(p, u, text=rng.choice(ACKS), msg_id=msgid_base + i, create_time=now)
-            for i, (p, u) in enumerate(order)]
+    return [
+        Message(p, u, text=rng.choice(ACKS), msg_id=msgid_base + i, create_time=now) for i, (p, u) in enumerate(order)
+    ]
 
 
 if __name__ == "__main__":

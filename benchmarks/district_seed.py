@@ -23,7 +23,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlmodel import SQLModel
 
 from bot.db import create_engine, create_session_factory
@@ -73,9 +73,11 @@ class Roster:
     identities: int = 0
 
 
-def plan(people: int, sets: int) -> Roster:
-    """Who is who, without the database (the request files are made from this)."""
+def plan(people: int, sets: int, first: int | None = None) -> Roster:
+    """Who is who, without the database (the request files are made from this). `first`: members per
+    first-contact set (default `people`)."""
     r = Roster(people, sets)
+    first = people if first is None else first
     n_follow = n_strange = people // 8
     n_bound = people - n_follow - n_strange
     for k in range(sets):
@@ -86,72 +88,160 @@ def plan(people: int, sets: int) -> Roster:
                 followers=[openid(f"cold-{tag}-follower", i) for i in range(n_follow)],
                 strangers=[openid(f"cold-{tag}-stranger", i) for i in range(n_strange)],
             )
-            cs.check = [openid(f"cold-{tag}-check-{kind}", i) for kind in ("member", "follower", "stranger")
-                        for i in range(2)]
+            cs.check = [
+                openid(f"cold-{tag}-check-{kind}", i) for kind in ("member", "follower", "stranger") for i in range(2)
+            ]
             r.cold[(k, m)] = cs
-        r.first[k] = [f"fc{k}u{i:05d}" for i in range(people)]
+        r.first[k] = [f"fc{k}u{i:05d}" for i in range(first)]
         r.first_check[k] = [f"fc{k}check{i}" for i in range(CHECKS)]
     half = people // 2
-    r.burst = [("work", f"bw{i:05d}") for i in range(half)] + [("mp", openid("burst-mp", i))
-                                                                 for i in range(people - half)]
-    r.burst_check = [("work", f"bwcheck{i}") if i % 2 == 0 else ("mp", openid("burst-check", i))
-                     for i in range(sets * CHECKS)]
+    r.burst = [("work", f"bw{i:05d}") for i in range(half)] + [
+        ("mp", openid("burst-mp", i)) for i in range(people - half)
+    ]
+    r.burst_check = [
+        ("work", f"bwcheck{i}") if i % 2 == 0 else ("mp", openid("burst-check", i)) for i in range(sets * CHECKS)
+    ]
     return r
 
 
-async def _insert(session: Any, table: type[SQLModel], rows: list[dict[str, Any]], returning: bool = False) -> list[int]:
-    """Bulk insert, one executemany per chunk (SQLAlchemy's insertmanyvalues); ids in row order."""
+class Ids:
+    """Explicit primary keys (bulk executemany without RETURNING is several times faster); PostgreSQL's
+    sequences are moved past them at the end (`fix_sequences`)."""
+
+    def __init__(self) -> None:
+        self.next: dict[str, int] = {}
+
+    async def take(self, session: Any, table: type[SQLModel], n: int) -> list[int]:
+        t = table.__table__  # type: ignore[attr-defined]
+        if t.name not in self.next:
+            self.next[t.name] = ((await session.execute(select(func.max(t.c.id)))).scalar() or 0) + 1
+        first = self.next[t.name]
+        self.next[t.name] = first + n
+        return list(range(first, first + n))
+
+
+IDS = Ids()
+
+
+async def _insert(
+    session: Any, table: type[SQLModel], rows: list[dict[str, Any]], returning: bool = False
+) -> list[int]:
+    """Bulk insert, one executemany per chunk; with `returning`, the rows get explicit ids (in row order)."""
     t = table.__table__  # type: ignore[attr-defined]
     ids: list[int] = []
+    if returning:
+        ids = await IDS.take(session, table, len(rows))
+        rows = [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]
     for i in range(0, len(rows), CHUNK):
-        part = rows[i : i + CHUNK]
-        if returning:
-            stmt = insert(t).returning(t.c.id, sort_by_parameter_order=True)
-            ids += [row[0] for row in (await session.execute(stmt, part)).all()]
-        else:
-            await session.execute(insert(t), part)
+        await session.execute(insert(t), rows[i : i + CHUNK])
     return ids
 
 
+async def fix_sequences(session: Any) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name in IDS.next:
+        await session.execute(
+            text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT coalesce(max(id), 1) FROM {name}))")
+        )
+    IDS.next.clear()
+
+
 def _person(name: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "kind": PersonKind.member, "phone": None, "is_mobile": False, "is_in_service": False,
-            "is_retired": False, "report_org_id": None, "unit_id": None, "invite_code": None, "work_userid": None,
-            **extra}
+    return {
+        "name": name,
+        "kind": PersonKind.member,
+        "phone": None,
+        "is_mobile": False,
+        "is_in_service": False,
+        "is_retired": False,
+        "report_org_id": None,
+        "unit_id": None,
+        "invite_code": None,
+        "work_userid": None,
+        **extra,
+    }
 
 
 def _identity(platform: Platform, app_id: str, external_id: str, person_id: int | None) -> dict[str, Any]:
     now = utcnow()
-    return {"platform": platform, "app_id": app_id, "external_id": external_id, "person_id": person_id,
-            "following": True, "followed_at": now, "unfollowed_at": None, "created_at": now}
+    return {
+        "platform": platform,
+        "app_id": app_id,
+        "external_id": external_id,
+        "person_id": person_id,
+        "following": True,
+        "followed_at": now,
+        "unfollowed_at": None,
+        "created_at": now,
+    }
 
 
 async def _people(session: Any, branch_ids: list[int], specs: list[dict[str, Any]]) -> list[int]:
     ids = await _insert(session, Person, specs, returning=True)
-    await _insert(session, Membership, [{"person_id": pid, "org_id": branch_ids[i % len(branch_ids)],
-                                         "is_primary": True} for i, pid in enumerate(ids)])
+    await _insert(
+        session,
+        Membership,
+        [
+            {"person_id": pid, "org_id": branch_ids[i % len(branch_ids)], "is_primary": True}
+            for i, pid in enumerate(ids)
+        ],
+    )
     return ids
 
 
-async def seed(database_url: str, people: int, sets: int) -> Roster:
-    r = plan(people, sets)
+async def seed(database_url: str, people: int, sets: int, first: int | None = None) -> Roster:
+    r = plan(people, sets, first)
     c = EmulatorConfig()
+    IDS.next.clear()
     engine = create_engine(database_url)
     sessions = create_session_factory(engine)
     try:
         async with sessions() as s:
-            district = {"code": "DD01", "name": "示范区", "level": OrgLevel.district, "parent_id": None,
-                        "path": child_path(None, "DD01"), "robot_key": None}
+            district = {
+                "code": "DD01",
+                "name": "示范区",
+                "level": OrgLevel.district,
+                "parent_id": None,
+                "path": child_path(None, "DD01"),
+                "robot_key": None,
+            }
             (district_id,) = await _insert(s, Organisation, [district], returning=True)
             streets = [("DS01", "冷启动街道"), ("DS02", "新导入街道"), ("DS03", "通知街道")]
-            street_ids = await _insert(s, Organisation, [
-                {"code": code, "name": name, "level": OrgLevel.street, "parent_id": district_id,
-                 "path": f"/DD01/{code}/", "robot_key": None} for code, name in streets], returning=True)
+            street_ids = await _insert(
+                s,
+                Organisation,
+                [
+                    {
+                        "code": code,
+                        "name": name,
+                        "level": OrgLevel.street,
+                        "parent_id": district_id,
+                        "path": f"/DD01/{code}/",
+                        "robot_key": None,
+                    }
+                    for code, name in streets
+                ],
+                returning=True,
+            )
             branches: dict[str, list[int]] = {}
             for (code, _), sid in zip(streets, street_ids, strict=True):
-                branches[code] = await _insert(s, Organisation, [
-                    {"code": f"{code}B{b:02d}", "name": f"{code}第{b + 1}党支部", "level": OrgLevel.branch,
-                     "parent_id": sid, "path": f"/DD01/{code}/{code}B{b:02d}/", "robot_key": None}
-                    for b in range(BRANCHES)], returning=True)
+                branches[code] = await _insert(
+                    s,
+                    Organisation,
+                    [
+                        {
+                            "code": f"{code}B{b:02d}",
+                            "name": f"{code}第{b + 1}党支部",
+                            "level": OrgLevel.branch,
+                            "parent_id": sid,
+                            "path": f"/DD01/{code}/{code}B{b:02d}/",
+                            "robot_key": None,
+                        }
+                        for b in range(BRANCHES)
+                    ],
+                    returning=True,
+                )
             r.district_id = district_id
             # The district secretary, a member of the BURST street (so a notice there reaches only its people).
             (author,) = await _insert(s, Person, [_person("区委书记", phone=r.author_phone)], returning=True)
@@ -168,17 +258,23 @@ async def seed(database_url: str, people: int, sets: int) -> Roster:
             # First contact: imported with a WeCom userid, no identity yet.
             for k, userids in r.first.items():
                 every = [*userids, *r.first_check[k]]
-                await _people(s, branches["DS02"], [_person(f"新{k}-{i:05d}", work_userid=u) for i, u in enumerate(every)])
+                await _people(
+                    s, branches["DS02"], [_person(f"新{k}-{i:05d}", work_userid=u) for i, u in enumerate(every)]
+                )
             # 收到: bound members of the BURST street, half WeCom, half MP.
             recipients = [*r.burst, *r.burst_check]
-            ids = await _people(s, branches["DS03"], [
-                _person(f"通{i:05d}", work_userid=u if p == "work" else None) for i, (p, u) in enumerate(recipients)])
+            ids = await _people(
+                s,
+                branches["DS03"],
+                [_person(f"通{i:05d}", work_userid=u if p == "work" else None) for i, (p, u) in enumerate(recipients)],
+            )
             for (p, u), pid in zip(recipients, ids, strict=True):
                 platform, app = (Platform.work, c.work_corpid) if p == "work" else (Platform.mp, c.mp_appid)
                 identities.append(_identity(platform, app, u, pid))
                 r.burst_person_of[u] = pid
             await _insert(s, Identity, identities)
             await bump_directory_version(session=s)
+            await fix_sequences(s)
             await s.commit()
             r.identities = (await s.execute(select(func.count()).select_from(Identity.__table__))).scalar_one()
     finally:
@@ -189,6 +285,7 @@ async def seed(database_url: str, people: int, sets: int) -> Roster:
 async def add_filler(database_url: str, total_identities: int) -> int:
     """Bound MP members until the directory holds `total_identities` identities; returns how many exist."""
     c = EmulatorConfig()
+    IDS.next.clear()
     engine = create_engine(database_url)
     sessions = create_session_factory(engine)
     try:
@@ -196,14 +293,26 @@ async def add_filler(database_url: str, total_identities: int) -> int:
             have = (await s.execute(select(func.count()).select_from(Identity.__table__))).scalar_one()
             missing = total_identities - have
             if missing > 0:
-                branch_ids = list((await s.execute(select(Organisation.__table__.c.id).where(
-                    Organisation.__table__.c.code.like("DS01B%")))).scalars())
+                branch_ids = list(
+                    (
+                        await s.execute(
+                            select(Organisation.__table__.c.id).where(Organisation.__table__.c.code.like("DS01B%"))
+                        )
+                    ).scalars()
+                )
                 for start in range(0, missing, 20_000):
                     n = min(20_000, missing - start)
                     ids = await _people(s, branch_ids, [_person(f"区{start + i:06d}") for i in range(n)])
-                    await _insert(s, Identity, [_identity(Platform.mp, c.mp_appid, filler_openid(start + i), pid)
-                                                for i, pid in enumerate(ids)])
+                    await _insert(
+                        s,
+                        Identity,
+                        [
+                            _identity(Platform.mp, c.mp_appid, filler_openid(start + i), pid)
+                            for i, pid in enumerate(ids)
+                        ],
+                    )
                 await bump_directory_version(session=s)
+                await fix_sequences(s)
                 await s.commit()
             return (await s.execute(select(func.count()).select_from(Identity.__table__))).scalar_one()
     finally:
