@@ -1,16 +1,29 @@
-"""Who is who, in memory: the callback hot path must not query the database per message.
+"""Who is who, in memory: the callback hot path asks the database nothing about its sender.
 
-Entries are dropped when this process changes an identity (forget) and all at once when the directory
-version in the database moves (any process changed people, identities or roles), checked every
-`poll_interval` seconds — the bound on how stale another instance's change can be here."""
+The whole directory (every identity, every person who has one) is loaded at start and kept current
+from the change log (models/directory_version.py), polled every `poll_interval` seconds: another
+instance's change reaches this one within that bound, and only what changed is read again. A sender
+this process has not seen is a miss in memory, not a query: a stranger costs a dict lookup. Because a
+follower may have been created by another instance a moment ago, a miss polls the log once first,
+shared by every miss within `miss_refresh` seconds. This process's own changes (`forget`) are read back
+from the database on the sender's next message."""
 
 import asyncio
 import logging
-
-from sqlmodel.ext.asyncio.session import AsyncSession
+import time
 
 from bot.db import SessionFactory
-from models.directory import SenderProfile, load_sender_profile, read_directory_version
+from models.directory import (
+    IdentityEntry,
+    IdentityKey,
+    PersonEntry,
+    SenderProfile,
+    changes_since,
+    load_identities,
+    load_people,
+    profile_of,
+    read_directory_version,
+)
 from models.identity import Platform
 
 log = logging.getLogger(__name__)
@@ -18,18 +31,31 @@ Key = tuple[Platform, str, str]
 
 
 class DirectoryCache:
-    def __init__(self, session_factory: SessionFactory, *, poll_interval: float = 1.0, max_entries: int = 200_000):
+    def __init__(self, session_factory: SessionFactory, *, poll_interval: float = 1.0, miss_refresh: float = 0.05):
         self._sessions = session_factory
         self._poll_interval = poll_interval
-        self._max_entries = max_entries
-        self._entries: dict[Key, SenderProfile] = {}
+        self._miss_refresh = miss_refresh
+        self._identities: dict[IdentityKey, IdentityEntry] = {}
+        self._people: dict[int, PersonEntry] = {}
+        self._dirty: set[Key] = set()  # changed by this process: read back on the next message
         self._version = -1
-        # Bumped on every drop, so a load that raced with a drop does not cache what it read before.
-        self._generation = 0
+        self._polled_at = 0.0
+        self._polling: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        # Figures for /metrics.
+        self.hits = 0
+        self.misses = 0  # not in the directory: a stranger, or a follower not seen yet
+        self.reads = 0  # senders read back from the database
+        self.full_loads = 0
+        self.partial_loads = 0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(identities, people) held."""
+        return len(self._identities), len(self._people)
 
     async def start(self) -> None:
-        await self.refresh_version()
+        await self._load_everything()
         self._task = asyncio.create_task(self._poll(), name="directory-cache-poll")
 
     async def stop(self) -> None:
@@ -42,44 +68,106 @@ class DirectoryCache:
 
     async def get(self, platform: Platform, app_id: str, external_id: str) -> SenderProfile:
         key = (platform, app_id, external_id)
-        profile = self._entries.get(key)
-        if profile is None:
-            profile = await self.load(key)
-        return profile
+        if key in self._dirty:
+            return await self.load(key)
+        identity = self._identities.get(key)
+        if identity is None:
+            await self._refresh_for_miss()
+            identity = self._identities.get(key)
+            if identity is None:
+                self.misses += 1
+                return profile_of(None, None)
+        self.hits += 1
+        person_id = identity[2]
+        return profile_of(identity, self._people.get(person_id) if person_id is not None else None)
 
     async def load(self, key: Key) -> SenderProfile:
-        generation = self._generation
+        """The sender as the database has them now (after this process changed them)."""
+        self.reads += 1
+        self._dirty.discard(key)
         async with self._sessions() as session:
-            profile = await load_sender_profile(
-                session=session, platform=key[0], app_id=key[1], external_id=key[2]
-            )
-        if generation == self._generation:
-            if len(self._entries) >= self._max_entries:
-                self.clear()
-            self._entries[key] = profile
-        return profile
+            found = await load_identities(session=session, key=key)
+            identity = found.get(key)
+            people = await load_people(session=session, ids=[identity[2]]) if identity and identity[2] else {}
+        if identity is None:
+            self._identities.pop(key, None)
+            return profile_of(None, None)
+        self._identities[key] = identity
+        self._people.update(people)
+        return profile_of(identity, people.get(identity[2]) if identity[2] is not None else None)
 
     def forget(self, key: Key) -> None:
-        self._generation += 1
-        self._entries.pop(key, None)
+        self._dirty.add(key)
 
     def clear(self) -> None:
-        self._generation += 1
-        self._entries.clear()
+        """Reads everything again at the next poll."""
+        self._version = -1
 
     async def refresh_version(self) -> None:
-        session: AsyncSession
+        """Applies what changed since the last poll (everything, after `clear` or a pruned log)."""
+        if self._version < 0:
+            await self._load_everything()
+            return
+        identities: dict[IdentityKey, IdentityEntry] = {}
+        people: dict[int, PersonEntry] = {}
+        person_ids: set[int] = set()
+        async with self._sessions() as session:
+            changes = await changes_since(session=session, version=self._version)
+            if not changes.everything and changes.version > self._version:
+                identities = await load_identities(session=session, ids=changes.identity_ids)
+                # The people of changed identities are read too (a binding names both; a test may not).
+                person_ids = changes.person_ids | {e[2] for e in identities.values() if e[2] is not None}
+                people = await load_people(session=session, ids=person_ids)
+        self._polled_at = time.monotonic()
+        if changes.everything:
+            await self._load_everything()
+            return
+        if changes.version <= self._version:
+            return
+        self.partial_loads += 1
+        gone = changes.identity_ids - {e[0] for e in identities.values()}
+        if gone:  # deleted identities
+            for key in [k for k, e in self._identities.items() if e[0] in gone]:
+                del self._identities[key]
+        self._identities.update(identities)
+        for person_id in person_ids:
+            if person_id in people:
+                self._people[person_id] = people[person_id]
+            else:
+                self._people.pop(person_id, None)
+        self._version = changes.version
+
+    async def _load_everything(self) -> None:
+        started = time.monotonic()
         async with self._sessions() as session:
             version = await read_directory_version(session=session)
-        if version != self._version:
-            self.clear()
-            self._version = version
+            identities = await load_identities(session=session)
+            people = await load_people(session=session)
+        self._identities, self._people, self._version = identities, people, version
+        self._polled_at = time.monotonic()
+        self.full_loads += 1
+        log.info("directory: %d identities, %d people loaded in %.2f s (version %d)",
+                 len(identities), len(people), time.monotonic() - started, version)
+
+    async def _refresh_for_miss(self) -> None:
+        if time.monotonic() - self._polled_at < self._miss_refresh:
+            return
+        try:
+            await self._single_flight()
+        except Exception:  # the sender is then treated as unknown; the next poll tries again
+            log.exception("directory poll for a miss failed")
+
+    async def _single_flight(self) -> None:
+        """Concurrent misses and the timer share one poll of the log."""
+        if self._polling is None or self._polling.done():
+            self._polling = asyncio.ensure_future(self.refresh_version())
+        await asyncio.shield(self._polling)
 
     async def _poll(self) -> None:
         while True:
             await asyncio.sleep(self._poll_interval)
             try:
-                await self.refresh_version()
+                await self._single_flight()
             except Exception:  # a database hiccup must not stop the polling
-                log.exception("directory version poll failed; clearing the cache to stay correct")
+                log.exception("directory poll failed; reading everything again next time")
                 self.clear()

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.audit import record_audit
 from models.bulk import insert_ignoring_conflicts
 from models.clock import utcnow
-from models.directory import bump_directory_version
+from models.directory import note_directory_change
 from models.identity import Identity, Platform
 from models.organisation import Organisation, OrgLevel
 from models.person import Membership, Person, PersonKind
@@ -25,8 +25,8 @@ async def ensure_identity(*, session: AsyncSession, platform: Platform, app_id: 
         "followed_at": utcnow(),
         "created_at": utcnow(),
     }
-    await insert_ignoring_conflicts(session=session, table=Identity, rows=[values],
-                                    key=("platform", "app_id", "external_id"))
+    created = await insert_ignoring_conflicts(session=session, table=Identity, rows=[values],
+                                              key=("platform", "app_id", "external_id"))
     identity = (
         await session.exec(
             select(Identity).where(
@@ -34,6 +34,8 @@ async def ensure_identity(*, session: AsyncSession, platform: Platform, app_id: 
             )
         )
     ).one()
+    if created:  # every process learns the new follower from the directory's log
+        await note_directory_change(session=session, identity_ids=[id_of(identity)])
     return identity
 
 
@@ -44,7 +46,7 @@ async def set_following(*, session: AsyncSession, identity: Identity, following:
     else:
         identity.unfollowed_at = utcnow()
     session.add(identity)
-    await bump_directory_version(session=session)
+    await note_directory_change(session=session, identity_ids=[id_of(identity)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,7 @@ async def _link(session: AsyncSession, identity: Identity, person: Person, *, vi
         actor_person_id=person.id,
         via=via,
     )
-    await bump_directory_version(session=session)
+    await note_directory_change(session=session, identity_ids=[id_of(identity)], person_ids=[id_of(person)])
 
 
 async def bind_by_invite_code(*, session: AsyncSession, identity: Identity, code: str) -> BindResult:
@@ -124,7 +126,7 @@ async def join_community_by_scene(*, session: AsyncSession, identity: Identity, 
             session.add(primary)
         else:
             session.add(Membership(person_id=id_of(person), org_id=id_of(community), is_primary=True))
-        await bump_directory_version(session=session)
+        await note_directory_change(session=session, person_ids=[id_of(person)])
         return JoinResult(community, person)
     person = Person(name="居民", kind=PersonKind.resident)
     session.add(person)
@@ -140,5 +142,5 @@ async def join_community_by_scene(*, session: AsyncSession, identity: Identity, 
         org_id=community.id,
         scene=scene,
     )
-    await bump_directory_version(session=session)
+    await note_directory_change(session=session, identity_ids=[id_of(identity)], person_ids=[id_of(person)])
     return JoinResult(community, person, created=True)

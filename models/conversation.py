@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
-from models.directory_version import bump_directory_version
+from models.directory_version import note_directory_change
 
 IDLE_LIMIT = timedelta(minutes=30)
 
@@ -46,12 +46,12 @@ async def start_conversation(
         await session.flush()
     conv = Conversation(person_id=person_id, kind=kind, step=step, data=data)
     session.add(conv)
-    # Whether someone is in a conversation is part of their cached profile (the callback path must not
-    # look it up per message), so every process is told.
-    await bump_directory_version(session=session)
+    # Whether someone is in a conversation is part of their profile in memory (the callback path must
+    # not look it up per message), so every process reads this person again; its steps are not told.
+    await note_directory_change(session=session, person_ids=[person_id])
     return conv
 
 
 async def end_conversation(*, session: AsyncSession, conv: Conversation) -> None:
     await session.delete(conv)
-    await bump_directory_version(session=session)
+    await note_directory_change(session=session, person_ids=[conv.person_id])

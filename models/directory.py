@@ -1,14 +1,29 @@
-"""Who is who, for the callback hot path: one query loads a sender's profile, and a version counter
-tells every process when its in-memory copy is stale (bumped by any change to people, identities,
-memberships or roles)."""
+"""Who is who, for the callback hot path. Every process keeps the whole directory in memory (compact:
+one tuple per identity, one entry per person), loaded at start by a few bulk queries and kept current
+from the change log of models/directory_version.py; `load_sender_profile` reads one sender directly,
+for the process that just changed them."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import select as core_select
+from sqlalchemy import true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.bulk import chunks
 from models.conversation import Conversation
-from models.directory_version import DirectoryVersion, bump_directory_version, read_directory_version
+from models.directory_version import (
+    Changes,
+    DirectoryChange,
+    DirectoryVersion,
+    bump_directory_version,
+    changes_since,
+    note_directory_change,
+    prune_directory_changes,
+    read_directory_version,
+)
 from models.identity import Identity, Platform
 from models.organisation import Organisation
 from models.person import Membership, Person, PersonKind, Role, RoleKind
@@ -89,11 +104,113 @@ async def load_sender_profile(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PersonEntry:
+    """A person as the callback path sees them (shared by all of their identities)."""
+
+    name: str
+    kind: PersonKind
+    primary_org_id: int | None
+    primary_org_name: str
+    roles: tuple[RoleGrant, ...]
+    conversation: str | None
+
+
+# (platform, app_id, external_id) → (identity id, following, person id)
+IdentityKey = tuple[Platform, str, str]
+IdentityEntry = tuple[int, bool, int | None]
+
+
+def profile_of(identity: IdentityEntry | None, person: PersonEntry | None) -> SenderProfile:
+    if identity is None:
+        return SenderProfile(identity_id=None, following=False)
+    identity_id, following, person_id = identity
+    if person_id is None or person is None:
+        return SenderProfile(identity_id=identity_id, following=following)
+    return SenderProfile(
+        identity_id=identity_id, following=following, person_id=person_id, name=person.name, kind=person.kind,
+        primary_org_id=person.primary_org_id, primary_org_name=person.primary_org_name, roles=person.roles,
+        conversation=person.conversation,
+    )
+
+
+async def _rows(session: AsyncSession, query: Any) -> Sequence[Any]:
+    return (await session.exec(query)).all()
+
+
+async def load_identities(
+    *, session: AsyncSession, ids: Iterable[int] | None = None, key: IdentityKey | None = None
+) -> dict[IdentityKey, IdentityEntry]:
+    """Every identity, those ids, or the one with `key`: one query per 5,000."""
+    columns = (col(Identity.platform), col(Identity.app_id), col(Identity.external_id), col(Identity.id),
+               col(Identity.following), col(Identity.person_id))
+    found: dict[IdentityKey, IdentityEntry] = {}
+    parts: list[Sequence[int] | None] = [None] if ids is None else list(chunks(sorted(set(ids))))
+    for part in parts:
+        query = core_select(*columns)
+        if part is not None:
+            query = query.where(col(Identity.id).in_(part))
+        if key is not None:
+            query = query.where(col(Identity.platform) == key[0], col(Identity.app_id) == key[1],
+                                col(Identity.external_id) == key[2])
+        for platform, app_id, external_id, identity_id, following, person_id in await _rows(session, query):
+            found[(Platform(platform), app_id, external_id)] = (identity_id, bool(following), person_id)
+    return found
+
+
+async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None) -> dict[int, PersonEntry]:
+    """Every person with an identity (ids None) or those people, as the callback path sees them: four
+    grouped queries (people, primary organisations, roles, conversations) per 5,000."""
+    found: dict[int, PersonEntry] = {}
+    parts: list[Sequence[int] | None] = [None] if ids is None else list(chunks(sorted(set(ids))))
+    for part in parts:
+        def only(column: Any, part: Sequence[int] | None = part) -> Any:
+            return column.in_(part) if part is not None else true()
+
+        people = await _rows(session, core_select(col(Person.id), col(Person.name), col(Person.kind)).where(
+            only(col(Person.id)), col(Person.id).in_(core_select(col(Identity.person_id)))))
+        primary: dict[int, tuple[int, str]] = {}
+        for person_id, org_id, org_name in await _rows(session, core_select(
+                col(Membership.person_id), col(Organisation.id), col(Organisation.name))
+                .join(Organisation, col(Organisation.id) == Membership.org_id)
+                .where(col(Membership.is_primary), only(col(Membership.person_id)))):
+            primary[person_id] = (org_id, org_name)
+        roles: dict[int, list[RoleGrant]] = {}
+        for person_id, kind, org_id, code, name, path in await _rows(session, core_select(
+                col(Role.person_id), col(Role.kind), col(Organisation.id), col(Organisation.code),
+                col(Organisation.name), col(Organisation.path))
+                .join(Organisation, col(Organisation.id) == Role.org_id).where(only(col(Role.person_id)))
+                .order_by(col(Organisation.path))):
+            roles.setdefault(person_id, []).append(RoleGrant(RoleKind(kind), org_id, code, name, path))
+        talking = dict(await _rows(session, core_select(col(Conversation.person_id), col(Conversation.kind)).where(
+            only(col(Conversation.person_id)))))
+        # Organisation names repeat across thousands of people: one string object each.
+        names: dict[str, str] = {}
+        for person_id, name, kind in people:
+            org_id, org_name = primary.get(person_id, (None, ""))
+            found[person_id] = PersonEntry(
+                name, PersonKind(kind), org_id, names.setdefault(org_name, org_name),
+                tuple(roles.get(person_id, ())), talking.get(person_id),
+            )
+    return found
+
+
 __all__ = [
+    "Changes",
+    "DirectoryChange",
     "DirectoryVersion",
+    "IdentityEntry",
+    "IdentityKey",
+    "PersonEntry",
     "RoleGrant",
     "SenderProfile",
     "bump_directory_version",
+    "changes_since",
+    "load_identities",
+    "load_people",
     "load_sender_profile",
+    "note_directory_change",
+    "profile_of",
+    "prune_directory_changes",
     "read_directory_version",
 ]

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audit import record_audit
 from models.binding import bind_by_invite_code, ensure_identity
-from models.directory import bump_directory_version
+from models.directory import note_directory_change
 from models.identity import Identity, Platform
 from models.organisation import Organisation, OrgLevel, Unit
 from models.person import Membership, Person, PersonKind, Role
@@ -101,7 +101,7 @@ async def bind_in_advance(*, session: AsyncSession, app_id: str, openid: str, pe
     identity.person_id = person.id
     session.add(identity)
     record_audit(session=session, action="identity.bind", actor="demo", actor_person_id=person.id, via="demo")
-    await bump_directory_version(session=session)
+    await note_directory_change(session=session, identity_ids=[id_of(identity)], person_ids=[id_of(person)])
 
 
 @dataclass(frozen=True, slots=True)
