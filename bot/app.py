@@ -82,6 +82,8 @@ async def _http(app: web.Application) -> AsyncIterator[None]:
 async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     journal = InboundJournal(app[ENGINE])
     directory = DirectoryCache(app[SESSIONS])
+    journal.observe_batch = app[METRICS].journal_batch.observe
+    app[METRICS].watch_directory(directory)
     await journal.start()
     await directory.start()
     app[JOURNAL], app[DIRECTORY] = journal, directory

@@ -7,6 +7,7 @@ callback, and nothing is acknowledged to WeChat before it is on disk."""
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -49,6 +50,7 @@ class InboundJournal:
         self._task: asyncio.Task[None] | None = None
         self._store = journal_store(engine)
         self.batches = 0  # for metrics and tests
+        self.observe_batch: Callable[[int], None] = lambda _size: None  # the operations of each batch
 
     async def start(self) -> None:
         await self._store.start()
@@ -154,6 +156,7 @@ class InboundJournal:
                     op.done.set_exception(exc)
             return
         self.batches += 1
+        self.observe_batch(len(ops))
         new = Claim(True)
         for op in ops:
             if op.done.done():

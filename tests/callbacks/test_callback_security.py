@@ -143,6 +143,11 @@ async def test_health_and_metrics(stack: Stack) -> None:
     assert health.json() == {"status": "ok", "database": "ok"}
     assert 'grassroots_callbacks_total{outcome="replied",platform="mp"} 1.0' in metrics.text
     assert "grassroots_callback_seconds_bucket" in metrics.text
+    # A stranger is a miss in memory; the directory's size and the group commit's batches are shown.
+    assert 'grassroots_directory_lookups_total{result="miss"} 1.0' in metrics.text
+    assert 'grassroots_directory_entries{kind="identities"}' in metrics.text
+    assert 'grassroots_directory_loads_total{kind="full"} 1.0' in metrics.text
+    assert "grassroots_journal_batch_operations_count" in metrics.text
 
 
 @pytest.mark.parametrize(

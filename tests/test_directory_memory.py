@@ -1,0 +1,112 @@
+"""Who is who, held in memory by every instance: a stranger costs no query, another instance's binding
+arrives through the change log as that one person (not a reload of everyone), a conversation's steps
+tell nobody, and an instance too far behind the pruned log reads everything again."""
+
+from datetime import timedelta
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db import SessionFactory
+from bot.directory_cache import DirectoryCache
+from models import Identity, Membership, Organisation, OrgLevel, Person, PersonKind, Platform
+from models.binding import bind_by_invite_code, ensure_identity, set_following
+from models.clock import utcnow
+from models.conversation import start_conversation
+from models.directory import bump_directory_version, prune_directory_changes
+
+APP = "wx_app"
+
+
+async def _member(sessions: SessionFactory) -> Person:
+    async with sessions() as s:
+        org = Organisation(code="C01", name="阳光社区", level=OrgLevel.community, path="/C01/")
+        s.add(org)
+        await s.flush()
+        person = Person(name="李党员", kind=PersonKind.member, invite_code="LI1234")
+        s.add(person)
+        await s.flush()
+        s.add(Membership(person_id=person.id, org_id=org.id, is_primary=True))  # type: ignore[arg-type]
+        await bump_directory_version(session=s)
+        await s.commit()
+    return person
+
+
+def _count_statements(engine: AsyncEngine) -> list[str]:
+    seen: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: seen.append(statement))
+    return seen
+
+
+async def test_a_stranger_and_a_known_sender_cost_no_query(session_factory: SessionFactory, engine: AsyncEngine) -> None:
+    await _member(session_factory)
+    async with session_factory() as s:
+        await ensure_identity(session=s, platform=Platform.mp, app_id=APP, external_id="o_follower")
+        await s.commit()
+    cache = DirectoryCache(session_factory, poll_interval=3600, miss_refresh=3600)
+    await cache.start()
+    statements = _count_statements(engine)
+    try:
+        follower = await cache.get(Platform.mp, APP, "o_follower")
+        stranger = await cache.get(Platform.mp, APP, "o_nobody")
+    finally:
+        await cache.stop()
+    assert follower.identity_id is not None and follower.following and not follower.is_bound
+    assert stranger.identity_id is None
+    assert statements == [] and (cache.hits, cache.misses) == (1, 1)
+
+
+async def test_another_instances_binding_arrives_as_that_one_person(session_factory: SessionFactory) -> None:
+    person = await _member(session_factory)
+    here = DirectoryCache(session_factory, poll_interval=3600, miss_refresh=0)
+    await here.start()
+    try:
+        async with session_factory() as s:  # on the other instance: the member follows and binds
+            identity = await ensure_identity(session=s, platform=Platform.mp, app_id=APP, external_id="o_li")
+            await s.commit()
+        follower = await here.get(Platform.mp, APP, "o_li")  # a miss polls the log first
+        assert follower.identity_id == identity.id and not follower.is_bound
+        async with session_factory() as s:
+            identity = await s.get(Identity, identity.id)
+            assert identity is not None
+            assert (await bind_by_invite_code(session=s, identity=identity, code="LI1234")).ok
+            await s.commit()
+        await here.refresh_version()
+        bound = await here.get(Platform.mp, APP, "o_li")
+        assert bound.person_id == person.id and bound.name == "李党员" and bound.primary_org_name == "阳光社区"
+        assert here.full_loads == 1 and here.partial_loads == 2  # the start, then two changes read
+
+        async with session_factory() as s:  # a 发通知 conversation starts: only 李党员 is read again
+            await start_conversation(session=s, person_id=person.id, kind="notice", step="orgs", data={})  # type: ignore[arg-type]
+            await s.commit()
+        await here.refresh_version()
+        assert (await here.get(Platform.mp, APP, "o_li")).conversation == "notice"
+        async with session_factory() as s:
+            identity = await s.get(Identity, identity.id)
+            assert identity is not None
+            await set_following(session=s, identity=identity, following=False)
+            await s.commit()
+        await here.refresh_version()
+        assert not (await here.get(Platform.mp, APP, "o_li")).following
+        assert here.full_loads == 1
+    finally:
+        await here.stop()
+
+
+async def test_an_instance_behind_the_pruned_log_reads_everything(session_factory: SessionFactory) -> None:
+    await _member(session_factory)
+    behind = DirectoryCache(session_factory, poll_interval=3600)
+    await behind.start()
+    try:
+        async with session_factory() as s:
+            await ensure_identity(session=s, platform=Platform.work, app_id="corp", external_id="zhang")
+            await s.commit()
+        async with session_factory() as s:
+            assert await prune_directory_changes(session=s, before=utcnow() + timedelta(seconds=1)) >= 1
+            await s.commit()
+        await behind.refresh_version()
+        assert behind.full_loads == 2
+        assert (await behind.get(Platform.work, "corp", "zhang")).identity_id is not None
+    finally:
+        await behind.stop()
