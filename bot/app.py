@@ -38,7 +38,6 @@ from bot.web import admin, api_notices, inquiries_page, notice_page, ops, progre
 from bot.wechat.api import WeChatApi
 from bot.wechat.crypto import CallbackCrypto
 from bot.wechat.tokens import TokenStore
-from handlers.notices.parsing import load_time_parser
 from handlers.routing import Router
 from models.identity import Platform
 from schedules.scheduler import build_scheduler
@@ -139,14 +138,6 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.shutdown(wait=False)
 
 
-async def _time_parser(app: web.Application) -> AsyncIterator[None]:
-    """jionlp's dictionaries load in a thread once the service runs, so the first secretary to give a
-    deadline does not stall every callback for most of a second."""
-    loading = asyncio.get_running_loop().run_in_executor(None, load_time_parser)
-    yield
-    await loading
-
-
 def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> web.Application:
     """`extra_routers` take precedence over the built-in ones (tests add slow or failing handlers)."""
     app = web.Application(client_max_size=settings.max_body_bytes)
@@ -154,7 +145,7 @@ def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> w
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[ENDPOINTS] = build_endpoints(settings)
-    app.cleanup_ctx.extend([_database, _http, _callbacks, _delivery, _scheduler, _time_parser])
+    app.cleanup_ctx.extend([_database, _http, _callbacks, _delivery, _scheduler])
     callback_views.add_routes(app)
     ops.add_routes(app)
     admin.add_routes(app)

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import and_, func
 from sqlalchemy import select as core_select
-from sqlalchemy import true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -138,60 +138,81 @@ async def _rows(session: AsyncSession, query: Any) -> Sequence[Any]:
     return (await session.exec(query)).all()
 
 
+# A full load reads ids in windows: the rows of one window are all that is materialised at a time, so
+# the peak memory of loading 200,000 people stays near what they take once loaded.
+WINDOW = 20_000
+Part = Sequence[int] | tuple[int, int]  # some ids, or the window [low, high) of ids
+
+
+async def _parts(session: AsyncSession, ids: Iterable[int] | None, table_id: Any) -> list[Part]:
+    if ids is not None:
+        return list(chunks(sorted(set(ids))))
+    highest = (await _rows(session, core_select(func.max(table_id))))[0][0] or 0
+    return [(low, low + WINDOW) for low in range(0, highest + 1, WINDOW)]
+
+
+def _within(column: Any, part: Part) -> Any:
+    if isinstance(part, tuple):
+        return and_(column >= part[0], column < part[1])
+    return column.in_(part)
+
+
 async def load_identities(
     *, session: AsyncSession, ids: Iterable[int] | None = None, key: IdentityKey | None = None
 ) -> dict[IdentityKey, IdentityEntry]:
-    """Every identity, those ids, or the one with `key`: one query per 5,000."""
+    """Every identity, those ids, or the one with `key`."""
     columns = (col(Identity.platform), col(Identity.app_id), col(Identity.external_id), col(Identity.id),
                col(Identity.following), col(Identity.person_id))
     found: dict[IdentityKey, IdentityEntry] = {}
-    parts: list[Sequence[int] | None] = [None] if ids is None else list(chunks(sorted(set(ids))))
+    if key is not None:
+        parts: list[Part | None] = [None]
+    else:
+        parts = list(await _parts(session, ids, col(Identity.id)))
+    shared: dict[Any, Any] = {}  # one object for each app id and person id seen
     for part in parts:
         query = core_select(*columns)
         if part is not None:
-            query = query.where(col(Identity.id).in_(part))
+            query = query.where(_within(col(Identity.id), part))
         if key is not None:
             query = query.where(col(Identity.platform) == key[0], col(Identity.app_id) == key[1],
                                 col(Identity.external_id) == key[2])
         for platform, app_id, external_id, identity_id, following, person_id in await _rows(session, query):
+            app_id = shared.setdefault(app_id, app_id)
             found[(Platform(platform), app_id, external_id)] = (identity_id, bool(following), person_id)
     return found
 
 
 async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None) -> dict[int, PersonEntry]:
     """Every person with an identity (ids None) or those people, as the callback path sees them: four
-    grouped queries (people, primary organisations, roles, conversations) per 5,000."""
+    grouped queries (people, primary organisations, roles, conversations) per window or 5,000 ids."""
     found: dict[int, PersonEntry] = {}
-    parts: list[Sequence[int] | None] = [None] if ids is None else list(chunks(sorted(set(ids))))
-    for part in parts:
-        def only(column: Any, part: Sequence[int] | None = part) -> Any:
-            return column.in_(part) if part is not None else true()
-
+    # Organisations repeat across thousands of people: one name and one id object each.
+    names: dict[str, str] = {}
+    org_ids: dict[int, int] = {}
+    for part in await _parts(session, ids, col(Person.id)):
         people = await _rows(session, core_select(col(Person.id), col(Person.name), col(Person.kind)).where(
-            only(col(Person.id)), col(Person.id).in_(core_select(col(Identity.person_id)))))
+            _within(col(Person.id), part), col(Person.id).in_(core_select(col(Identity.person_id)))))
+        if not people:
+            continue
         primary: dict[int, tuple[int, str]] = {}
         for person_id, org_id, org_name in await _rows(session, core_select(
                 col(Membership.person_id), col(Organisation.id), col(Organisation.name))
                 .join(Organisation, col(Organisation.id) == Membership.org_id)
-                .where(col(Membership.is_primary), only(col(Membership.person_id)))):
-            primary[person_id] = (org_id, org_name)
+                .where(col(Membership.is_primary), _within(col(Membership.person_id), part))):
+            primary[person_id] = (org_ids.setdefault(org_id, org_id), names.setdefault(org_name, org_name))
         roles: dict[int, list[RoleGrant]] = {}
         for person_id, kind, org_id, code, name, path in await _rows(session, core_select(
                 col(Role.person_id), col(Role.kind), col(Organisation.id), col(Organisation.code),
                 col(Organisation.name), col(Organisation.path))
-                .join(Organisation, col(Organisation.id) == Role.org_id).where(only(col(Role.person_id)))
+                .join(Organisation, col(Organisation.id) == Role.org_id).where(_within(col(Role.person_id), part))
                 .order_by(col(Organisation.path))):
             roles.setdefault(person_id, []).append(RoleGrant(RoleKind(kind), org_id, code, name, path))
         talking = dict(await _rows(session, core_select(col(Conversation.person_id), col(Conversation.kind)).where(
-            only(col(Conversation.person_id)))))
-        # Organisation names repeat across thousands of people: one string object each.
-        names: dict[str, str] = {}
+            _within(col(Conversation.person_id), part))))
         for person_id, name, kind in people:
             org_id, org_name = primary.get(person_id, (None, ""))
-            found[person_id] = PersonEntry(
-                name, PersonKind(kind), org_id, names.setdefault(org_name, org_name),
-                tuple(roles.get(person_id, ())), talking.get(person_id),
-            )
+            found[person_id] = PersonEntry(name, PersonKind(kind), org_id, org_name,
+                                           tuple(roles.get(person_id, ())), talking.get(person_id))
     return found
 
 

@@ -184,8 +184,8 @@ _PART_ENDS = {"凌晨": time(6, 0), "早上": time(9, 0), "早晨": time(9, 0), 
 
 
 def load_time_parser() -> Any:
-    """jionlp, imported on first use (its dictionaries take most of a second: the service loads it at
-    start in a thread, see bot/app.py); it prints a banner on import, which is kept off stdout."""
+    """jionlp, imported on first use (its dictionaries take most of a second: the chat's deadline step
+    loads it in a thread); it prints a banner on import, which is kept off stdout."""
     global _TIME_PARSER
     if _TIME_PARSER is None:
         with contextlib.redirect_stdout(io.StringIO()):

@@ -1,6 +1,7 @@
 """One function per step of the 发通知 conversation: check the answer, store it, ask the next
 question (or repeat this one with a hint)."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -101,6 +102,9 @@ async def receipt(ctx: Context, conv: Conversation, text: str) -> str:
 
 
 async def deadline(ctx: Context, conv: Conversation, text: str) -> str:
+    # jionlp's dictionaries take most of a second and ~40 MB: loaded in a thread by the first deadline
+    # a process is given, not at start (most processes answer callbacks only) and not on the loop.
+    await asyncio.to_thread(parsing.load_time_parser)
     today = ctx.now.date()
     question = QUESTIONS["deadline"](conv.data)
     if parsing.flat(text) in parsing.NO_DEADLINE:

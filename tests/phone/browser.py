@@ -35,6 +35,8 @@ class Chat:
     def __init__(self, page: Page) -> None:
         self.page = page
         self.bot = page.locator("#messages .row.bot .stack")
+        # The passive replies: messages the bot pushed through the API carry a label (应用消息, 模板消息).
+        self.replies = page.locator("#messages .row.bot .stack:not(:has(.label))")
 
     async def open_persona(self, persona_id: str) -> None:
         await self.page.locator(f'button.card[data-persona="{persona_id}"]').tap()
@@ -45,21 +47,21 @@ class Chat:
         await expect(self.page.locator("#picker")).to_be_visible()
 
     async def say(self, text: str) -> str:
-        """Types `text`, taps 发送 and returns the bot's next message (the passive reply)."""
-        before = await self.bot.count()
+        """Types `text`, taps 发送 and returns the bot's answer (the passive reply)."""
+        before = await self.replies.count()
         await self.page.locator("#text").fill(text)
         await self.page.locator("#send").tap()
         return await self.next_from_bot(before)
 
     async def tap_quick(self, label: str) -> str:
-        before = await self.bot.count()
+        before = await self.replies.count()
         await self.page.locator("#quick button", has_text=re.compile(f"^{re.escape(label)}$")).tap()
         return await self.next_from_bot(before)
 
     async def next_from_bot(self, before: int) -> str:
-        """The first bot message after the `before` ones that is not the typing dots."""
-        await expect(self.bot.nth(before).locator(".bubble:not(.typing), .tcard")).to_be_visible(timeout=WAIT_MS)
-        return await self.bot.nth(before).inner_text()
+        """The first passive reply after the `before` ones that is not the typing dots."""
+        await expect(self.replies.nth(before).locator(".bubble:not(.typing)")).to_be_visible(timeout=WAIT_MS)
+        return await self.replies.nth(before).inner_text()
 
     async def wait_for_bot(self, contains: str) -> Locator:
         """A message from the bot containing `contains` (one pushed through the API arrives by the poll)."""
