@@ -39,7 +39,9 @@ def _count_statements(engine: AsyncEngine) -> list[str]:
     return seen
 
 
-async def test_a_stranger_and_a_known_sender_cost_no_query(session_factory: SessionFactory, engine: AsyncEngine) -> None:
+async def test_a_stranger_and_a_known_sender_cost_no_query(
+    session_factory: SessionFactory, engine: AsyncEngine
+) -> None:
     await _member(session_factory)
     async with session_factory() as s:
         await ensure_identity(session=s, platform=Platform.mp, app_id=APP, external_id="o_follower")
