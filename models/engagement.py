@@ -4,14 +4,17 @@ kind), so a repeated reply changes nothing. Also the notice queries behind a bar
 
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Exists, Index, String, UniqueConstraint, and_, exists
+from sqlalchemy import Exists, Index, String, UniqueConstraint, and_, bindparam, exists
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from models.bulk import insert_ignoring_conflicts
 from models.clock import utcnow
 from models.delivery import Delivery, DeliveryStatus, Purpose
 from models.notice import Notice, NoticeStatus
@@ -39,7 +42,14 @@ class Engagement(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
-def _sent_to(person_id: int) -> SelectOfScalar[Notice]:
+# The statements of a bare 收到 are built once, with the person, the notice and the time as bound
+# parameters: building them per reply (an aliased Delivery, a dozen clauses) was most of its CPU.
+PERSON: BindParameter[int] = bindparam("person_id")
+NOTICE: BindParameter[int] = bindparam("notice_id")
+NOW: BindParameter[datetime] = bindparam("now")
+
+
+def _sent_to(person_id: Any) -> SelectOfScalar[Notice]:
     """Confirmed notices with a delivery row of the notice itself for the person (whatever its status);
     a secretary who only got the list of who is missing is not a recipient."""
     delivered = exists().where(
@@ -48,18 +58,18 @@ def _sent_to(person_id: int) -> SelectOfScalar[Notice]:
     return select(Notice).where(Notice.status == NoticeStatus.confirmed, delivered)
 
 
-def _not_yet(person_id: int, kind: EngagementKind) -> ColumnElement[bool]:
+def _not_yet(person_id: Any, kind: EngagementKind) -> ColumnElement[bool]:
     return ~exists().where(
         of_notice(Engagement, Notice.id), col(Engagement.person_id) == person_id, col(Engagement.kind) == kind
     )
 
 
-def _not_held(person_id: int) -> Exists:
+def _not_held(person_id: Any, now: Any) -> Exists:
     """The notice has left the outbox for the person, or is about to: a bare 收到 cannot be about a
     notice still held for its digest slot or the quiet hours, which the person has not seen."""
     held = and_(
         col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.retry]),
-        col(Delivery.next_attempt_at) > utcnow(),
+        col(Delivery.next_attempt_at) > now,
     )
     return exists().where(
         of_notice(Delivery, Notice.id), col(Delivery.person_id) == person_id, col(Delivery.purpose) == Purpose.notice,
@@ -67,55 +77,68 @@ def _not_held(person_id: int) -> Exists:
     )
 
 
+@cache
+def _awaiting_receipt() -> SelectOfScalar[Notice]:
+    return _sent_to(PERSON).where(
+        col(Notice.wants_receipt), _not_yet(PERSON, EngagementKind.acked), _not_held(PERSON, NOW)
+    )
+
+
 async def awaiting_receipt(session: AsyncSession, person_id: int) -> Notice | None:
     """The newest notice sent to the person that wants 收到 and has not had it."""
-    query = _sent_to(person_id).where(
-        col(Notice.wants_receipt), _not_yet(person_id, EngagementKind.acked), _not_held(person_id)
-    )
-    return (await session.exec(query.order_by(col(Notice.id).desc()).limit(1))).first()
+    query = _newest_awaiting_receipt()
+    return (await session.exec(query, params={"person_id": person_id, "now": utcnow()})).first()
+
+
+@cache
+def _newest_awaiting_receipt() -> SelectOfScalar[Notice]:
+    return _awaiting_receipt().order_by(col(Notice.id).desc()).limit(1)
 
 
 async def all_awaiting_receipt(session: AsyncSession, person_id: int, limit: int = 50) -> list[Notice]:
     """Every notice sent to the person that still awaits 收到 (for 全部收到), oldest first."""
-    query = _sent_to(person_id).where(
-        col(Notice.wants_receipt), _not_yet(person_id, EngagementKind.acked), _not_held(person_id)
-    )
-    return list(await session.exec(query.order_by(col(Notice.id)).limit(limit)))
+    query = _awaiting_receipt().order_by(col(Notice.id)).limit(limit)
+    return list(await session.exec(query, params={"person_id": person_id, "now": utcnow()}))
 
 
-async def awaiting_with(session: AsyncSession, notice_id: int, person_id: int) -> list[Notice]:
-    """The notices that reached the person in one message with `notice_id` (a digest), `notice_id`'s
-    own included, that still await 收到; oldest first. Just that notice when it came on its own."""
+@cache
+def _awaiting_with() -> SelectOfScalar[Notice]:
     mine = aliased(Delivery)  # the given notice's rows, apart from the rows of the notices compared
     digests = select(mine.digest_id).where(
-        of_notice(mine, notice_id),
-        mine.person_id == person_id,
+        of_notice(mine, NOTICE),
+        mine.person_id == PERSON,
         mine.purpose == Purpose.notice,
         col(mine.digest_id).is_not(None),
     )
     shared = exists().where(
         of_notice(Delivery, Notice.id),
-        col(Delivery.person_id) == person_id,
+        col(Delivery.person_id) == PERSON,
         col(Delivery.purpose) == Purpose.notice,
         col(Delivery.digest_id).in_(digests),
     )
-    query = _sent_to(person_id).where(
-        col(Notice.wants_receipt), _not_yet(person_id, EngagementKind.acked), (col(Notice.id) == notice_id) | shared
+    query = _sent_to(PERSON).where(
+        col(Notice.wants_receipt), _not_yet(PERSON, EngagementKind.acked), (col(Notice.id) == NOTICE) | shared
     )
-    return list(await session.exec(query.order_by(col(Notice.id))))
+    return query.order_by(col(Notice.id))
+
+
+async def awaiting_with(session: AsyncSession, notice_id: int, person_id: int) -> list[Notice]:
+    """The notices that reached the person in one message with `notice_id` (a digest), `notice_id`'s
+    own included, that still await 收到; oldest first. Just that notice when it came on its own."""
+    return list(await session.exec(_awaiting_with(), params={"notice_id": notice_id, "person_id": person_id}))
 
 
 async def awaiting_done(session: AsyncSession, person_id: int) -> Notice | None:
     """The newest task (a notice with a deadline) sent to the person and not yet reported done."""
     query = _sent_to(person_id).where(
-        col(Notice.deadline).is_not(None), _not_yet(person_id, EngagementKind.done), _not_held(person_id)
+        col(Notice.deadline).is_not(None), _not_yet(person_id, EngagementKind.done), _not_held(person_id, utcnow())
     )
     return (await session.exec(query.order_by(col(Notice.id).desc()).limit(1))).first()
 
 
 async def latest_sent(session: AsyncSession, person_id: int, *, tasks_only: bool = False) -> Notice | None:
     """The newest notice (or task) sent to the person, answered or not."""
-    query = _sent_to(person_id).where(_not_held(person_id))
+    query = _sent_to(person_id).where(_not_held(person_id, utcnow()))
     query = query.where(col(Notice.deadline).is_not(None)) if tasks_only else query.where(col(Notice.wants_receipt))
     return (await session.exec(query.order_by(col(Notice.id).desc()).limit(1))).first()
 
@@ -148,16 +171,10 @@ async def add_note(session: AsyncSession, subject: Subject, person_id: int, note
 async def record(
     session: AsyncSession, subject: Subject, person_id: int, kind: EngagementKind, note: str = ""
 ) -> bool:
-    """Stores the reply; False when the person had already given it (nothing changes)."""
-    found = await session.exec(
-        select(Engagement.id).where(
-            Engagement.subject_kind == subject.kind.value, Engagement.subject_id == subject.id,
-            Engagement.person_id == person_id, Engagement.kind == kind,
-        )
-    )
-    if found.first() is not None:
-        return False
-    session.add(Engagement(subject_kind=subject.kind, subject_id=subject.id, person_id=person_id, kind=kind,
-                           note=note[:NOTE_LIMIT]))
-    await session.flush()
-    return True
+    """Stores the reply; False when the person had already given it (nothing changes). One statement:
+    the insert that a repeat (or a second instance's same reply) makes a no-op."""
+    row = {"subject_kind": subject.kind.value, "subject_id": subject.id, "person_id": person_id,
+           "kind": kind.name, "note": note[:NOTE_LIMIT], "at": utcnow()}
+    return await insert_ignoring_conflicts(
+        session=session, table=Engagement, rows=[row], key=("subject_kind", "subject_id", "person_id", "kind"),
+    ) == 1
