@@ -2,14 +2,16 @@
 
 A single counter row (`directory_version`) plus a log of what each version changed: the identities and
 people to load again, or everything (a roster import). A writer takes the next version with an UPDATE of
-the counter row, which it holds locked until its commit, so versions become visible in the order they
-were taken: a process that has applied every change up to version V never misses one below it."""
+the counter row as its commit begins and holds it locked until the commit ends, so versions become
+visible in the order they were taken: a process that has applied every change up to version V never
+misses one below it."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Index, delete, insert, update
+from sqlalchemy import Index, delete, event, insert, update
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,27 +44,52 @@ class Changes:
     everything: bool = False
 
 
+PENDING = "grassroots.directory_changes"
+
+
 async def note_directory_change(
     *, session: AsyncSession, identity_ids: Iterable[int] = (), person_ids: Iterable[int] = (),
     everything: bool = False,
-) -> int:
-    """Records what the caller's transaction changes (call it last, just before the commit: the
-    counter row stays locked until then); the new version."""
-    version = (await session.exec(
+) -> None:
+    """Records that the caller's transaction changes these identities and people (nothing named:
+    everything). They are written as one version when the transaction commits (`_write_changes`), so
+    the counter row is locked only for the commit itself, however many changes the transaction notes."""
+    pending: Changes = session.sync_session.info.setdefault(PENDING, Changes(0))
+    identity_ids, person_ids = set(identity_ids), set(person_ids)
+    pending.identity_ids |= identity_ids
+    pending.person_ids |= person_ids
+    pending.everything |= everything or not (identity_ids or person_ids)
+
+
+def _write_changes(session: Session) -> None:
+    pending: Changes | None = session.info.pop(PENDING, None)
+    if pending is None:
+        return
+    version = session.execute(
         update(DirectoryVersion).values(version=col(DirectoryVersion.version) + 1)
         .returning(col(DirectoryVersion.version))
-    )).scalar_one()
-    rows = [{"version": version, "identity_id": i, "person_id": None, "at": utcnow()} for i in set(identity_ids)]
-    rows += [{"version": version, "identity_id": None, "person_id": p, "at": utcnow()} for p in set(person_ids)]
-    if everything or not rows:
-        rows = [{"version": version, "identity_id": None, "person_id": None, "at": utcnow()}]
-    await session.exec(insert(DirectoryChange), params=rows)
-    return int(version)
+    ).scalar_one()
+    now = utcnow()
+    rows = [{"version": version, "identity_id": i, "person_id": None, "at": now} for i in pending.identity_ids]
+    rows += [{"version": version, "identity_id": None, "person_id": p, "at": now} for p in pending.person_ids]
+    if pending.everything:
+        rows = [{"version": version, "identity_id": None, "person_id": None, "at": now}]
+    session.execute(insert(DirectoryChange), rows)
 
 
-async def bump_directory_version(*, session: AsyncSession) -> int:
+def _drop_changes(session: Session) -> None:
+    session.info.pop(PENDING, None)
+
+
+# Every session's commit writes what it noted; a rollback forgets it. (Listeners, not a wrapper: the
+# callers commit through their own sessions, in handlers, the CLI and the roster import alike.)
+event.listen(Session, "before_commit", _write_changes)
+event.listen(Session, "after_rollback", _drop_changes)
+
+
+async def bump_directory_version(*, session: AsyncSession) -> None:
     """Everything may have changed (a roster import, a test's direct writes): every process reloads."""
-    return await note_directory_change(session=session, everything=True)
+    await note_directory_change(session=session, everything=True)
 
 
 async def read_directory_version(*, session: AsyncSession) -> int:
