@@ -21,6 +21,7 @@ from models.directory import (
     changes_since,
     load_identities,
     load_people,
+    load_sender_profile,
     profile_of,
     read_directory_version,
 )
@@ -86,15 +87,17 @@ class DirectoryCache:
         self.reads += 1
         self._dirty.discard(key)
         async with self._sessions() as session:
-            found = await load_identities(session=session, key=key)
-            identity = found.get(key)
-            people = await load_people(session=session, ids=[identity[2]]) if identity and identity[2] else {}
-        if identity is None:
+            profile = await load_sender_profile(session=session, platform=key[0], app_id=key[1],
+                                                external_id=key[2])
+        if profile.identity_id is None:
             self._identities.pop(key, None)
-            return profile_of(None, None)
-        self._identities[key] = identity
-        self._people.update(people)
-        return profile_of(identity, people.get(identity[2]) if identity[2] is not None else None)
+            return profile
+        self._identities[key] = (profile.identity_id, profile.following, profile.person_id)
+        if profile.person_id is not None and profile.kind is not None:
+            self._people[profile.person_id] = PersonEntry(
+                profile.name, profile.kind, profile.primary_org_id, profile.primary_org_name, profile.roles,
+                profile.conversation)
+        return profile
 
     def forget(self, key: Key) -> None:
         self._dirty.add(key)

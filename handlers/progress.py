@@ -8,7 +8,7 @@ from handlers.context import Context, Inbound
 from handlers.links import progress_url
 from handlers.routing import HelpBook, Router
 from handlers.text import NotANumber, notice_number
-from models.inquiry import open_inquiries
+from models.inquiry import count_open_inquiries
 from models.progress import Progress, find_notice, notice_progress
 
 router = Router("progress")
@@ -44,8 +44,7 @@ async def progress(msg: Inbound, ctx: Context, args: str) -> str:
 
 async def _inquiries_line(ctx: Context) -> str:
     """The latest notice's 进度 also says how many 留言 wait for an answer (empty when none do)."""
-    count, _rows = await open_inquiries(session=ctx.session, scope_paths=[g.org_path for g in ctx.sender.roles],
-                                        limit=0)
+    count = await count_open_inquiries(session=ctx.session, scope_paths=[g.org_path for g in ctx.sender.roles])
     return f"\n另有未答复的留言 {count} 条，回复“留言”查看。" if count else ""
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func
 from sqlalchemy import select as core_select
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.bulk import chunks
@@ -27,7 +27,6 @@ from models.directory_version import (
 from models.identity import Identity, Platform
 from models.organisation import Organisation
 from models.person import Membership, Person, PersonKind, Role, RoleKind
-from models.typed import id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,48 +59,6 @@ class SenderProfile:
     @property
     def is_secretary(self) -> bool:
         return bool(self.roles)
-
-
-async def load_sender_profile(
-    *, session: AsyncSession, platform: Platform, app_id: str, external_id: str
-) -> SenderProfile:
-    identity = (
-        await session.exec(
-            select(Identity).where(
-                Identity.platform == platform, Identity.app_id == app_id, Identity.external_id == external_id
-            )
-        )
-    ).first()
-    if identity is None:
-        return SenderProfile(identity_id=None, following=False)
-    if identity.person_id is None:
-        return SenderProfile(identity_id=identity.id, following=identity.following)
-    person = await session.get(Person, identity.person_id)
-    assert person is not None
-    primary = (
-        await session.exec(
-            select(Organisation)
-            .join(Membership, col(Membership.org_id) == Organisation.id)
-            .where(Membership.person_id == person.id, Membership.is_primary)
-        )
-    ).first()
-    grants = await session.exec(
-        select(Role, Organisation)
-        .join(Organisation, col(Organisation.id) == Role.org_id)
-        .where(Role.person_id == person.id)
-        .order_by(Organisation.path)
-    )
-    return SenderProfile(
-        identity_id=identity.id,
-        following=identity.following,
-        person_id=person.id,
-        name=person.name,
-        kind=person.kind,
-        primary_org_id=primary.id if primary else None,
-        primary_org_name=primary.name if primary else "",
-        roles=tuple(RoleGrant(r.kind, id_of(o), o.code, o.name, o.path) for r, o in grants),
-        conversation=conversation.kind if (conversation := await session.get(Conversation, person.id)) else None,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +171,17 @@ async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None
             found[person_id] = PersonEntry(name, PersonKind(kind), org_id, org_name,
                                            tuple(roles.get(person_id, ())), talking.get(person_id))
     return found
+
+
+async def load_sender_profile(
+    *, session: AsyncSession, platform: Platform, app_id: str, external_id: str
+) -> SenderProfile:
+    """One sender as the database has them now, through the same loaders as the whole directory."""
+    key = (platform, app_id, external_id)
+    identity = (await load_identities(session=session, key=key)).get(key)
+    person_id = identity[2] if identity else None
+    people = await load_people(session=session, ids=[person_id]) if person_id is not None else {}
+    return profile_of(identity, people.get(person_id) if person_id is not None else None)
 
 
 __all__ = [

@@ -6,6 +6,7 @@ the messages both ways are outbox rows carrying the inquiry as their subject."""
 from datetime import datetime
 
 from sqlalchemy import Text, func, or_
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,22 +71,32 @@ async def inquiry_in_scope(*, session: AsyncSession, inquiry_id: int, scope_path
     return found[0]
 
 
+def _open_in(scope_paths: list[str]) -> tuple[ColumnElement[bool], ...]:
+    return col(Inquiry.answers) == 0, or_(*(in_subtree_of(p) for p in scope_paths))
+
+
+async def count_open_inquiries(*, session: AsyncSession, scope_paths: list[str]) -> int:
+    """How many 留言 in the subtrees have no answer yet."""
+    if not scope_paths:
+        return 0
+    return int((await session.exec(
+        select(func.count()).select_from(Inquiry).join(Organisation, col(Organisation.id) == Inquiry.org_id)
+        .where(*_open_in(scope_paths))
+    )).one())
+
+
 async def open_inquiries(
     *, session: AsyncSession, scope_paths: list[str], limit: int = 10
 ) -> tuple[int, list[tuple[Inquiry, str, str]]]:
     """How many 留言 in the secretary's subtrees have no answer yet, and the oldest of them with the
     sender's and the organisation's names."""
-    if not scope_paths:
+    count = await count_open_inquiries(session=session, scope_paths=scope_paths)
+    if not count:
         return 0, []
-    where = (col(Inquiry.answers) == 0, or_(*(in_subtree_of(p) for p in scope_paths)))
     query = select(Inquiry, Person.name, Organisation.name).join(Person, col(Person.id) == Inquiry.person_id).join(
-        Organisation, col(Organisation.id) == Inquiry.org_id).where(*where)
-    count = (await session.exec(
-        select(func.count()).select_from(Inquiry).join(Organisation, col(Organisation.id) == Inquiry.org_id)
-        .where(*where)
-    )).one()
+        Organisation, col(Organisation.id) == Inquiry.org_id).where(*_open_in(scope_paths))
     rows = list(await session.exec(query.order_by(col(Inquiry.received_at)).limit(limit)))
-    return int(count), [(i, person, org) for i, person, org in rows]
+    return count, [(i, person, org) for i, person, org in rows]
 
 
 async def inquiries_of(

@@ -52,22 +52,14 @@ def build_scheduler(
         coalesce=True,
         max_instances=1,
     )
-    scheduler.add_job(
-        check_task_deadlines,
-        IntervalTrigger(seconds=TASK_DEADLINE_EVERY.total_seconds(), timezone=timezone),
-        args=[sessions],
-        kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window},
-        id="check-task-deadlines",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        escalate_inquiries,
-        IntervalTrigger(seconds=TASK_DEADLINE_EVERY.total_seconds(), timezone=timezone),
-        args=[sessions],
-        kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window},
-        id="escalate-inquiries",
-        coalesce=True,
-        max_instances=1,
-    )
+    for job, job_id in ((check_task_deadlines, "check-task-deadlines"), (escalate_inquiries, "escalate-inquiries")):
+        scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=TASK_DEADLINE_EVERY.total_seconds(), timezone=timezone),
+            args=[sessions],
+            kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window},
+            id=job_id,
+            coalesce=True,
+            max_instances=1,
+        )
     return scheduler

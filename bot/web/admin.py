@@ -10,7 +10,7 @@ from bot.web.layout import esc, message_page, page
 from bot.web.progress_page import local_time, share
 from bot.web.session import COOKIE, WebUser, current_user, set_session
 from handlers.links import progress_url
-from models.inquiry import open_inquiries
+from models.inquiry import count_open_inquiries
 from models.login import redeem_login_token
 from models.organisation import LEVEL_NAMES, get_org_by_code
 from models.overview import PersonRow, notices_of, people_of, subtree_counts
@@ -77,7 +77,7 @@ async def overview(request: web.Request, session: AsyncSession, user: WebUser) -
             f'微信可达 {r.reached}（{reached}%）</div>'
             f"{_bar(reached)}</div>"
         )
-    waiting, _rows = await open_inquiries(session=session, scope_paths=[user.scope.path], limit=0)
+    waiting = await count_open_inquiries(session=session, scope_paths=[user.scope.path])
     head = (f'<p class="muted">{esc(user.person.name)} · 可查看 {esc(user.scope.name)} 及下级组织</p>'
             '<nav class="links"><a href="/admin/notices">通知和任务 →</a>'
             f'<a href="/admin/inquiries">留言（未答复 {waiting}）→</a></nav>')
