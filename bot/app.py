@@ -12,6 +12,7 @@ from aiohttp import web
 import handlers
 from bot.callbacks import views as callback_views
 from bot.callbacks.endpoint import Endpoint
+from bot.callbacks.hot_path import CallbackHotPath
 from bot.callbacks.journal import InboundJournal
 from bot.callbacks.late import ApiLateSender
 from bot.callbacks.service import CallbackService
@@ -80,7 +81,7 @@ async def _http(app: web.Application) -> AsyncIterator[None]:
 
 async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     journal = InboundJournal(app[ENGINE])
-    directory = DirectoryCache(app[SESSIONS])
+    directory = DirectoryCache(app[SESSIONS], miss_refresh=app[SETTINGS].directory_miss_refresh)
     journal.observe_batch = app[METRICS].journal_batch.observe
     app[METRICS].watch_directory(directory)
     await journal.start()
@@ -99,6 +100,7 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
         late_sender=ApiLateSender(app[API]),
         metrics=app[METRICS],
         platform_events={"templatesendjobfinish": TemplateReports(app[SESSIONS])},
+        hot=CallbackHotPath(engine=app[ENGINE], sessions=app[SESSIONS], journal=journal, directory=directory),
     )
     yield
     await service.drain()

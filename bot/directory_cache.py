@@ -5,8 +5,10 @@ from the change log (models/directory_version.py), polled every `poll_interval` 
 instance's change reaches this one within that bound, and only what changed is read again. A sender
 this process has not seen is a miss in memory, not a query: a stranger costs a dict lookup. Because a
 follower may have been created by another instance a moment ago, a miss polls the log once first,
-shared by every miss within `miss_refresh` seconds. This process's own changes (`forget`) are read back
-from the database on the sender's next message."""
+shared by every miss within `miss_refresh` seconds: a change committed more than `miss_refresh`
+seconds before a message is always seen by it (0: every change committed before it). This process's
+own changes (`forget`) are read back from the database on the sender's next message; what it wrote
+through the inbound log's batch (`learn`) it knows without reading."""
 
 import asyncio
 import logging
@@ -40,8 +42,10 @@ class DirectoryCache:
         self._people: dict[int, PersonEntry] = {}
         self._dirty: set[Key] = set()  # changed by this process: read back on the next message
         self._version = -1
-        self._polled_at = 0.0
+        self._polled_at = 0.0  # when the last completed poll began: what it read is at least that fresh
         self._polling: asyncio.Future[None] | None = None
+        self._polling_since = 0.0
+        self._learned: dict[Key, tuple[int, int, PersonEntry]] | None = None
         self._task: asyncio.Task[None] | None = None
         # Figures for /metrics.
         self.hits = 0
@@ -99,6 +103,16 @@ class DirectoryCache:
                 profile.conversation)
         return profile
 
+    def learn(self, key: Key, identity_id: int, person_id: int, person: PersonEntry) -> None:
+        """A following identity bound to a person that this process just wrote itself (a member bound on
+        first contact), so that their next message needs no read; other processes learn it from the
+        change log."""
+        self._dirty.discard(key)
+        self._identities[key] = (identity_id, True, person_id)
+        self._people[person_id] = person
+        if self._learned is not None:
+            self._learned[key] = (identity_id, person_id, person)
+
     def forget(self, key: Key) -> None:
         self._dirty.add(key)
 
@@ -114,6 +128,7 @@ class DirectoryCache:
         identities: dict[IdentityKey, IdentityEntry] = {}
         people: dict[int, PersonEntry] = {}
         person_ids: set[int] = set()
+        began = time.monotonic()
         async with self._sessions() as session:
             changes = await changes_since(session=session, version=self._version)
             if not changes.everything and changes.version > self._version:
@@ -121,7 +136,7 @@ class DirectoryCache:
                 # The people of changed identities are read too (a binding names both; a test may not).
                 person_ids = changes.person_ids | {e[2] for e in identities.values() if e[2] is not None}
                 people = await load_people(session=session, ids=person_ids)
-        self._polled_at = time.monotonic()
+        self._polled_at = began
         if changes.everything:
             await self._load_everything()
             return
@@ -142,29 +157,45 @@ class DirectoryCache:
 
     async def _load_everything(self) -> None:
         started = time.monotonic()
-        async with self._sessions() as session:
-            version = await read_directory_version(session=session)
-            identities = await load_identities(session=session)
-            people = await load_people(session=session)
+        self._learned = {}  # what `learn` is told while the load runs may be newer than what it reads
+        try:
+            async with self._sessions() as session:
+                version = await read_directory_version(session=session)
+                identities = await load_identities(session=session)
+                people = await load_people(session=session)
+        finally:
+            learned, self._learned = self._learned, None
+        for key, (identity_id, person_id, person) in learned.items():
+            identities[key] = (identity_id, True, person_id)
+            people[person_id] = person
         self._identities, self._people, self._version = identities, people, version
-        self._polled_at = time.monotonic()
+        self._polled_at = started
         self.full_loads += 1
         log.info("directory: %d identities, %d people loaded in %.2f s (version %d)",
                  len(identities), len(people), time.monotonic() - started, version)
 
     async def _refresh_for_miss(self) -> None:
-        if time.monotonic() - self._polled_at < self._miss_refresh:
-            return
+        fresh_enough = time.monotonic() - self._miss_refresh
         try:
-            await self._single_flight()
+            # A poll that began before that moment may have read the log before the sender's identity
+            # was committed: then another one.
+            while self._polled_at < fresh_enough:
+                await self._single_flight(began_by=fresh_enough)
         except Exception:  # the sender is then treated as unknown; the next poll tries again
             log.exception("directory poll for a miss failed")
 
-    async def _single_flight(self) -> None:
-        """Concurrent misses and the timer share one poll of the log."""
-        if self._polling is None or self._polling.done():
-            self._polling = asyncio.ensure_future(self.refresh_version())
-        await asyncio.shield(self._polling)
+    async def _single_flight(self, began_by: float = 0.0) -> None:
+        """Concurrent misses and the timer share one poll of the log, one at a time. A miss needs one
+        that began at `began_by` or later: it waits for an older one to end, and `_refresh_for_miss`
+        asks again."""
+        polling = self._polling
+        if polling is not None and not polling.done() and self._polling_since < began_by:
+            await asyncio.shield(polling)
+            return
+        if polling is None or polling.done():
+            self._polling_since = time.monotonic()
+            self._polling = polling = asyncio.ensure_future(self.refresh_version())
+        await asyncio.shield(polling)
 
     async def _poll(self) -> None:
         while True:

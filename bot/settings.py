@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # Seconds a handler may run before the callback is answered "success" and the reply is sent later.
     handler_deadline: float = Field(default=4.0, gt=0, le=4.8)
     max_body_bytes: int = 64 * 1024
+    # A sender the in-memory directory does not know makes it read the change log, unless a read began
+    # less than this many seconds earlier: another instance's new follower is known to this one within
+    # it, and 10,000 strangers at once cost a read per this interval, not one each.
+    directory_miss_refresh: float = Field(default=0.05, ge=0, le=5)
     # Seconds the delivery dispatcher rests when nothing is due.
     dispatch_idle: float = Field(default=1.0, gt=0, le=60)
     # Delivery rate limits (WECHAT.md; observed figures, hence settings). WeCom drops a member's excess

@@ -6,7 +6,8 @@ from typing import Any
 from handlers.context import Context, Inbound
 from handlers.replies import describe
 from handlers.routing import HelpBook, Router, pass_on
-from models.binding import bind_by_invite_code, bind_work_user, ensure_identity
+from models.binding import bind_by_invite_code, bind_work_user, ensure_identity, first_contact_binding
+from models.directory import SenderProfile, profile_of
 from models.identity import Platform
 
 router = Router("binding")
@@ -32,6 +33,26 @@ async def bind_with_code(msg: Inbound, ctx: Context, args: str) -> str:
     return f"绑定成功！您好，{describe(sender)}。回复“帮助”查看可用指令。"
 
 
+async def bind_in_batch(msg: Inbound, ctx: Context) -> SenderProfile | None:
+    """A WeCom member's first contact, bound from the roster through the callback path's batches (the
+    roster match read with everyone's of that moment, the identity written in the inbound log's group
+    commit): after an import thousands open the app within minutes. None when that does not apply — an
+    identity already exists, the userid is not on the roster — and the session path answers."""
+    hot = ctx.hot
+    if hot is None or msg.platform != Platform.work or ctx.sender.identity_id is not None:
+        return None
+    match = await hot.roster_work_user(msg.from_user)
+    if match is None:
+        return None
+    person_id, person = match
+    (written,) = await hot.write([first_contact_binding(platform=msg.platform, app_id=msg.app_id,
+                                                        external_id=msg.from_user, person_id=person_id)])
+    if not written.done or written.id is None:  # created a moment ago by another message or process
+        return None
+    hot.learn_sender(msg.platform, msg.app_id, msg.from_user, written.id, person_id, person)
+    return profile_of((written.id, True, person_id), person)
+
+
 def unbound_work_user(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
     return msg.platform == Platform.work and not ctx.sender.is_bound and not msg.is_event
 
@@ -39,6 +60,9 @@ def unbound_work_user(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
 @router.message(unbound_work_user)
 async def bind_work_member(msg: Inbound, ctx: Context) -> str | None:
     """The first message from a WeCom member: bind from the roster, then handle the message itself."""
+    if (sender := await bind_in_batch(msg, ctx)) is not None:
+        ctx.sender = sender
+        return await _answer_as_bound(msg, ctx)
     identity = await ensure_identity(
         session=ctx.session, platform=msg.platform, app_id=msg.app_id, external_id=msg.from_user
     )
@@ -50,6 +74,10 @@ async def bind_work_member(msg: Inbound, ctx: Context) -> str | None:
     if ctx.reload_sender is None:
         return f"您好，{person.name}！已按花名册自动关联您的账号。"
     ctx.sender = await ctx.reload_sender()
+    return await _answer_as_bound(msg, ctx)
+
+
+async def _answer_as_bound(msg: Inbound, ctx: Context) -> str:
     # The routes after this one answer the message as the bound member's. Those before it did not
     # match it and do not look at the sender (delivery reports and follow events, 绑定), and this
     # route is not asked again: a sender still unbound after the reload cannot loop.

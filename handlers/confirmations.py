@@ -7,17 +7,19 @@ A bare 收到 after a digest (several notices in one message) confirms every not
 import re
 from typing import Any
 
-from handlers.context import Context, Inbound
+from handlers.context import Context, HotPath, Inbound
 from handlers.routing import HelpBook, Router, pass_on
 from models.audit import record_audit
 from models.engagement import (
     EngagementKind,
     add_note,
     all_awaiting_receipt,
+    answered_together,
     awaiting_done,
     awaiting_receipt,
     awaiting_with,
     latest_sent,
+    receipt_row,
     record,
     sent_notice,
 )
@@ -93,6 +95,8 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
             return NOTHING
         return await _ack_all(msg, ctx, waiting, how="all")
     is_done = kind == EngagementKind.done
+    if not is_done and notice_id is None and ctx.hot is not None:
+        return await _bare_receipt(msg, ctx, ctx.hot, person_id, loose)
     notice: Notice | None
     together: list[Notice] = []  # a bare 收到: the notices of the digest the awaited one came in
     if notice_id is not None:
@@ -128,6 +132,26 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
                  org_id=notice.org_id, notice_id=notice.id, **detail)
     await session.commit()
     return f"已记录完成（第 {notice.id} 号任务），谢谢！" if is_done else f"已确认收到第 {notice.id} 号通知。"
+
+
+async def _bare_receipt(msg: Inbound, ctx: Context, hot: HotPath, person_id: int, loose: bool) -> str | None:
+    """The bare 收到 that thousands send within minutes of a notice: which notices it confirms is read
+    with everyone else's of that moment in one query, and the receipts with their audit entries are
+    written in the inbound log's group commit, durable before the reply goes."""
+    together = answered_together(await hot.awaiting_receipts(person_id))
+    if not together:
+        if loose:
+            return await _pass_on(msg, ctx)
+        latest = await latest_sent(ctx.session, person_id)  # a repeated 收到 is told so
+        return f"您已确认过第 {latest.id} 号通知。" if latest is not None else NOTHING
+    actor = f"wechat:{msg.platform.value}:{msg.from_user}"
+    how: dict[str, str] = {"together": "digest"} if len(together) > 1 else {}
+    written = await hot.write([receipt_row(notice=a, person_id=person_id, actor=actor, **how) for a in together])
+    acked = [a.notice_id for a, w in zip(together, written, strict=True) if w.done]
+    numbers = "、".join(str(a.notice_id) for a in together)
+    if not acked:  # another reply of the person's was quicker
+        return f"您已确认过第 {numbers} 号通知。"
+    return f"已确认收到第 {'、'.join(str(n) for n in acked)} 号通知。"
 
 
 async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice], *, how: str) -> str:

@@ -11,8 +11,10 @@ from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.text import normalise
-from models.directory import SenderProfile
+from models.directory import PersonEntry, SenderProfile
+from models.engagement import AwaitingNotice
 from models.identity import Platform
+from models.row_writes import RowWrite, Written
 
 if TYPE_CHECKING:  # handlers.routing imports this module
     from handlers.routing import HelpBook, Route, Router
@@ -29,6 +31,27 @@ class SettingsView(Protocol):
 
     @property
     def quiet_window(self) -> tuple[time, time] | None:  # derived from quiet_hours in Settings
+        ...
+
+
+class HotPath(Protocol):
+    """The callback path's batched database access (bot/callbacks/hot_path.py), for the replies that
+    thousands send within minutes: reads of every handler of a moment in one query, writes carried by
+    the inbound log's group commit instead of a session and a commit of their own."""
+
+    async def write(self, rows: Sequence[RowWrite]) -> list[Written]: ...
+
+    async def awaiting_receipts(self, person_id: int) -> list[AwaitingNotice]:
+        """The notices awaiting the person's 收到, newest first (models.engagement.awaiting_receipts_of)."""
+        ...
+
+    async def roster_work_user(self, userid: str) -> tuple[int, PersonEntry] | None:
+        """The roster's person with this WeCom userid (id and profile), bound or not."""
+        ...
+
+    def learn_sender(self, platform: Platform, app_id: str, external_id: str, identity_id: int, person_id: int,
+                     person: PersonEntry) -> None:
+        """This process just bound the sender: their next message needs no read."""
         ...
 
 
@@ -73,6 +96,9 @@ class Context:
     # The route whose handler is running (set by run_handler): pass_on hands the message only to the
     # routes after it, so no handler sees one message twice and no flag is needed to stop a loop.
     route: Route | None = None
+    # Batched reads and group-committed writes; None outside the callback path (the handlers that use
+    # it then take their session path).
+    hot: HotPath | None = None
     _session: AsyncSession | None = None
 
     @property

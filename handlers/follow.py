@@ -1,5 +1,6 @@
 """Follow, unfollow and QR-code scans (subscribe with qrscene_<community>, SCAN, WeCom enter_agent)."""
 
+from handlers.binding import bind_in_batch
 from handlers.context import Context, Inbound
 from handlers.replies import UNBOUND_HINT, describe
 from handlers.routing import Router
@@ -64,6 +65,8 @@ async def entered_work_app(msg: Inbound, ctx: Context) -> str | None:
     """Opening the WeCom app: bind from the roster on first visit, otherwise stay quiet."""
     if ctx.sender.is_bound:
         return None
+    if (sender := await bind_in_batch(msg, ctx)) is not None:
+        return f"您好，{sender.name}！已按花名册自动关联您的账号。回复“帮助”查看可用指令。"
     identity = await _identity(msg, ctx)
     person = await bind_work_user(session=ctx.session, identity=identity)
     await ctx.session.commit()

@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
+from models.row_writes import RowWrite, table_of
 
 
 class AuditEntry(SQLModel, table=True):
@@ -33,3 +34,10 @@ def record_audit(
     entry = AuditEntry(action=action, actor=actor, actor_person_id=actor_person_id, org_id=org_id, detail=detail)
     session.add(entry)
     return entry
+
+
+def audit_row(*, action: str, actor: str = "", actor_person_id: int | None = None, org_id: int | None = None,
+              **detail: Any) -> RowWrite:
+    """The same entry as a row of the inbound log's batch (models/row_writes.py)."""
+    return RowWrite(table_of(AuditEntry), {"at": utcnow(), "actor_person_id": actor_person_id, "actor": actor,
+                                           "action": action, "org_id": org_id, "detail": detail})

@@ -5,13 +5,15 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.audit import record_audit
+from models.audit import audit_row, record_audit
 from models.bulk import insert_ignoring_conflicts
 from models.clock import utcnow
 from models.directory import note_directory_change
+from models.directory_version import directory_change
 from models.identity import Identity, Platform
 from models.organisation import Organisation, OrgLevel
 from models.person import Membership, Person, PersonKind
+from models.row_writes import PARENT_ID, RowWrite, table_of
 from models.typed import id_of
 
 
@@ -91,6 +93,24 @@ async def bind_work_user(*, session: AsyncSession, identity: Identity) -> Person
         return None
     await _link(session, identity, person, via="work_userid")
     return person
+
+
+def first_contact_binding(*, platform: Platform, app_id: str, external_id: str, person_id: int) -> RowWrite:
+    """A WeCom member's first contact as a row of the inbound log's batch: their identity, created
+    bound to the roster entry unless it exists (then the session path binds it), with the audit entry
+    and the directory change a session's `ensure_identity` + `bind_work_user` would write."""
+    now = utcnow()
+    return RowWrite(
+        table_of(Identity),
+        {"platform": platform, "app_id": app_id, "external_id": external_id, "person_id": person_id,
+         "following": True, "followed_at": now, "created_at": now},
+        conflict=("platform", "app_id", "external_id"),
+        then=(
+            audit_row(action="identity.bind", actor=f"wechat:{platform}:{external_id}", actor_person_id=person_id,
+                      via="work_userid"),
+            directory_change(identity_id=PARENT_ID),
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

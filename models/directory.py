@@ -139,16 +139,20 @@ async def load_identities(
     return found
 
 
-async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None) -> dict[int, PersonEntry]:
+async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None,
+                      with_identity: bool = True) -> dict[int, PersonEntry]:
     """Every person with an identity (ids None) or those people, as the callback path sees them: four
-    grouped queries (people, primary organisations, roles, conversations) per window or 5,000 ids."""
+    grouped queries (people, primary organisations, roles, conversations) per window or 5,000 ids.
+    `with_identity=False`: those people even before their first contact (a roster match)."""
     found: dict[int, PersonEntry] = {}
     # Organisations repeat across thousands of people: one name and one id object each.
     names: dict[str, str] = {}
     org_ids: dict[int, int] = {}
     for part in await _parts(session, ids, col(Person.id)):
-        people = await _rows(session, core_select(col(Person.id), col(Person.name), col(Person.kind)).where(
-            _within(col(Person.id), part), col(Person.id).in_(core_select(col(Identity.person_id)))))
+        query = core_select(col(Person.id), col(Person.name), col(Person.kind)).where(_within(col(Person.id), part))
+        if with_identity:
+            query = query.where(col(Person.id).in_(core_select(col(Identity.person_id))))
+        people = await _rows(session, query)
         if not people:
             continue
         primary: dict[int, tuple[int, str]] = {}
@@ -171,6 +175,17 @@ async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None
             found[person_id] = PersonEntry(name, PersonKind(kind), org_id, org_name,
                                            tuple(roles.get(person_id, ())), talking.get(person_id))
     return found
+
+
+async def roster_work_users(*, session: AsyncSession, userids: Sequence[str]) -> dict[str, tuple[int, PersonEntry]]:
+    """The roster's people with these WeCom userids, as the callback path sees them (for members
+    whose first contact binds them: they have no identity yet, so the directory does not hold them)."""
+    found: dict[str, int] = {}
+    for part in chunks(list(userids)):
+        found.update({u: p for u, p in await _rows(session, core_select(col(Person.work_userid), col(Person.id))
+                                                   .where(col(Person.work_userid).in_(part)))})
+    people = await load_people(session=session, ids=found.values(), with_identity=False) if found else {}
+    return {userid: (person_id, people[person_id]) for userid, person_id in found.items() if person_id in people}
 
 
 async def load_sender_profile(
@@ -202,4 +217,5 @@ __all__ = [
     "profile_of",
     "prune_directory_changes",
     "read_directory_version",
+    "roster_work_users",
 ]

@@ -9,6 +9,7 @@ misses one below it."""
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, delete, event, insert, update
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
+from models.row_writes import DIRECTORY_VERSION, RowWrite, table_of
 
 
 class DirectoryVersion(SQLModel, table=True):
@@ -126,3 +128,14 @@ async def prune_directory_changes(*, session: AsyncSession, before: datetime) ->
     """Drops the log older than `before` (a process that far behind reloads everything)."""
     result = await session.exec(delete(DirectoryChange).where(col(DirectoryChange.at) < before))
     return int(result.rowcount or 0)
+
+
+# The next version, for rows written through the inbound log's batch (bot/callbacks/row_sql.py): the
+# same UPDATE a session's commit makes, in SQL both databases run as it is.
+TAKE_VERSION = "UPDATE directory_version SET version = version + 1 RETURNING version"
+
+
+def directory_change(*, identity_id: Any = None, person_id: Any = None) -> RowWrite:
+    """A change log row for a `RowWrite` batch: the identity or person (or PARENT_ID) changed."""
+    return RowWrite(table_of(DirectoryChange), {"version": DIRECTORY_VERSION, "identity_id": identity_id,
+                                                "person_id": person_id, "at": utcnow()})

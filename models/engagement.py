@@ -2,22 +2,28 @@
 (acknowledged) and, for tasks, 完成 (done, with a short note) today. One row per (subject, person,
 kind), so a repeated reply changes nothing. Also the notice queries behind a bare 收到 / 完成."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Exists, Index, String, UniqueConstraint, and_, bindparam, exists
+from sqlalchemy import Exists, Index, Select, String, UniqueConstraint, and_, bindparam, exists
+from sqlalchemy import select as core_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from models.bulk import insert_ignoring_conflicts
+from models.audit import audit_row
+from models.bulk import chunks, insert_ignoring_conflicts
 from models.clock import utcnow
 from models.delivery import Delivery, DeliveryStatus, Purpose
 from models.notice import Notice, NoticeStatus
+from models.row_writes import RowWrite, table_of
 from models.subject import Subject, SubjectKind, of_notice
 
 NOTE_LIMIT = 200
@@ -178,3 +184,74 @@ async def record(
     return await insert_ignoring_conflicts(
         session=session, table=Engagement, rows=[row], key=("subject_kind", "subject_id", "person_id", "kind"),
     ) == 1
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingNotice:
+    """A notice that reached the person, wants 收到 and has not had it (the callback path's view)."""
+
+    notice_id: int
+    org_id: int
+    digest_ids: frozenset[int]  # the digests its rows to the person went in (none: on its own)
+
+
+PEOPLE: BindParameter[list[int]] = bindparam("person_ids", expanding=True)
+
+
+@cache
+def _awaiting_receipts_of_many() -> Select[int, int | None, int, int | None]:
+    """The rows behind `awaiting_receipt` for many people at once: each visible (not held) notice row to
+    them of a confirmed notice that wants 收到 and that they have not acknowledged."""
+    held = and_(col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.retry]),
+                col(Delivery.next_attempt_at) > NOW)
+    acked = exists().where(
+        col(Engagement.subject_kind) == SubjectKind.notice.value, col(Engagement.subject_id) == Delivery.subject_id,
+        col(Engagement.person_id) == Delivery.person_id, col(Engagement.kind) == EngagementKind.acked,
+    )
+    return (
+        core_select(col(Delivery.person_id), col(Notice.id), col(Notice.org_id), col(Delivery.digest_id))
+        .join(Notice, of_notice(Delivery, Notice.id))
+        .where(col(Delivery.person_id).in_(PEOPLE), col(Delivery.purpose) == Purpose.notice,
+               col(Notice.status) == NoticeStatus.confirmed, col(Notice.wants_receipt), ~held, ~acked)
+    )
+
+
+async def awaiting_receipts_of(conn: AsyncConnection, person_ids: Sequence[int]) -> dict[int, list[AwaitingNotice]]:
+    """For each person, the notices awaiting their 收到, newest first: one query for the bare 收到 of
+    every member answering at the same moment (the callback path batches them)."""
+    found: dict[int, dict[int, tuple[int, set[int]]]] = {}
+    for part in chunks(list(person_ids)):
+        result = await conn.execute(_awaiting_receipts_of_many(), {"person_ids": list(part), "now": utcnow()})
+        for person_id, notice_id, org_id, digest_id in result:
+            assert notice_id is not None  # the join's key
+            entry = found.setdefault(person_id, {}).setdefault(notice_id, (org_id, set()))
+            if digest_id is not None:
+                entry[1].add(digest_id)
+    return {
+        person_id: [AwaitingNotice(n, org_id, frozenset(digests))
+                    for n, (org_id, digests) in sorted(notices.items(), reverse=True)]
+        for person_id, notices in found.items()
+    }
+
+
+def answered_together(awaiting: Sequence[AwaitingNotice]) -> list[AwaitingNotice]:
+    """What a bare 收到 confirms: the newest awaiting notice and those that came in a digest with it,
+    oldest first (as `awaiting_with`)."""
+    if not awaiting:
+        return []
+    newest = awaiting[0]
+    return sorted((a for a in awaiting if a is newest or a.digest_ids & newest.digest_ids),
+                  key=lambda a: a.notice_id)
+
+
+def receipt_row(*, notice: AwaitingNotice, person_id: int, actor: str, **detail: Any) -> RowWrite:
+    """收到 for a notice as a row of the inbound log's batch: the engagement, unless it exists, and then
+    its audit entry (as `record` + `record_audit`)."""
+    return RowWrite(
+        table_of(Engagement),
+        {"subject_kind": SubjectKind.notice.value, "subject_id": notice.notice_id, "person_id": person_id,
+         "kind": EngagementKind.acked, "note": "", "at": utcnow()},
+        conflict=("subject_kind", "subject_id", "person_id", "kind"),
+        then=(audit_row(action="notice.ack", actor=actor, actor_person_id=person_id, org_id=notice.org_id,
+                        notice_id=notice.notice_id, **detail),),
+    )

@@ -42,6 +42,9 @@ async def running_stack(
     config = EmulatorConfig(mp_safe_mode=mp_safe_mode)
     emulator = Emulator(config)
     await emulator.start()
+    # Tests write the roster straight into the database, as another instance would, and send at once:
+    # every miss reads the change log, so what was committed before a message is seen by it.
+    overrides.setdefault("directory_miss_refresh", 0)
     settings = service_settings(emulator, database_url=database_url, secret_key="test-secret-key", **overrides)
     app = create_app(settings, extra_routers=extra_routers)
     runner = web.AppRunner(app)

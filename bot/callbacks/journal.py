@@ -7,7 +7,7 @@ callback, and nothing is acknowledged to WeChat before it is on disk."""
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.callbacks.journal_stores import journal_store
 from models.clock import utcnow
 from models.inbound import InboundMessage, InboundStatus
+from models.row_writes import RowWrite, Written
 
 log = logging.getLogger(__name__)
 TABLE = InboundMessage.__table__  # type: ignore[attr-defined]  # SQLModel does not declare __table__
@@ -31,13 +32,17 @@ class Claim:
     reply: str | None = None
 
 
+CLAIM, SETTLE, ROWS = 0, 1, 2
+
+
 class _Op:
-    """One queued write: a claim row or a settlement row, and the future its caller awaits."""
+    """One queued write: a claim row, a settlement row or a handler's rows, and the future its caller
+    awaits."""
 
-    __slots__ = ("done", "is_claim", "row")
+    __slots__ = ("done", "kind", "row")
 
-    def __init__(self, is_claim: bool, row: tuple[Any, ...]) -> None:
-        self.is_claim = is_claim
+    def __init__(self, kind: int, row: Any) -> None:
+        self.kind = kind
         self.row = row
         self.done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
@@ -83,10 +88,18 @@ class InboundJournal:
         """Logs a callback unless it was logged before (then: what was logged). A handler without side
         effects is logged after it ran, with its status and reply, in one write."""
         row = (dedupe_key, platform, from_user[:64], msg_type[:32], content[:4000], status.name, reply)
-        return await self._submit(_Op(True, row))
+        return await self._submit(_Op(CLAIM, row))
 
     async def settle(self, dedupe_key: str, status: InboundStatus, reply: str | None, error: str | None = None) -> None:
-        await self._submit(_Op(False, (status.name, reply, error and error[:500], dedupe_key)))
+        await self._submit(_Op(SETTLE, (status.name, reply, error and error[:500], dedupe_key)))
+
+    async def write(self, rows: Sequence[RowWrite]) -> list[Written]:
+        """A handler's rows (models/row_writes.py), in the next batch's transaction: durable when this
+        returns, before the handler's reply is settled and sent."""
+        if not rows:
+            return []
+        result: list[Written] = await self._submit(_Op(ROWS, list(rows)))
+        return result
 
     async def take_over(self, dedupe_key: str, older_than: float) -> bool:
         """Claim a callback whose first delivery was logged but never settled (its process died).
@@ -145,11 +158,21 @@ class InboundJournal:
     async def _write(self, ops: list[_Op]) -> None:
         if not ops:
             return
-        claims = [op.row for op in ops if op.is_claim]
-        settles = [op.row for op in ops if not op.is_claim]
+        claims = [op.row for op in ops if op.kind == CLAIM]
+        settles = [op.row for op in ops if op.kind == SETTLE]
+        groups = [op for op in ops if op.kind == ROWS]
         try:
-            existing = await self._store.write(claims, settles, utcnow())
-        except Exception as exc:  # the callers answer WeChat without acknowledging; it will retry
+            existing, written = await self._store.write(claims, settles, [op.row for op in groups], utcnow())
+        except Exception as exc:
+            if groups and len(ops) > 1:
+                # One handler's bad row must not fail the callbacks it shared the batch with: the
+                # batch is written again apart, the log's own writes first.
+                log.warning("inbound journal batch failed (%s); writing its %d handler writes apart", exc, len(groups))
+                await self._write([op for op in ops if op.kind != ROWS])
+                for op in groups:
+                    await self._write([op])
+                return
+            # The callers answer WeChat without acknowledging; it will retry.
             log.exception("inbound journal write failed for %d operations", len(ops))
             for op in ops:
                 if not op.done.done():
@@ -158,10 +181,13 @@ class InboundJournal:
         self.batches += 1
         self.observe_batch(len(ops))
         new = Claim(True)
+        for op, result in zip(groups, written, strict=True):
+            if not op.done.done():
+                op.done.set_result(result)
         for op in ops:
             if op.done.done():
                 continue
-            if not op.is_claim:
+            if op.kind == SETTLE:
                 op.done.set_result(None)
                 continue
             stored = existing.get(op.row[0])

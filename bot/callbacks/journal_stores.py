@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.callbacks.row_sql import Statements, write_postgres, write_sqlite
 from models.bulk import chunks
+from models.row_writes import RowWrite, Written
 
 # A claim row is (dedupe_key, platform, from_user, msg_type, content, status, reply); received_at is the
 # batch's time. A settlement row is (status, reply, error, dedupe_key).
@@ -36,9 +38,11 @@ class JournalStore(Protocol):
 
     async def start(self) -> None: ...
 
-    async def write(self, claims: list[Row], settles: list[Row], now: datetime) -> dict[str, Stored]:
-        """Inserts the claims that are new and applies the settlements, in one transaction; returns the
-        claims that already existed."""
+    async def write(self, claims: list[Row], settles: list[Row], groups: list[list[RowWrite]],
+                    now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
+        """Inserts the claims that are new, applies the settlements and writes the handlers' rows (one
+        group per handler), in one transaction; returns the claims that already existed and what each
+        group's rows did."""
         ...
 
     async def close(self) -> None: ...
@@ -52,8 +56,9 @@ class SqliteJournalStore:
     CHECKPOINT_EVERY = 1.0  # seconds
     concurrency = 1  # SQLite has one writer at a time anyway
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, dialect: Dialect) -> None:
         self._path = path
+        self._statements = Statements(dialect)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbound-journal")
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
@@ -84,7 +89,8 @@ class SqliteJournalStore:
         finally:
             self._checkpoint_thread.submit(conn.close)
 
-    def _write(self, claims: list[Row], settles: list[Row], now: datetime) -> dict[str, Stored]:
+    def _write(self, claims: list[Row], settles: list[Row], groups: list[list[RowWrite]],
+               now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
@@ -101,14 +107,17 @@ class SqliteJournalStore:
             rows = [(*c, stamp) for c in claims if c[0] not in existing]
             conn.executemany(_SQLITE_INSERT, rows)
             conn.executemany(_SQLITE_SETTLE, settles)
+            written = write_sqlite(conn, self._statements, groups) if groups else []
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return existing
+        return existing, written
 
-    async def write(self, claims: list[Row], settles: list[Row], now: datetime) -> dict[str, Stored]:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._write, claims, settles, now)
+    async def write(self, claims: list[Row], settles: list[Row], groups: list[list[RowWrite]],
+                    now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._write, claims, settles, groups, now)
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -151,6 +160,7 @@ class PostgresJournalStore:
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url
         self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._statements = Statements(engine.dialect)
         self._pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
@@ -163,18 +173,25 @@ class PostgresJournalStore:
             server_settings={"plan_cache_mode": "force_custom_plan"},
         )
 
-    async def write(self, claims: list[Row], settles: list[Row], now: datetime) -> dict[str, Stored]:
+    async def write(self, claims: list[Row], settles: list[Row], groups: list[list[RowWrite]],
+                    now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
         existing: dict[str, Stored] = {}
         assert self._pool is not None, "start() first"
         claim_columns = [list(col) for col in zip(*claims, strict=True)] if claims else [[] for _ in range(7)]
         settle_columns = [list(col) for col in zip(*settles, strict=True)] if settles else [[] for _ in range(4)]
+        written: list[list[Written]] = []
         async with self._pool.acquire() as raw:
-            inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *claim_columns, *settle_columns, now)}
+            if groups:  # the handlers' rows and the log commit together
+                async with raw.transaction():
+                    inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *claim_columns, *settle_columns, now)}
+                    written = await write_postgres(raw, self._statements, groups)
+            else:  # one statement: its own transaction
+                inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *claim_columns, *settle_columns, now)}
             dupes = [c[0] for c in claims if c[0] not in inserted]
             if dupes:  # rare: a retry whose first delivery is logged
                 for key, status, reply in await raw.fetch(_PG_EXISTING, dupes):
                     existing[key] = Stored(status, reply)
-        return existing
+        return existing, written
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -186,4 +203,4 @@ def journal_store(engine: AsyncEngine) -> JournalStore:
         return PostgresJournalStore(engine)
     database = make_url(str(engine.url)).database
     assert database and database != ":memory:", "the inbound journal needs a file database"
-    return SqliteJournalStore(database)
+    return SqliteJournalStore(database, engine.dialect)

@@ -20,7 +20,7 @@ from bot.db import SessionFactory
 from bot.directory_cache import DirectoryCache
 from bot.metrics import Metrics
 from bot.settings import Settings
-from handlers.context import Context, Inbound
+from handlers.context import Context, HotPath, Inbound
 from handlers.replies import SYSTEM_BUSY
 from handlers.routing import Found, HelpBook, Reply, Router, find_handler, run_handler
 from models.directory import SenderProfile
@@ -72,6 +72,7 @@ class CallbackService:
         late_sender: LateReplySender,
         metrics: Metrics,
         platform_events: Mapping[str, PlatformEvent] | None = None,
+        hot: HotPath | None = None,
     ) -> None:
         self.settings = settings
         self.journal = journal
@@ -82,6 +83,7 @@ class CallbackService:
         self.late_sender = late_sender
         self.metrics = metrics
         self.platform_events = dict(platform_events or {})
+        self.hot = hot
         self.tz = settings.tz
         self._inflight: dict[str, list[asyncio.Future[Answer]]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -230,6 +232,7 @@ class CallbackService:
             routers=self.routers,
             forget_sender=lambda: self.directory.forget(key),
             reload_sender=reload_sender,
+            hot=self.hot,
         )
 
     async def _invoke(self, msg: Inbound, ctx: Context, found: Found | None) -> tuple[Reply, bool]:

@@ -1,0 +1,133 @@
+"""The replies thousands send within minutes — a member's first contact after a roster import, 收到
+after a notice — are written in the inbound log's group commit instead of a session each. Told as the
+users live it, on two instances sharing one database: what one instance wrote, the other sees."""
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, func, select
+
+from bot.batch_loader import BatchLoader
+from bot.callbacks.journal import InboundJournal
+from bot.keys import DIRECTORY
+from models import AuditEntry, Engagement, Identity, Platform
+from models.audit import audit_row
+from models.clock import utcnow
+from models.delivery import CLAIMED, OPEN_STATUSES, Delivery
+from models.directory_version import DirectoryChange, directory_change
+from models.row_writes import PARENT_ID, RowWrite, table_of
+from tests.notices.test_progress import _send_urgent_notice
+from tests.seed import Roster
+from tests.stack import Stack, running_stack
+
+GREETING = "您好，赵党员！已按花名册自动关联您的账号。回复“帮助”查看可用指令。"
+
+
+async def _count(stack: Stack, query: object) -> int:
+    async with stack.sessions() as s:
+        return int((await s.exec(query)).one())  # type: ignore[call-overload]
+
+
+async def _sent(stack: Stack, notice_id: int) -> None:
+    for _ in range(100):
+        open_rows = await _count(stack, select(func.count()).select_from(Delivery).where(
+            Delivery.subject_id == notice_id, col(Delivery.status).in_((*OPEN_STATUSES, *CLAIMED))))
+        if open_rows == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the notice was not sent in time")
+
+
+async def test_a_member_bound_on_one_instance_confirms_on_the_other_and_progress_shows_it(
+    stack: Stack, roster: Roster, database_url: str
+) -> None:
+    async with running_stack(database_url) as other:
+        # 赵党员 opens the WeCom app for the first time, on the other instance: bound from the roster.
+        assert (await other.phone("work", "zhaody").enter_agent()).content == GREETING
+        async with stack.sessions() as s:
+            identity = (await s.exec(select(Identity).where(Identity.external_id == "zhaody"))).one()
+            assert identity.person_id == roster.people["zhao"].id and identity.platform == Platform.work
+            binds = (await s.exec(select(AuditEntry).where(AuditEntry.action == "identity.bind"))).all()
+            assert [(b.actor, b.actor_person_id, b.detail) for b in binds] == [
+                ("wechat:work:zhaody", roster.people["zhao"].id, {"via": "work_userid"})]
+            changes = (await s.exec(select(DirectoryChange).where(DirectoryChange.identity_id == identity.id))).all()
+            assert len(changes) == 1
+        # Their next message is answered as the member's: the instance knows them without a read.
+        reads = other.app[DIRECTORY].reads
+        assert "自动关联" not in ((await other.phone("work", "zhaody").send_text("帮助")).content or "")
+        assert other.app[DIRECTORY].reads == reads
+
+        notice_id = await _send_urgent_notice(stack)
+        await _sent(stack, notice_id)
+
+        # Their 收到 reaches the first instance, which never saw them: the change log told it.
+        zhao = stack.phone("work", "zhaody")
+        assert (await zhao.send_text("收到了")).content == f"已确认收到第 {notice_id} 号通知。"
+        assert (await other.phone("work", "zhaody").send_text("收到")).content == f"您已确认过第 {notice_id} 号通知。"
+
+        progress = (await other.phone("work", "wangshuji").send_text("进度")).content or ""
+        lines = progress.split("\n")
+        assert lines[1].endswith("已确认收到 1") and "赵党员" not in lines[4]
+        assert await _count(stack, select(func.count()).select_from(Engagement)) == 1
+        assert await _count(stack, select(func.count()).select_from(AuditEntry)
+                            .where(AuditEntry.action == "notice.ack")) == 1
+
+
+async def test_members_answering_at_the_same_moment_are_each_confirmed_once(stack: Stack, roster: Roster) -> None:
+    li, zhao = stack.phone("mp", "o_li"), stack.phone("work", "zhaody")
+    assert "绑定成功" in (await li.send_text("绑定 LI2345")).content
+    await zhao.send_text("你好")
+    notice_id = await _send_urgent_notice(stack)
+    await _sent(stack, notice_id)
+    answers = await asyncio.gather(li.send_text("收到"), zhao.send_text("收到"), stack.phone(
+        "work", "wangshuji").send_text("收到"))
+    assert [a.content for a in answers] == [f"已确认收到第 {notice_id} 号通知。"] * 3
+    assert await _count(stack, select(func.count()).select_from(Engagement)) == 3
+
+
+async def test_look_ups_asked_while_a_query_runs_share_the_next_one() -> None:
+    asked: list[list[int]] = []
+    release = asyncio.Event()
+
+    async def load(keys: list[int]) -> dict[int, str]:
+        asked.append(keys)
+        await release.wait()
+        return {k: f"v{k}" for k in keys if k != 3}
+
+    loader: BatchLoader[int, str] = BatchLoader(load, missing=lambda: "none", name="test", concurrency=1)
+    first = asyncio.ensure_future(loader.get(1))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the first query is running
+    rest = [asyncio.ensure_future(loader.get(k)) for k in (2, 3, 2, 4)]
+    release.set()
+    assert await first == "v1"
+    assert [await r for r in rest] == ["v2", "none", "v2", "v4"]
+    assert asked == [[1], [2, 3, 4]] and loader.queries == 2
+
+
+async def test_a_bad_row_fails_only_its_own_handler_not_the_callbacks_it_shared_a_batch_with(
+    engine: AsyncEngine,
+) -> None:
+    journal = InboundJournal(engine)
+    await journal.start()
+    try:
+        good = RowWrite(table_of(Identity), {"platform": Platform.mp, "app_id": "wx", "external_id": "o_new",
+                                             "following": True, "created_at": utcnow()},
+                        conflict=("platform", "app_id", "external_id"),
+                        then=(directory_change(identity_id=PARENT_ID),))
+        bad = audit_row(action=None)  # type: ignore[arg-type]  # NOT NULL: the database refuses it
+        claim, written, failed, again = await asyncio.gather(
+            journal.claim(dedupe_key="k1", platform="mp", from_user="o_new", msg_type="text", content="收到"),
+            journal.write([good]), journal.write([bad]), journal.write([good]), return_exceptions=True)
+        assert getattr(claim, "new", None) is True
+        assert isinstance(failed, Exception)
+        outcomes = sorted([written, again], key=lambda w: not w[0].done)  # type: ignore[index]
+        assert outcomes[0][0].done and outcomes[0][0].id is not None  # type: ignore[index]
+        assert not outcomes[1][0].done  # type: ignore[index]  # the same identity: skipped, not doubled
+    finally:
+        await journal.stop()
+    async with engine.connect() as conn:
+        identities = (await conn.exec_driver_sql("SELECT count(*) FROM identity")).scalar_one()
+        changes = (await conn.exec_driver_sql("SELECT count(*) FROM directory_change")).scalar_one()
+        logged = (await conn.exec_driver_sql("SELECT count(*) FROM inbound_message")).scalar_one()
+    assert (identities, changes, logged) == (1, 1, 1)
