@@ -39,6 +39,8 @@ from models.subject import Subject
 from models.typed import id_of
 
 REASON_MAX = 300
+# A notice to this many people updates the outbox's statistics at once (queue_messages).
+ANALYZE_AFTER = 1000
 SETTLE_CHUNK = 500  # rows per statement: well under the bound-parameter limits of SQLite and asyncpg
 
 
@@ -93,6 +95,11 @@ async def queue_messages(
             "org_id": (org_of or {}).get(person.person_id),
         })
     queued.rows = await insert_ignoring_conflicts(session=session, table=Delivery, rows=rows, key=MESSAGE_KEY)
+    if queued.rows >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # Thousands answer within minutes, before autovacuum's next look: with the table's statistics
+        # from before these rows, PostgreSQL plans a member's 收到 look-up as a scan of the notice's
+        # rows (8 ms instead of 0.05 ms). ANALYZE counts this transaction's own new rows.
+        await (await session.connection()).exec_driver_sql("ANALYZE delivery")
     return queued
 
 

@@ -155,7 +155,7 @@ class PostgresJournalStore:
     """Its own small asyncpg pool (no pre-ping or pool events per batch, as the engine's pool has);
     arrays in, so the statement is prepared once per connection."""
 
-    concurrency = 4
+    concurrency = 8
 
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url
