@@ -16,8 +16,6 @@ from models.engagement import (
     all_awaiting_receipt,
     answered_together,
     awaiting_done,
-    awaiting_receipt,
-    awaiting_with,
     latest_sent,
     receipt_row,
     record,
@@ -25,7 +23,6 @@ from models.engagement import (
 )
 from models.notice import Notice
 from models.subject import Subject
-from models.typed import id_of
 
 router = Router("confirmations")
 NOTHING = "目前没有需要您确认的通知。回复“帮助”查看可用指令。"
@@ -95,29 +92,23 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
             return NOTHING
         return await _ack_all(msg, ctx, waiting, how="all")
     is_done = kind == EngagementKind.done
-    if not is_done and notice_id is None and ctx.hot is not None:
+    if not is_done and notice_id is None:
+        assert ctx.hot is not None, "the callback path hands its handlers the batched access"
         return await _bare_receipt(msg, ctx, ctx.hot, person_id, loose)
     notice: Notice | None
-    together: list[Notice] = []  # a bare 收到: the notices of the digest the awaited one came in
     if notice_id is not None:
         notice = await sent_notice(session, notice_id, person_id)
         if notice is None:
             return f"没有找到发给您的第 {notice_id} 号通知。"
         if is_done and notice.deadline is None:
             return f"第 {notice_id} 号通知不是任务，回复“收到 {notice_id}”确认收到即可。"
-    else:
-        notice = await (awaiting_done if is_done else awaiting_receipt)(session, person_id)
-        if notice is not None and not is_done:
-            together = await awaiting_with(session, id_of(notice), person_id)
-        if notice is None and loose:
-            return await _pass_on(msg, ctx)
-        if notice is None:  # a repeated 收到 / 完成 is told so; otherwise there is nothing to answer
-            notice = await latest_sent(session, person_id, tasks_only=is_done)
+    else:  # a bare 完成 (a bare 收到 went to _bare_receipt)
+        notice = await awaiting_done(session, person_id)
+        if notice is None:  # a repeated 完成 is told so; otherwise there is nothing to answer
+            notice = await latest_sent(session, person_id, tasks_only=True)
         if notice is None:
-            return NO_TASK if is_done else NOTHING
+            return NO_TASK
     assert notice.id is not None
-    if len(together) > 1:
-        return await _ack_all(msg, ctx, together, how="digest")
     if not await record(session, Subject.notice(notice.id), person_id, kind, note):
         if is_done and await add_note(session, Subject.notice(notice.id), person_id, note):
             record_audit(session=session, action="notice.done_note",
@@ -155,8 +146,8 @@ async def _bare_receipt(msg: Inbound, ctx: Context, hot: HotPath, person_id: int
 
 
 async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice], *, how: str) -> str:
-    """收到 for several notices (`how`: "digest", the notices of one digest; "all", 全部收到), each
-    recorded and audited on its own (进度 counts each)."""
+    """收到 for several notices (`how`: "all", 全部收到), each recorded and audited on its own (进度
+    counts each); a digest's are confirmed by `_bare_receipt`."""
     person_id = ctx.sender.person_id
     assert person_id is not None  # only confirm() calls it, for a bound sender
     acked = []

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Exists, Index, Select, String, UniqueConstraint, and_, bindparam, exists
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,10 +47,9 @@ class Engagement(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
-# The statements of a bare 收到 are built once, with the person, the notice and the time as bound
+# The statements behind 收到 are built once, with the person and the time as bound
 # parameters: building them per reply (an aliased Delivery, a dozen clauses) was most of its CPU.
 PERSON: BindParameter[int] = bindparam("person_id")
-NOTICE: BindParameter[int] = bindparam("notice_id")
 NOW: BindParameter[datetime] = bindparam("now")
 
 
@@ -90,48 +88,10 @@ def _awaiting_receipt() -> SelectOfScalar[Notice]:
     )
 
 
-async def awaiting_receipt(session: AsyncSession, person_id: int) -> Notice | None:
-    """The newest notice sent to the person that wants 收到 and has not had it."""
-    query = _newest_awaiting_receipt()
-    return (await session.exec(query, params={"person_id": person_id, "now": utcnow()})).first()
-
-
-@cache
-def _newest_awaiting_receipt() -> SelectOfScalar[Notice]:
-    return _awaiting_receipt().order_by(col(Notice.id).desc()).limit(1)
-
-
 async def all_awaiting_receipt(session: AsyncSession, person_id: int, limit: int = 50) -> list[Notice]:
     """Every notice sent to the person that still awaits 收到 (for 全部收到), oldest first."""
     query = _awaiting_receipt().order_by(col(Notice.id)).limit(limit)
     return list(await session.exec(query, params={"person_id": person_id, "now": utcnow()}))
-
-
-@cache
-def _awaiting_with() -> SelectOfScalar[Notice]:
-    mine = aliased(Delivery)  # the given notice's rows, apart from the rows of the notices compared
-    digests = select(mine.digest_id).where(
-        of_notice(mine, NOTICE),
-        mine.person_id == PERSON,
-        mine.purpose == Purpose.notice,
-        col(mine.digest_id).is_not(None),
-    )
-    shared = exists().where(
-        of_notice(Delivery, Notice.id),
-        col(Delivery.person_id) == PERSON,
-        col(Delivery.purpose) == Purpose.notice,
-        col(Delivery.digest_id).in_(digests),
-    )
-    query = _sent_to(PERSON).where(
-        col(Notice.wants_receipt), _not_yet(PERSON, EngagementKind.acked), (col(Notice.id) == NOTICE) | shared
-    )
-    return query.order_by(col(Notice.id))
-
-
-async def awaiting_with(session: AsyncSession, notice_id: int, person_id: int) -> list[Notice]:
-    """The notices that reached the person in one message with `notice_id` (a digest), `notice_id`'s
-    own included, that still await 收到; oldest first. Just that notice when it came on its own."""
-    return list(await session.exec(_awaiting_with(), params={"notice_id": notice_id, "person_id": person_id}))
 
 
 async def awaiting_done(session: AsyncSession, person_id: int) -> Notice | None:
@@ -200,7 +160,7 @@ PEOPLE: BindParameter[list[int]] = bindparam("person_ids", expanding=True)
 
 @cache
 def _awaiting_receipts_of_many() -> Select[int, int | None, int, int | None]:
-    """The rows behind `awaiting_receipt` for many people at once: each visible (not held) notice row to
+    """The notices awaiting 收到 for many people at once: each visible (not held) notice row to
     them of a confirmed notice that wants 收到 and that they have not acknowledged."""
     held = and_(col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.retry]),
                 col(Delivery.next_attempt_at) > NOW)
@@ -235,8 +195,8 @@ async def awaiting_receipts_of(conn: AsyncConnection, person_ids: Sequence[int])
 
 
 def answered_together(awaiting: Sequence[AwaitingNotice]) -> list[AwaitingNotice]:
-    """What a bare 收到 confirms: the newest awaiting notice and those that came in a digest with it,
-    oldest first (as `awaiting_with`)."""
+    """What a bare 收到 confirms: the newest awaiting notice and those that came in a digest with it
+    (the notices that reached the person in one message), oldest first."""
     if not awaiting:
         return []
     newest = awaiting[0]

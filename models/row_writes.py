@@ -7,8 +7,8 @@ inbound log's next batch (bot/callbacks/journal.py): one transaction, one commit
 reply is sent only once they are durable. The module that owns a table builds its `RowWrite`s; the
 journal only carries them.
 
-A `RowWrite` inserts a row, or, with `where`, updates the rows that match. With `conflict`, an insert
-is skipped when a row with the same values of those columns exists (a repeated 收到). `then` rows are
+A `RowWrite` inserts a row. With `conflict`, the insert is skipped when a row with the same values of
+those columns exists (a repeated 收到). `then` rows are
 written only when their parent was, and may name the parent's new id (`PARENT_ID`) and the directory
 version the batch takes (`DIRECTORY_VERSION`, models/directory_version.py)."""
 
@@ -38,14 +38,13 @@ class RowWrite:
     table: Table
     values: Mapping[str, Any]
     conflict: tuple[str, ...] = ()  # insert unless a row with these columns' values exists
-    where: Mapping[str, Any] | None = None  # update the rows whose columns equal these (None: IS NULL)
     then: tuple["RowWrite", ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    done: bool  # inserted, or at least one row updated
-    id: int | None = None  # the new (or first updated) row's id, for tables with an `id`
+    done: bool  # inserted
+    id: int | None = None  # the new row's id, for tables with an `id`
 
 
 class RowWriter(Protocol):

@@ -17,13 +17,12 @@ from models.row_writes import DIRECTORY_VERSION, PARENT_ID, RowWrite, Written
 @dataclass(frozen=True, slots=True)
 class Shape:
     sql: str
-    columns: tuple[str, ...]  # the parameters, in order: values then where columns (not NULL ones)
+    columns: tuple[str, ...]  # the parameters, in order
     processors: tuple[Callable[[Any], Any] | None, ...]
 
 
 def _shape_key(row: RowWrite) -> tuple[Any, ...]:
-    where = None if row.where is None else tuple((k, v is None) for k, v in row.where.items())
-    return row.table.name, tuple(row.values), row.conflict, where
+    return row.table.name, tuple(row.values), row.conflict
 
 
 class Statements:
@@ -49,25 +48,12 @@ class Statements:
         table: Table = row.table
         returning = " RETURNING id" if "id" in table.c else " RETURNING 1"
         names = tuple(row.values)
-        if row.where is None:
-            marks = ", ".join(self._mark(i + 1) for i in range(len(names)))
-            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
-            if row.conflict:
-                sql += f" ON CONFLICT ({', '.join(row.conflict)}) DO NOTHING"
-            params = names
-        else:
-            sets = ", ".join(f"{n} = {self._mark(i + 1)}" for i, n in enumerate(names))
-            conditions, matched = [], []
-            for name, value in row.where.items():
-                if value is None:
-                    conditions.append(f"{name} IS NULL")
-                else:
-                    matched.append(name)
-                    conditions.append(f"{name} = {self._mark(len(names) + len(matched))}")
-            sql = f"UPDATE {table.name} SET {sets} WHERE {' AND '.join(conditions)}"
-            params = names + tuple(matched)
-        processors = tuple(table.c[n].type.bind_processor(self._dialect) for n in params)
-        return Shape(sql + returning, params, processors)
+        marks = ", ".join(self._mark(i + 1) for i in range(len(names)))
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+        if row.conflict:
+            sql += f" ON CONFLICT ({', '.join(row.conflict)}) DO NOTHING"
+        processors = tuple(table.c[n].type.bind_processor(self._dialect) for n in names)
+        return Shape(sql + returning, names, processors)
 
     def insert_arrays(self, row: RowWrite) -> tuple[str, list[int]]:
         """PostgreSQL: the insert of many rows of `row`'s shape as one statement over column arrays,
@@ -87,12 +73,9 @@ class Statements:
         return self._arrays[key]
 
     def params(self, row: RowWrite, shape: Shape, parent_id: int | None, version: Callable[[], int]) -> list[Any]:
-        source = dict(row.values)
-        if row.where is not None:
-            source.update({k: v for k, v in row.where.items() if v is not None})
         out = []
         for name, process in zip(shape.columns, shape.processors, strict=True):
-            value = source[name]
+            value = row.values[name]
             if value is PARENT_ID:
                 value = parent_id
             elif value is DIRECTORY_VERSION:
@@ -175,9 +158,9 @@ async def _write_shape(conn: Any, statements: Statements, items: Sequence[tuple[
     first = items[0][0]
     shape = statements.of(first)
     has_id = "id" in first.table.c
-    # One row, an update, or rows whose children need their ids without a key to match them by: one
-    # statement each (RETURNING of a multi-row insert does not promise the input's order).
-    if len(items) == 1 or first.where is not None or (not first.conflict and has_id and first.then):
+    # One row, or rows whose children need their ids without a key to match them by: one statement
+    # each (RETURNING of a multi-row insert does not promise the input's order).
+    if len(items) == 1 or (not first.conflict and has_id and first.then):
         out = []
         for row, parent_id, _slot in items:
             found = await conn.fetch(shape.sql, *statements.params(row, shape, parent_id, _no_version))
