@@ -7,8 +7,8 @@ A bare 收到 after a digest (several notices in one message) confirms every not
 import re
 from typing import Any
 
-from handlers.context import Context, HotPath, Inbound
-from handlers.routing import HelpBook, Router, pass_on
+from handlers.context import Context, Inbound
+from handlers.routing import Finish, HelpBook, Outcome, Router, pass_on
 from models.audit import record_audit
 from models.engagement import (
     EngagementKind,
@@ -22,6 +22,7 @@ from models.engagement import (
     sent_notice,
 )
 from models.notice import Notice
+from models.row_writes import Written
 from models.subject import Subject
 
 router = Router("confirmations")
@@ -60,11 +61,16 @@ def parse(text: str) -> dict[str, Any] | None:
     return None
 
 
+def _is_bare(parsed: dict[str, Any]) -> bool:
+    return parsed["kind"] == EngagementKind.acked and parsed["notice_id"] is None and "every" not in parsed
+
+
 def confirmation(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
-    """Bound senders only: the unbound go on to the help."""
+    """Bound senders only (the unbound go on to the help); a bare 收到 goes to `confirm_latest`."""
     if msg.msg_type != "text" or ctx.sender.person_id is None:
         return False
-    return parse(msg.text) or False
+    parsed = parse(msg.text)
+    return False if parsed is None or _is_bare(parsed) else parsed
 
 
 def unbound_confirmation(msg: Inbound, ctx: Context) -> bool:
@@ -75,14 +81,49 @@ def unbound_confirmation(msg: Inbound, ctx: Context) -> bool:
     return parsed is not None and not parsed["loose"]
 
 
+def bare_receipt(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
+    """A bound sender's bare 收到 (or a casual 好 / 1): which notices it confirms is the latest's."""
+    if msg.msg_type != "text" or ctx.sender.person_id is None:
+        return False
+    parsed = parse(msg.text)
+    return {"loose": parsed["loose"]} if parsed is not None and _is_bare(parsed) else False
+
+
 @router.message(unbound_confirmation, pure=True)
 async def tell_how_to_bind(msg: Inbound, ctx: Context) -> str:
     return UNBOUND_REPLY
 
 
+@router.message(bare_receipt, batched=True)
+async def confirm_latest(msg: Inbound, ctx: Context, loose: bool) -> Outcome:
+    """The bare 收到 that thousands send within minutes of a notice: which notices it confirms is read
+    with everyone else's of that moment in one query, and the receipts with their audit entries are
+    written in the same group commit as the message's log entry and the reply."""
+    person_id = ctx.sender.person_id
+    assert person_id is not None and ctx.hot is not None  # bare_receipt: bound; the callback path: batched
+    together = answered_together(await ctx.hot.awaiting_receipts(person_id))
+    if not together:
+        if loose:
+            return await _pass_on(msg, ctx)
+        latest = await latest_sent(ctx.session, person_id)  # a repeated 收到 is told so
+        return f"您已确认过第 {latest.id} 号通知。" if latest is not None else NOTHING
+    actor = f"wechat:{msg.platform.value}:{msg.from_user}"
+    how: dict[str, str] = {"together": "digest"} if len(together) > 1 else {}
+    numbers = "、".join(str(a.notice_id) for a in together)
+
+    def reply(written: list[Written]) -> str:
+        acked = [a.notice_id for a, w in zip(together, written, strict=True) if w.done]
+        if not acked:  # another reply of the person's was quicker
+            return f"您已确认过第 {numbers} 号通知。"
+        return f"已确认收到第 {'、'.join(str(n) for n in acked)} 号通知。"
+
+    return Finish([receipt_row(notice=a, person_id=person_id, actor=actor, **how) for a in together], reply)
+
+
 @router.message(confirmation)
 async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: int | None, note: str,
                   loose: bool, every: bool = False) -> str | None:
+    """收到 with a number, 全部收到, and 完成 in all its forms."""
     person_id = ctx.sender.person_id
     assert person_id is not None  # confirmation() lets bound senders only through
     session = ctx.session
@@ -92,9 +133,6 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
             return NOTHING
         return await _ack_all(msg, ctx, waiting, how="all")
     is_done = kind == EngagementKind.done
-    if not is_done and notice_id is None:
-        assert ctx.hot is not None, "the callback path hands its handlers the batched access"
-        return await _bare_receipt(msg, ctx, ctx.hot, person_id, loose)
     notice: Notice | None
     if notice_id is not None:
         notice = await sent_notice(session, notice_id, person_id)
@@ -102,7 +140,7 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
             return f"没有找到发给您的第 {notice_id} 号通知。"
         if is_done and notice.deadline is None:
             return f"第 {notice_id} 号通知不是任务，回复“收到 {notice_id}”确认收到即可。"
-    else:  # a bare 完成 (a bare 收到 went to _bare_receipt)
+    else:  # a bare 完成 (a bare 收到 went to confirm_latest)
         notice = await awaiting_done(session, person_id)
         if notice is None:  # a repeated 完成 is told so; otherwise there is nothing to answer
             notice = await latest_sent(session, person_id, tasks_only=True)
@@ -125,29 +163,9 @@ async def confirm(msg: Inbound, ctx: Context, kind: EngagementKind, notice_id: i
     return f"已记录完成（第 {notice.id} 号任务），谢谢！" if is_done else f"已确认收到第 {notice.id} 号通知。"
 
 
-async def _bare_receipt(msg: Inbound, ctx: Context, hot: HotPath, person_id: int, loose: bool) -> str | None:
-    """The bare 收到 that thousands send within minutes of a notice: which notices it confirms is read
-    with everyone else's of that moment in one query, and the receipts with their audit entries are
-    written in the inbound log's group commit, durable before the reply goes."""
-    together = answered_together(await hot.awaiting_receipts(person_id))
-    if not together:
-        if loose:
-            return await _pass_on(msg, ctx)
-        latest = await latest_sent(ctx.session, person_id)  # a repeated 收到 is told so
-        return f"您已确认过第 {latest.id} 号通知。" if latest is not None else NOTHING
-    actor = f"wechat:{msg.platform.value}:{msg.from_user}"
-    how: dict[str, str] = {"together": "digest"} if len(together) > 1 else {}
-    written = await hot.write([receipt_row(notice=a, person_id=person_id, actor=actor, **how) for a in together])
-    acked = [a.notice_id for a, w in zip(together, written, strict=True) if w.done]
-    numbers = "、".join(str(a.notice_id) for a in together)
-    if not acked:  # another reply of the person's was quicker
-        return f"您已确认过第 {numbers} 号通知。"
-    return f"已确认收到第 {'、'.join(str(n) for n in acked)} 号通知。"
-
-
 async def _ack_all(msg: Inbound, ctx: Context, notices: list[Notice], *, how: str) -> str:
     """收到 for several notices (`how`: "all", 全部收到), each recorded and audited on its own (进度
-    counts each); a digest's are confirmed by `_bare_receipt`."""
+    counts each); a digest's are confirmed by `confirm_latest`."""
     person_id = ctx.sender.person_id
     assert person_id is not None  # only confirm() calls it, for a bound sender
     acked = []

@@ -99,7 +99,14 @@ class Context:
     # Batched reads and group-committed writes; None outside the callback path (the handlers that use
     # it then take their session path).
     hot: HotPath | None = None
+    # A message of a pure or batched route is logged after its handler ran; this logs it now, before a
+    # side effect that is not the route's Finish (a Duplicate is raised when it was logged before).
+    log_now: Callable[[], Awaitable[None]] | None = None
     _session: AsyncSession | None = None
+
+    async def log_first(self) -> None:
+        if self.log_now is not None:
+            await self.log_now()
 
     @property
     def session(self) -> AsyncSession:

@@ -1,9 +1,9 @@
 """Follow, unfollow and QR-code scans (subscribe with qrscene_<community>, SCAN, WeCom enter_agent)."""
 
-from handlers.binding import bind_in_batch
+from handlers.binding import FirstContact
 from handlers.context import Context, Inbound
 from handlers.replies import UNBOUND_HINT, describe
-from handlers.routing import Router
+from handlers.routing import Outcome, Router
 from models.binding import bind_work_user, ensure_identity, join_community_by_scene, set_following
 from models.identity import Identity
 
@@ -60,13 +60,14 @@ async def goodbye(msg: Inbound, ctx: Context) -> None:
     ctx.forget_sender()
 
 
-@router.event("enter_agent")
-async def entered_work_app(msg: Inbound, ctx: Context) -> str | None:
+@router.event("enter_agent", batched=True)
+async def entered_work_app(msg: Inbound, ctx: Context) -> Outcome:
     """Opening the WeCom app: bind from the roster on first visit, otherwise stay quiet."""
     if ctx.sender.is_bound:
         return None
-    if (sender := await bind_in_batch(msg, ctx)) is not None:
-        return f"您好，{sender.name}！已按花名册自动关联您的账号。回复“帮助”查看可用指令。"
+    if (first := await FirstContact.of(msg, ctx)) is not None:
+        return first.finish(f"您好，{first.person.name}！已按花名册自动关联您的账号。回复“帮助”查看可用指令。")
+    await ctx.log_first()  # the session path writes: the message is logged first
     identity = await _identity(msg, ctx)
     person = await bind_work_user(session=ctx.session, identity=identity)
     await ctx.session.commit()

@@ -8,9 +8,29 @@ from typing import Any
 
 from handlers.context import Context, Inbound
 from handlers.text import split_command
+from models.row_writes import RowWrite, Written
 
 Reply = str | None  # text to answer with, or None for "success" (nothing to say)
-Handler = Callable[..., Awaitable[Reply]]
+
+
+def _nothing_after(_written: list[Written]) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """A handler's last step as rows and the reply they decide (a 收到: the receipts, and "已确认" or
+    "已确认过" by whether they were new). On the callback path the rows, the message's log entry and
+    the reply travel in one group commit. `reply` only computes (it runs inside that commit's
+    transaction); `after` runs once the rows are durable (tell this process's memory)."""
+
+    rows: Sequence[RowWrite]
+    reply: Callable[[list[Written]], Reply]
+    after: Callable[[list[Written]], None] = _nothing_after
+
+
+Outcome = Reply | Finish
+Handler = Callable[..., Awaitable[Outcome]]
 Filter = Callable[[Inbound, Context], bool | dict[str, Any]]
 
 
@@ -19,9 +39,15 @@ class Route:
     filters: tuple[Filter, ...]
     handler: Handler
     # Pure: no side effects and no slow I/O, the answer comes from memory (help, "not understood").
-    # The callback path then logs the message once, with its reply, after running the handler;
+    # Batched: its only write is the Finish it returns (reads go through the context's batched access).
+    # The callback path logs the message of either once, with its reply, after running the handler;
     # other handlers are claimed in the log first, so that they never run twice.
     pure: bool = False
+    batched: bool = False
+
+    @property
+    def logged_after(self) -> bool:
+        return self.pure or self.batched
 
 
 Found = tuple[Route, dict[str, Any]]
@@ -32,9 +58,9 @@ class Router:
         self.name = name
         self.routes: list[Route] = []
 
-    def message(self, *filters: Filter, pure: bool = False) -> Callable[[Handler], Handler]:
+    def message(self, *filters: Filter, pure: bool = False, batched: bool = False) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
-            self.routes.append(Route(filters, fn, pure))
+            self.routes.append(Route(filters, fn, pure, batched))
             return fn
 
         return register
@@ -45,8 +71,8 @@ class Router:
     def command(self, *words: str, pure: bool = False) -> Callable[[Handler], Handler]:
         return self.message(command(*words), pure=pure)
 
-    def event(self, *names: str, pure: bool = False) -> Callable[[Handler], Handler]:
-        return self.message(event_is(*names), pure=pure)
+    def event(self, *names: str, pure: bool = False, batched: bool = False) -> Callable[[Handler], Handler]:
+        return self.message(event_is(*names), pure=pure, batched=batched)
 
 
 def text_is(*words: str) -> Filter:
@@ -101,7 +127,7 @@ def find_handler(routers: Iterable[Router], msg: Inbound, ctx: Context, *, after
     return None
 
 
-async def run_handler(found: Found, msg: Inbound, ctx: Context) -> Reply:
+async def run_handler(found: Found, msg: Inbound, ctx: Context) -> Outcome:
     """Errors propagate to the caller, which logs them and answers with an apology (never a 5xx to
     WeChat); a refusal is an ordinary reply."""
     route, kwargs = found
@@ -122,13 +148,39 @@ async def pass_on(msg: Inbound, ctx: Context, default: Reply = None) -> Reply:
     if ctx.route is None:  # searching from the top could find the caller again
         return default
     found = find_handler(ctx.routers, msg, ctx, after=ctx.route)
-    return await run_handler(found, msg, ctx) if found else default
+    if found is None:
+        return default
+    if not found[0].logged_after:
+        await ctx.log_first()  # the route it goes to may have side effects: log the message first
+    return await written_out(await run_handler(found, msg, ctx), ctx)
+
+
+async def pass_on_if_pure(msg: Inbound, ctx: Context) -> tuple[bool, Reply]:
+    """(True, the answer) when the route the message would be passed on to is pure (or there is none):
+    its answer is known before anything is written. (False, None) otherwise, and nothing ran."""
+    if ctx.route is None:
+        return True, None
+    found = find_handler(ctx.routers, msg, ctx, after=ctx.route)
+    if found is not None and not found[0].pure:
+        return False, None
+    return True, await pass_on(msg, ctx)
+
+
+async def written_out(outcome: Outcome, ctx: Context) -> Reply:
+    """A Finish inside another handler's answer: its rows are written now, on their own."""
+    if not isinstance(outcome, Finish):
+        return outcome
+    assert ctx.hot is not None, "a Finish comes from the callback path's batched handlers"
+    await ctx.log_first()
+    written = await ctx.hot.write(outcome.rows)
+    outcome.after(written)
+    return outcome.reply(written)
 
 
 async def dispatch(msg: Inbound, ctx: Context) -> Reply:
     """Run the first matching handler of the context's routers."""
     found = find_handler(ctx.routers, msg, ctx)
-    return await run_handler(found, msg, ctx) if found else None
+    return await written_out(await run_handler(found, msg, ctx), ctx) if found else None
 
 
 # Who a help line is for; a secretary also sees the lines of their person kind.

@@ -45,6 +45,8 @@ async def running_stack(
     # Tests write the roster straight into the database, as another instance would, and send at once:
     # every miss reads the change log, so what was committed before a message is seen by it.
     overrides.setdefault("directory_miss_refresh", 0)
+    # Whatever the hour the suite runs at: tests that are about quiet hours set them themselves.
+    overrides.setdefault("quiet_hours", "")
     settings = service_settings(emulator, database_url=database_url, secret_key="test-secret-key", **overrides)
     app = create_app(settings, extra_routers=extra_routers)
     runner = web.AppRunner(app)

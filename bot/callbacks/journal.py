@@ -2,7 +2,11 @@
 
 One writer task takes every claim and settlement queued while the previous transaction was committing
 and writes them in one transaction, so the service pays one commit per batch instead of one per
-callback, and nothing is acknowledged to WeChat before it is on disk."""
+callback, and nothing is acknowledged to WeChat before it is on disk.
+
+A handler whose last step is a few rows (a 收到, a first contact: `finish`) has its message logged, its
+rows written and its reply logged in one batch: one commit for the whole callback. Its rows are written
+only when its log entry is new, so a retry that reached another process never writes them twice."""
 
 import asyncio
 import logging
@@ -15,7 +19,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.callbacks.journal_stores import journal_store
+from bot.callbacks.journal_stores import Conclude, Finishing, journal_store
 from models.clock import utcnow
 from models.inbound import InboundMessage, InboundStatus
 from models.row_writes import RowWrite, Written
@@ -32,7 +36,14 @@ class Claim:
     reply: str | None = None
 
 
-CLAIM, SETTLE, ROWS = 0, 1, 2
+@dataclass(frozen=True, slots=True)
+class Finished:
+    claim: Claim  # new=False: an earlier delivery was logged first, and nothing was written
+    written: list[Written]  # one per row given
+    reply: str | None  # the reply logged with it
+
+
+CLAIM, SETTLE, ROWS, FINISH = 0, 1, 2, 3
 
 
 class _Op:
@@ -45,6 +56,12 @@ class _Op:
         self.kind = kind
         self.row = row
         self.done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+
+def claim_row(*, dedupe_key: str, platform: str, from_user: str, msg_type: str, content: str,
+              status: InboundStatus = InboundStatus.received, reply: str | None = None) -> tuple[Any, ...]:
+    """A message's log row as the stores take it (journal_stores.COLUMNS, without the time)."""
+    return dedupe_key, platform, from_user[:64], msg_type[:32], content[:4000], status.name, reply
 
 
 class InboundJournal:
@@ -87,8 +104,21 @@ class InboundJournal:
     ) -> Claim:
         """Logs a callback unless it was logged before (then: what was logged). A handler without side
         effects is logged after it ran, with its status and reply, in one write."""
-        row = (dedupe_key, platform, from_user[:64], msg_type[:32], content[:4000], status.name, reply)
+        row = claim_row(dedupe_key=dedupe_key, platform=platform, from_user=from_user, msg_type=msg_type,
+                        content=content, status=status, reply=reply)
         return await self._submit(_Op(CLAIM, row))
+
+    async def finish(self, *, dedupe_key: str, rows: Sequence[RowWrite], conclude: Conclude,
+                     claim: tuple[Any, ...] | None) -> Finished:
+        """A handler's rows, then its reply (`conclude` turns what the rows did into the status, reply
+        and error to log; it runs inside the batch's transaction, on SQLite on the writer's thread, so
+        it must only compute). With `claim` (a `claim_row`, for a message not logged yet) the message
+        is logged in the same transaction, and the rows are written only if it was not logged before."""
+        op = _Op(FINISH, Finishing(claim, dedupe_key, list(rows), conclude))
+        done: Finishing = await self._submit(op)
+        if done.stored is not None:
+            return Finished(Claim(False, InboundStatus[done.stored.status], done.stored.reply), [], None)
+        return Finished(Claim(True), done.written, done.reply)
 
     async def settle(self, dedupe_key: str, status: InboundStatus, reply: str | None, error: str | None = None) -> None:
         await self._submit(_Op(SETTLE, (status.name, reply, error and error[:500], dedupe_key)))
@@ -161,15 +191,21 @@ class InboundJournal:
         claims = [op.row for op in ops if op.kind == CLAIM]
         settles = [op.row for op in ops if op.kind == SETTLE]
         groups = [op for op in ops if op.kind == ROWS]
+        finishes = [op for op in ops if op.kind == FINISH]
         try:
-            existing, written = await self._store.write(claims, settles, [op.row for op in groups], utcnow())
+            existing, written = await self._store.write(claims, settles, [op.row for op in groups],
+                                                        [op.row for op in finishes], utcnow())
         except Exception as exc:
-            if groups and len(ops) > 1:
+            handlers = groups + finishes
+            if handlers and len(ops) > 1:
                 # One handler's bad row must not fail the callbacks it shared the batch with: the
                 # batch is written again apart, the log's own writes first.
-                log.warning("inbound journal batch failed (%s); writing its %d handler writes apart", exc, len(groups))
-                await self._write([op for op in ops if op.kind != ROWS])
-                for op in groups:
+                log.warning("inbound journal batch failed (%s); writing its %d handler writes apart",
+                            exc, len(handlers))
+                await self._write([op for op in ops if op.kind not in (ROWS, FINISH)])
+                for op in handlers:
+                    if op.kind == FINISH:
+                        op.row.reset()
                     await self._write([op])
                 return
             # The callers answer WeChat without acknowledging; it will retry.
@@ -189,6 +225,9 @@ class InboundJournal:
                 continue
             if op.kind == SETTLE:
                 op.done.set_result(None)
+                continue
+            if op.kind == FINISH:
+                op.done.set_result(op.row)
                 continue
             stored = existing.get(op.row[0])
             op.done.set_result(new if stored is None else Claim(False, InboundStatus[stored.status], stored.reply))

@@ -6,8 +6,9 @@ SQLite a single hop to one dedicated writer thread per batch instead of one per 
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -33,16 +34,38 @@ class Stored:
     reply: str | None
 
 
+# What the rows did → the status name, reply and error to log (journal.InboundJournal.finish).
+Conclude = Callable[[list[Written]], tuple[str, str | None, str | None]]
+
+
+@dataclass(slots=True)
+class Finishing:
+    """A handler's rows and the reply they decide, with the message's log row when it is not logged yet
+    (its status and reply are what `conclude` says). The store fills in the outcome."""
+
+    claim: Row | None
+    key: str
+    rows: list[RowWrite]
+    conclude: Conclude
+    stored: Stored | None = None  # the message was logged before: nothing written
+    written: list[Written] = field(default_factory=list)
+    reply: str | None = None
+
+    def reset(self) -> None:
+        """Before a batch that failed is written again."""
+        self.stored, self.written, self.reply = None, [], None
+
+
 class JournalStore(Protocol):
     concurrency: int  # batches that may be written at the same time
 
     async def start(self) -> None: ...
 
     async def write(self, claims: list[Row], settles: list[Row], groups: list[list[RowWrite]],
-                    now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
-        """Inserts the claims that are new, applies the settlements and writes the handlers' rows (one
-        group per handler), in one transaction; returns the claims that already existed and what each
-        group's rows did."""
+                    finishes: list[Finishing], now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
+        """Inserts the claims that are new, applies the settlements, writes the handlers' rows (one
+        group per handler) and the finishes, in one transaction; returns the claims that already existed
+        and what each group's rows did (a finish's outcome is filled into it)."""
         ...
 
     async def close(self) -> None: ...
@@ -90,7 +113,7 @@ class SqliteJournalStore:
             self._checkpoint_thread.submit(conn.close)
 
     def _write(self, claims: list[Row], settles: list[Row], groups: list[list[RowWrite]],
-               now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
+               finishes: list[Finishing], now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
@@ -98,7 +121,8 @@ class SqliteJournalStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             existing: dict[str, Stored] = {}
-            for keys in chunks([c[0] for c in claims], 500):
+            keys_to_claim = [c[0] for c in claims] + [f.key for f in finishes if f.claim is not None]
+            for keys in chunks(keys_to_claim, 500):
                 marks = ",".join("?" * len(keys))
                 sql = f"SELECT dedupe_key, status, reply FROM inbound_message WHERE dedupe_key IN ({marks})"
                 for key, status, reply in conn.execute(sql, keys):
@@ -107,17 +131,25 @@ class SqliteJournalStore:
             rows = [(*c, stamp) for c in claims if c[0] not in existing]
             conn.executemany(_SQLITE_INSERT, rows)
             conn.executemany(_SQLITE_SETTLE, settles)
-            written = write_sqlite(conn, self._statements, groups) if groups else []
+            live = _live(finishes, existing)
+            handled = groups + [f.rows for f in live]
+            written = write_sqlite(conn, self._statements, handled) if handled else []
+            for f, outcome in zip(live, written[len(groups):], strict=True):
+                status, reply, error = _conclude(f, outcome)
+                if f.claim is not None:
+                    conn.execute(_SQLITE_INSERT, (*f.claim[:5], status, reply, stamp))
+                if f.claim is None or error is not None:
+                    conn.execute(_SQLITE_SETTLE, (status, reply, error, f.key))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return existing, written
+        return existing, written[:len(groups)]
 
     async def write(self, claims: list[Row], settles: list[Row], groups: list[list[RowWrite]],
-                    now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
+                    finishes: list[Finishing], now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._write, claims, settles, groups, now)
+            self._executor, self._write, claims, settles, groups, finishes, now)
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -148,6 +180,10 @@ _PG_WRITE = (
     "SELECT *, $12::timestamptz FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], "
     "$5::varchar[], $6::inboundstatus[], $7::text[]) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 )
+_PG_SETTLE = (
+    "UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::varchar[]) AS u(s, r, e, k) WHERE m.dedupe_key = u.k"
+)
 _PG_EXISTING = "SELECT dedupe_key, status::text, reply FROM inbound_message WHERE dedupe_key = ANY($1::varchar[])"
 
 
@@ -174,28 +210,57 @@ class PostgresJournalStore:
         )
 
     async def write(self, claims: list[Row], settles: list[Row], groups: list[list[RowWrite]],
-                    now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
+                    finishes: list[Finishing], now: datetime) -> tuple[dict[str, Stored], list[list[Written]]]:
         existing: dict[str, Stored] = {}
         assert self._pool is not None, "start() first"
-        claim_columns = [list(col) for col in zip(*claims, strict=True)] if claims else [[] for _ in range(7)]
+        # A finish's message is logged as received first: its rows are written only if that insert
+        # was new, and its status and reply follow in the same transaction.
+        to_claim = claims + [f.claim for f in finishes if f.claim is not None]
+        claim_columns = [list(col) for col in zip(*to_claim, strict=True)] if to_claim else [[] for _ in range(7)]
         settle_columns = [list(col) for col in zip(*settles, strict=True)] if settles else [[] for _ in range(4)]
         written: list[list[Written]] = []
         async with self._pool.acquire() as raw:
-            if groups:  # the handlers' rows and the log commit together
+            if groups or finishes:  # the handlers' rows and the log commit together
                 async with raw.transaction():
                     inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *claim_columns, *settle_columns, now)}
-                    written = await write_postgres(raw, self._statements, groups)
+                    live = [f for f in finishes if f.claim is None or f.key in inserted]
+                    handled = groups + [f.rows for f in live]
+                    written = await write_postgres(raw, self._statements, handled)
+                    outcomes = [(*_conclude(f, w), f.key) for f, w in zip(live, written[len(groups):], strict=True)]
+                    if outcomes:
+                        await raw.execute(_PG_SETTLE, *[list(col) for col in zip(*outcomes, strict=True)])
+                    written = written[:len(groups)]
             else:  # one statement: its own transaction
                 inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *claim_columns, *settle_columns, now)}
-            dupes = [c[0] for c in claims if c[0] not in inserted]
+            dupes = [c[0] for c in to_claim if c[0] not in inserted]
             if dupes:  # rare: a retry whose first delivery is logged
                 for key, status, reply in await raw.fetch(_PG_EXISTING, dupes):
                     existing[key] = Stored(status, reply)
+            for f in finishes:
+                if f.claim is not None and f.key not in inserted:
+                    f.stored = existing[f.key]
         return existing, written
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
+
+
+def _live(finishes: list[Finishing], existing: dict[str, Stored]) -> list[Finishing]:
+    """The finishes to write: those whose message was not logged before (the others get what was)."""
+    live = []
+    for f in finishes:
+        if f.claim is not None and f.key in existing:
+            f.stored = existing[f.key]
+        else:
+            live.append(f)
+    return live
+
+
+def _conclude(finish: Finishing, written: list[Written]) -> tuple[str, str | None, str | None]:
+    finish.written = written
+    status, finish.reply, error = finish.conclude(written)
+    return status, finish.reply, error
 
 
 def journal_store(engine: AsyncEngine) -> JournalStore:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlmodel import select
 
 from bot.callbacks.eager import start_eagerly
-from bot.callbacks.journal import Claim, InboundJournal
+from bot.callbacks.journal import Claim, InboundJournal, claim_row
 from bot.callbacks.parsing import dedupe_key, render_text_reply
 from bot.db import SessionFactory
 from bot.directory_cache import DirectoryCache
@@ -22,7 +22,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from handlers.context import Context, HotPath, Inbound
 from handlers.replies import SYSTEM_BUSY
-from handlers.routing import Found, HelpBook, Reply, Router, find_handler, run_handler
+from handlers.routing import Finish, Found, HelpBook, Outcome, Reply, Router, find_handler, run_handler, written_out
 from models.directory import SenderProfile
 from models.inbound import InboundMessage, InboundStatus
 
@@ -57,6 +57,31 @@ PlatformEvent = Callable[[Inbound], Awaitable[None]]
 
 def _outcome(text: Reply, failed: bool) -> str:
     return "error" if failed else ("replied" if text else "success")
+
+
+class Duplicate(Exception):
+    """The message was logged before (by another delivery of it): this one must do nothing."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__("logged before")
+        self.claim = claim
+
+
+class _LogLater:
+    """The log entry of a message whose route is pure or batched: written with its reply after the
+    handler ran, unless something the handler does needs it first (`__call__`)."""
+
+    def __init__(self, service: "CallbackService", key: str, msg: Inbound) -> None:
+        self._service, self._key, self._msg = service, key, msg
+        self.logged = False
+
+    async def __call__(self) -> None:
+        if self.logged:
+            return
+        claim = await self._service._log(self._key, self._msg)
+        self.logged = True
+        if not claim.new:
+            raise Duplicate(claim)
 
 
 class CallbackService:
@@ -119,8 +144,8 @@ class CallbackService:
         except Exception:  # the sender could not be looked up: nothing ran, nothing is logged
             return self._not_logged(key, msg)
         found = find_handler(self.routers, msg, ctx)
-        if found is not None and found[0].pure:
-            return await self._handle_pure(key, msg, ctx, found)
+        if found is not None and found[0].logged_after:
+            return await self._handle_logged_after(key, msg, ctx, found)
         try:
             claim = await self._log(key, msg)
         except Exception:
@@ -168,20 +193,66 @@ class CallbackService:
         log.exception("could not log or look up inbound callback %s", key)
         return Answer(render_text_reply(msg, SYSTEM_BUSY, int(time.time())), "journal_error")
 
-    async def _handle_pure(self, key: str, msg: Inbound, ctx: Context, found: Found) -> Answer:
-        """A handler without side effects runs first and is logged once, with its reply: one write
-        instead of claim + settle. Run twice by two processes it does no harm, and the reply logged
-        first is the one every retry gets."""
-        text, failed = await self._invoke(msg, ctx, found)
-        body = render_text_reply(msg, text, int(time.time())) if text else SUCCESS
+    async def _handle_logged_after(self, key: str, msg: Inbound, ctx: Context, found: Found) -> Answer:
+        """A pure or batched handler runs first and its message is logged once, with its reply (and a
+        batched handler's rows, written only if the log entry is new): one write instead of claim, rows
+        and settle. Run twice by two processes it writes once, and the reply logged first is the one
+        every retry gets."""
+        log_later = ctx.log_now = _LogLater(self, key, msg)
+        task = start_eagerly(self._invoke(msg, ctx, found))
+        if not task.done():
+            await asyncio.wait({task}, timeout=self.settings.handler_deadline)
+        if not task.done():
+            try:
+                await log_later()  # logged now, so that it can be deferred
+            except Duplicate as dup:
+                task.cancel()
+                return await self._answer_duplicate(key, msg, dup.claim)
+            except Exception:
+                task.cancel()
+                return self._not_logged(key, msg)
+            await self.journal.settle(key, InboundStatus.deferred, None)
+            self._spawn(self._finish_late(key, msg, task, ctx))
+            return Answer(SUCCESS, "deferred")
+        try:
+            outcome, failed = task.result()
+        except Duplicate as dup:  # the handler had it logged, and found it logged before
+            return await self._answer_duplicate(key, msg, dup.claim)
+        if isinstance(outcome, Finish):
+            return await self._finish(key, msg, outcome, None if log_later.logged else self._claim_row(key, msg))
+        body = render_text_reply(msg, outcome, int(time.time())) if outcome else SUCCESS
         status = InboundStatus.failed if failed else InboundStatus.replied
         try:
+            if log_later.logged:
+                await self.journal.settle(key, status, body, "handler error" if failed else None)
+                return Answer(body, _outcome(outcome, failed))
             claim = await self._log(key, msg, status, body)
         except Exception:
             return self._not_logged(key, msg)
         if not claim.new:
             return await self._answer_duplicate(key, msg, claim)
-        return Answer(body, _outcome(text, failed))
+        return Answer(body, _outcome(outcome, failed))
+
+    async def _finish(self, key: str, msg: Inbound, finish: Finish, claim: tuple[Any, ...] | None) -> Answer:
+        now = int(time.time())
+        replied: list[Reply] = [None]
+
+        def conclude(written: list[Any]) -> tuple[str, str | None, str | None]:
+            text = replied[0] = finish.reply(written)
+            return InboundStatus.replied.name, render_text_reply(msg, text, now) if text else SUCCESS, None
+
+        try:
+            done = await self.journal.finish(dedupe_key=key, rows=finish.rows, conclude=conclude, claim=claim)
+        except Exception:
+            return self._not_logged(key, msg)
+        if not done.claim.new:
+            return await self._answer_duplicate(key, msg, done.claim)
+        finish.after(done.written)
+        return Answer(done.reply or SUCCESS, _outcome(replied[0], False))
+
+    def _claim_row(self, key: str, msg: Inbound) -> tuple[Any, ...]:
+        return claim_row(dedupe_key=key, platform=msg.platform.value, from_user=msg.from_user,
+                         msg_type=msg.event if msg.is_event else msg.msg_type, content=msg.content or msg.event_key)
 
     async def _answer_duplicate(self, key: str, msg: Inbound, claim: Claim) -> Answer:
         deadline = time.monotonic() + self.settings.handler_deadline
@@ -208,13 +279,15 @@ class CallbackService:
         if not task.done():
             # WeChat gives up after 5 s: answer now, send the reply through the API when it is ready.
             await self.journal.settle(key, InboundStatus.deferred, None)
-            self._spawn(self._finish_late(key, msg, task))
+            self._spawn(self._finish_late(key, msg, task, ctx))
             return Answer(SUCCESS, "deferred")
-        text, failed = task.result()
-        body = render_text_reply(msg, text, int(time.time())) if text else SUCCESS
+        outcome, failed = task.result()
+        if isinstance(outcome, Finish):  # rows and settlement in one batch
+            return await self._finish(key, msg, outcome, None)
+        body = render_text_reply(msg, outcome, int(time.time())) if outcome else SUCCESS
         status = InboundStatus.failed if failed else InboundStatus.replied
         await self.journal.settle(key, status, body, "handler error" if failed else None)
-        return Answer(body, _outcome(text, failed))
+        return Answer(body, _outcome(outcome, failed))
 
     async def _context(self, msg: Inbound) -> Context:
         key = (msg.platform, msg.app_id, msg.from_user)
@@ -235,18 +308,27 @@ class CallbackService:
             hot=self.hot,
         )
 
-    async def _invoke(self, msg: Inbound, ctx: Context, found: Found | None) -> tuple[Reply, bool]:
+    async def _invoke(self, msg: Inbound, ctx: Context, found: Found | None) -> tuple[Outcome, bool]:
         """The handler's reply, and whether it failed (then the reply is an apology)."""
         try:
             return (await run_handler(found, msg, ctx) if found else None), False
+        except Duplicate:
+            raise
         except Exception:
             log.exception("handler failed for %s message from %s", msg.msg_type, msg.from_user)
             return SYSTEM_BUSY, True
         finally:
             await ctx.close()
 
-    async def _finish_late(self, key: str, msg: Inbound, task: asyncio.Future[tuple[Reply, bool]]) -> None:
-        text, failed = await task
+    async def _finish_late(self, key: str, msg: Inbound, task: asyncio.Future[tuple[Outcome, bool]],
+                           ctx: Context) -> None:
+        try:
+            outcome, failed = await task
+            text = await written_out(outcome, ctx)  # the message is logged: rows first, then the reply
+        except Exception as exc:  # a Duplicate cannot come: the message was logged by this delivery
+            log.exception("late handling of %s failed", key)
+            await self.journal.settle(key, InboundStatus.failed, None, f"late handling failed: {exc}")
+            return
         if not text:
             await self.journal.settle(key, InboundStatus.sent, None)
             return
