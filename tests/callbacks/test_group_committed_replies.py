@@ -9,13 +9,15 @@ from sqlmodel import col, func, select
 
 from bot.batch_loader import BatchLoader
 from bot.callbacks.journal import InboundJournal
-from bot.keys import DIRECTORY
-from models import AuditEntry, Engagement, Identity, Platform
+from bot.keys import DIRECTORY, JOURNAL
+from models import AuditEntry, Engagement, Identity, Inquiry, Platform
 from models.audit import audit_row
 from models.clock import utcnow
 from models.delivery import CLAIMED, OPEN_STATUSES, Delivery
 from models.directory_version import DirectoryChange, directory_change
+from models.inbound import InboundMessage, InboundStatus
 from models.row_writes import PARENT_ID, RowWrite, table_of
+from tests.notices.test_inquiries import _resident
 from tests.notices.test_progress import _send_urgent_notice
 from tests.seed import Roster
 from tests.stack import Stack, running_stack
@@ -131,3 +133,54 @@ async def test_a_bad_row_fails_only_its_own_handler_not_the_callbacks_it_shared_
         changes = (await conn.exec_driver_sql("SELECT count(*) FROM directory_change")).scalar_one()
         logged = (await conn.exec_driver_sql("SELECT count(*) FROM inbound_message")).scalar_one()
     assert (identities, changes, logged) == (1, 1, 1)
+
+
+async def test_a_shou_dao_is_logged_written_and_answered_in_one_group_commit(stack: Stack, roster: Roster) -> None:
+    li = stack.phone("mp", "o_li")
+    assert "绑定成功" in ((await li.send_text("绑定 LI2345")).content or "")
+    notice_id = await _send_urgent_notice(stack)
+    await _sent(stack, notice_id)
+    journal = stack.app[JOURNAL]
+    before = journal.batches
+    assert (await li.send_text("收到")).content == f"已确认收到第 {notice_id} 号通知。"
+    # One batch held the message's log entry, the receipt with its audit entry, and the reply.
+    assert journal.batches - before == 1
+    async with stack.sessions() as s:
+        logged = (await s.exec(select(InboundMessage).where(InboundMessage.content == "收到"))).one()
+    assert logged.status == InboundStatus.replied and f"第 {notice_id} 号" in (logged.reply or "")
+
+
+async def test_the_same_shou_dao_reaching_two_instances_at_once_is_confirmed_once_and_both_get_one_answer(
+    stack: Stack, roster: Roster, database_url: str
+) -> None:
+    li = stack.phone("mp", "o_li")
+    assert "绑定成功" in ((await li.send_text("绑定 LI2345")).content or "")
+    notice_id = await _send_urgent_notice(stack)
+    await _sent(stack, notice_id)
+    params, body = li.build_request(li.message_xml("text", [("Content", "收到")]))
+    async with running_stack(database_url) as other, stack.http() as here, other.http() as there:
+        # WeChat's retry of one message, reaching the second instance while the first still answers.
+        answers = await asyncio.gather(here.post("/wechat/mp", params=params, content=body),
+                                       there.post("/wechat/mp", params=params, content=body))
+    replies = [li.codec.open_reply(a.text)["Content"] for a in answers]
+    assert replies == [f"已确认收到第 {notice_id} 号通知。"] * 2
+    assert await _count(stack, select(func.count()).select_from(Engagement)) == 1
+    assert await _count(stack, select(func.count()).select_from(AuditEntry)
+                        .where(AuditEntry.action == "notice.ack")) == 1
+
+
+async def test_a_residents_casual_one_with_nothing_to_confirm_becomes_one_message_to_the_community_even_if_retried(
+    stack: Stack, roster: Roster, database_url: str
+) -> None:
+    # "1" is a 收到 only while a notice awaits one; otherwise it goes on to the community as a 留言,
+    # which has effects of its own: the message is logged before it, so a retry leaves no second one.
+    await _resident(stack, roster)
+    zhang = stack.phone("mp", "o_zhangdaye")
+    params, body = zhang.build_request(zhang.message_xml("text", [("Content", "1")]))
+    async with running_stack(database_url) as other, stack.http() as here, other.http() as there:
+        # The message and WeChat's retry of it, on both instances at once.
+        answers = await asyncio.gather(here.post("/wechat/mp", params=params, content=body),
+                                       there.post("/wechat/mp", params=params, content=body))
+    replies = [zhang.codec.open_reply(a.text)["Content"] for a in answers]
+    assert "留言已转给阳光社区" in replies[0] and replies[1] == replies[0]
+    assert await _count(stack, select(func.count()).select_from(Inquiry)) == 1
