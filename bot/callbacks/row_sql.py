@@ -147,9 +147,17 @@ async def write_postgres(
         level = below
     if later:
         version = await conn.fetchval(TAKE_VERSION)
+        # A batch of first contacts names the version once per member: one statement per shape.
+        by_shape: dict[tuple[Any, ...], Later] = {}
         for row, parent_id in later:
-            shape = statements.of(row)
-            await conn.execute(shape.sql, *statements.params(row, shape, parent_id, lambda: version))
+            by_shape.setdefault(_shape_key(row), []).append((row, parent_id))
+        for rows in by_shape.values():
+            shape = statements.of(rows[0][0])
+            params = [statements.params(row, shape, parent_id, lambda: version) for row, parent_id in rows]
+            if len(rows) == 1:
+                await conn.execute(shape.sql, *params[0])
+            else:
+                await conn.fetch(statements.insert_arrays(rows[0][0])[0], *[list(c) for c in zip(*params, strict=True)])
     return results
 
 

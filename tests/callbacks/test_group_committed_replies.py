@@ -184,3 +184,19 @@ async def test_a_residents_casual_one_with_nothing_to_confirm_becomes_one_messag
     replies = [zhang.codec.open_reply(a.text)["Content"] for a in answers]
     assert "留言已转给阳光社区" in replies[0] and replies[1] == replies[0]
     assert await _count(stack, select(func.count()).select_from(Inquiry)) == 1
+
+
+async def test_members_opening_the_app_at_the_same_moment_are_each_bound_with_one_directory_change(
+    stack: Stack, roster: Roster
+) -> None:
+    wang, zhao = stack.phone("work", "wangshuji"), stack.phone("work", "zhaody")
+    answers = await asyncio.gather(wang.enter_agent(), zhao.enter_agent(), zhao.send_text("帮助"))
+    assert "王书记" in (answers[0].content or "") and "赵党员" in (answers[1].content or "")
+    async with stack.sessions() as s:
+        identities = (await s.exec(select(Identity).where(Identity.platform == Platform.work))).all()
+        assert sorted(i.external_id for i in identities) == ["wangshuji", "zhaody"]
+        changes = (await s.exec(select(DirectoryChange).where(
+            col(DirectoryChange.identity_id).in_([i.id for i in identities])))).all()
+    assert sorted(c.identity_id for c in changes) == sorted(i.id for i in identities)  # type: ignore[type-var]
+    # Whichever of 赵党员's two messages came second found the identity written a moment before.
+    assert (await zhao.send_text("帮助")).content and "自动关联" not in ((await zhao.send_text("帮助")).content or "")
