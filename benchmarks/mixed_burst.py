@@ -223,11 +223,12 @@ def markdown(summaries: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         for r in s["rounds"]:
             a, after = r["answers"], r["after"]
             lines.append(
-                f"- {s['database']} round {r['round']}: alone {r['alone_s']:.2f} s (server CPU {r['alone_cpu_s']:.1f} s), "
-                f"mixed {r['mixed_s']:.2f} s (CPU {r['mixed_cpu_s']:.1f} s), ×{r['send_ratio']:.2f}; "
-                f"{a['answers']:,} answers over {a['answering_s']:.1f} s, p50 {a['p50_ms']} / p99 {a['p99_ms']} / "
-                f"max {a['max_ms']} ms (generator CPU {a.get('generator_cpu_s')} s), statuses {a['statuses']}, deferred {a['deferred']}; receipts "
-                f"{after['receipts']:,} ({after['receipts_distinct']:,} people), logged {after['logged']:,}, "
+                f"- {s['database']} round {r['round']}: alone {r['alone_s']:.2f} s "
+                f"(server CPU {r['alone_cpu_s']:.1f} s), mixed {r['mixed_s']:.2f} s (CPU {r['mixed_cpu_s']:.1f} s), "
+                f"×{r['send_ratio']:.2f}; {a['answers']:,} answers over {a['answering_s']:.1f} s, "
+                f"p50 {a['p50_ms']} / p99 {a['p99_ms']} / max {a['max_ms']} ms "
+                f"(generator CPU {a.get('generator_cpu_s')} s), statuses {a['statuses']}, deferred {a['deferred']}; "
+                f"receipts {after['receipts']:,} ({after['receipts_distinct']:,} people), logged {after['logged']:,}, "
                 f"apologies {after['apologies']}; delivery duplicates {r['mixed_delivery']['duplicates']}, "
                 f"not reached {r['mixed_delivery']['people_not_reached']}"
             )
