@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,12 @@ def one_round(db: Database, args: argparse.Namespace, roster: Roster, control: h
          "--timeout", str(args.timeout)],
         cwd=tmp, stdout=(tmp / f"answers-{n}.log").open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
+    profiler = None
+    if args.profile:  # the server during the mixed round, folded stacks in results/
+        profiler = subprocess.Popen([str(VENV_BIN / "py-spy"), "record", "--pid", str(server_pid), "--rate", "250",
+                                     "--nonblocking", "--threads", "--format", "raw", "--output",
+                                     str(RESULTS / f"mixed-profile-{db.name}-{n}.folded")],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with ProcSampler(server_pid) as sampler:
             mixed = asyncio.run(confirm_and_wait(db.url, roster, args.timeout))
@@ -112,6 +119,9 @@ def one_round(db: Database, args: argparse.Namespace, roster: Roster, control: h
     finally:
         if answerer.poll() is None:
             answerer.kill()
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(60)
     answered = json.loads(out.read_text())
     counts, _ = asyncio.run(_counts(control.base_url))
     row = {
@@ -243,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--idle", type=float, default=0.1, help="GRASSROOTS_DISPATCH_IDLE of the server")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--profile", action="store_true", help="py-spy on the server during the mixed rounds")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", PG_DEFAULT))
     args = parser.parse_args(argv)
     started = dt.datetime.now()
