@@ -46,6 +46,7 @@ from run import (  # noqa: E402
     free_port,
     log,
     machine_notes,
+    pinned,
     postgres_database,
     sqlite_database,
     stop,
@@ -56,6 +57,10 @@ from sqlalchemy import text  # noqa: E402
 from bot.db import create_engine  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+# As in the callback benchmarks: the server on the first CPU, the emulator and the answering members on
+# the last, so that neither of them takes the server's time (PostgreSQL runs where the system puts it).
+_CPUS = os.cpu_count() or 1
+SERVER, OTHERS = ("0", str(_CPUS - 1)) if _CPUS > 1 and shutil.which("taskset") else (None, None)
 TARGETS = {"send_ratio": 1.5, "p99_ms": 100.0, "deferred": 0}
 
 
@@ -100,10 +105,10 @@ def one_round(db: Database, args: argparse.Namespace, roster: Roster, control: h
     out = tmp / f"answers-{n}.json"
     since = dt.datetime.now(dt.UTC)
     answerer = subprocess.Popen(
-        [sys.executable, str(HERE / "mixed_answers.py"), "--server", f"http://127.0.0.1:{port}", "--database",
+        pinned([sys.executable, str(HERE / "mixed_answers.py"), "--server", f"http://127.0.0.1:{port}", "--database",
          db.url, "--after", str(alone["notice_id"]), "--people", str(roster.total), "--connections",
          str(args.connections), "--msgid-base", str(7_000_000_000 + n * 100_000), "--out", str(out),
-         "--timeout", str(args.timeout)],
+         "--timeout", str(args.timeout)], OTHERS),
         cwd=tmp, stdout=(tmp / f"answers-{n}.log").open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     profiler = None
@@ -156,8 +161,8 @@ def bench_database(db: Database, args: argparse.Namespace, tmp: Path) -> dict[st
     roster = asyncio.run(seed(db.url, work=work, window=window, template=template))
     log(f"{db.name}: seeded {roster.total} people in {time.perf_counter() - t:.1f} s")
     emu = subprocess.Popen(
-        [str(VENV_BIN / "grassroots"), "emulator", "--port", str(emu_port), "--mp-callback", "",
-         "--work-callback", f"http://127.0.0.1:{port}/wechat/work"],
+        pinned([str(VENV_BIN / "grassroots"), "emulator", "--port", str(emu_port), "--mp-callback", "",
+                "--work-callback", f"http://127.0.0.1:{port}/wechat/work"], OTHERS),
         env=env, cwd=tmp, stdout=(tmp / "emulator.log").open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     server = None
@@ -165,7 +170,7 @@ def bench_database(db: Database, args: argparse.Namespace, tmp: Path) -> dict[st
     try:
         wait_http(emulator_url + "/emulator", emu)
         server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=tmp,
+            pinned([sys.executable, "-m", "bot.cli", "serve"], SERVER), env=env, cwd=tmp,
             stdout=(tmp / "server.log").open("wb"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_http(f"http://127.0.0.1:{port}/healthz", server)
