@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Reinstall whenever pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint browser bench bench-delivery serve migrate clean
+.PHONY: demo test lint browser bench bench-delivery bench-district bench-mixed serve migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ bench: $(STAMP)
 
 bench-delivery: $(STAMP)
 	$(BIN)/python benchmarks/delivery.py
+
+bench-district: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/district.py
+
+bench-mixed: $(STAMP)
+	$(BIN)/python benchmarks/mixed_burst.py
 
 migrate: $(STAMP)
 	$(BIN)/grassroots migrate
