@@ -117,6 +117,7 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
         secret=settings.secret_key.get_secret_value(),
         template_id=settings.mp_template_id,
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
+        before_wave=app[SERVICE].activity.let_through,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run_forever(stop, idle=settings.dispatch_idle), name="delivery")

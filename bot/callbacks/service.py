@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlmodel import select
 
+from bot.callbacks.activity import CallbackActivity
 from bot.callbacks.eager import start_eagerly
 from bot.callbacks.journal import Claim, InboundJournal, claim_row
 from bot.callbacks.parsing import dedupe_key, render_text_reply
@@ -111,9 +112,17 @@ class CallbackService:
         self.hot = hot
         self.tz = settings.tz
         self._inflight: dict[str, list[asyncio.Future[Answer]]] = {}
+        self.activity = CallbackActivity()  # the dispatcher lets callbacks go first
         self._background: set[asyncio.Task[None]] = set()
 
     async def handle(self, msg: Inbound) -> Answer:
+        self.activity.enter()
+        try:
+            return await self._handle(msg)
+        finally:
+            self.activity.leave()
+
+    async def _handle(self, msg: Inbound) -> Answer:
         key = dedupe_key(msg)
         waiters = self._inflight.get(key)
         if waiters is not None:

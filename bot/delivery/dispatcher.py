@@ -161,8 +161,11 @@ class Dispatcher:
         rng: random.Random | None = None,
         limits: Limits | None = None,
         digest: bool | None = None,
+        before_wave: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.sessions = sessions
+        # Awaited before each wave of requests: the callbacks this process is answering go first.
+        self.before_wave = before_wave
         self.api = api
         # None: the service's own settings, read at send time (the demo and the tests learn their port,
         # and so the public URL, only after the app has started).
@@ -247,6 +250,8 @@ class Dispatcher:
         own slot. Answers are collected for a moment (until half the slots answered, at most GATHER_SECONDS)."""
         queue, active, answered, settled = deque(jobs), set[asyncio.Task[list[_Sent]]](), list[_Sent](), 0
         while queue or active or answered:
+            if self.before_wave is not None and queue:
+                await self.before_wave()
             wave, holds = await self._next_wave(queue, self.concurrency - len(active))
             await self._tokens_ready(wave)
             marking = [row for job in wave for row in job.rows]
