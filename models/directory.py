@@ -93,7 +93,10 @@ def profile_of(identity: IdentityEntry | None, person: PersonEntry | None) -> Se
 
 
 async def _rows(session: AsyncSession, query: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
-    return (await session.exec(query, params=params)).all()
+    # Core statements on the session's connection: the ORM's execution layer cost a quarter of each
+    # look-up's time, and these only read columns.
+    conn = await session.connection()
+    return (await conn.execute(query, params)).all()
 
 
 # A full load reads ids in windows: the rows of one window are all that is materialised at a time, so
