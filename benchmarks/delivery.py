@@ -21,11 +21,9 @@ import asyncio
 import datetime as dt
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -44,14 +42,14 @@ from run import (  # noqa: E402
     VENV_BIN,
     Database,
     ProcSampler,
+    each_database,
     free_port,
     grassroots_env,
     log,
     machine_notes,
-    postgres_database,
-    sqlite_database,
     stop,
     wait_http,
+    write_results,
 )
 from sqlalchemy import text  # noqa: E402
 
@@ -455,33 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         .stdout.strip(),
         "targets": TARGETS,
     }
-    tmp_root = Path(tempfile.mkdtemp(prefix="grassroots-bench-delivery-"))
-    RESULTS.mkdir(exist_ok=True)
-    summaries = []
-    try:
-        for name in (d.strip() for d in args.databases.split(",") if d.strip()):
-            tmp = tmp_root / name
-            tmp.mkdir()
-            db = sqlite_database(tmp) if name == "sqlite" else postgres_database(args.pg.rstrip("/"))
-            try:
-                summaries.append(bench_database(db, args, tmp))
-            finally:
-                if db.cleanup:
-                    db.cleanup()
-    finally:
-        if not os.environ.get("BENCH_KEEP_TMP"):
-            shutil.rmtree(tmp_root, ignore_errors=True)
-        else:
-            log(f"logs kept in {tmp_root}")
-    md = markdown(summaries, meta)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = started.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"delivery-{stamp}.json").write_text(
-        json.dumps({"meta": meta, "summaries": summaries}, indent=2, ensure_ascii=False)
-    )
-    (RESULTS / "delivery-latest.md").write_text(md)
-    print()
-    print(md)
+    summaries = each_database(args.databases, args.pg, "delivery", lambda db, tmp: bench_database(db, args, tmp))
+    write_results("delivery", started, meta, summaries, markdown(summaries, meta))
     return 0 if all(all(s["pass"].values()) for s in summaries) else 1
 
 

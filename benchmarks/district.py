@@ -81,6 +81,7 @@ from run import (  # noqa: E402
     pinned,
     postgres_database,
     scrape_outcomes,
+    server_and_load_cpus,
     service_env,
     sqlite_database,
     stop,
@@ -901,9 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
-    cpus = sorted(os.sched_getaffinity(0))
-    pin = not args.no_pin and shutil.which("taskset") is not None and len(cpus) >= 2
-    args.server_cpu, args.wrk_cpu = (str(cpus[0]), str(cpus[-1])) if pin else (None, None)
+    args.server_cpu, args.wrk_cpu = server_and_load_cpus(not args.no_pin)
     started = dt.datetime.now()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
     meta = {

@@ -20,12 +20,10 @@ import asyncio
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -43,14 +41,15 @@ from run import (  # noqa: E402
     VENV_BIN,
     Database,
     ProcSampler,
+    each_database,
     free_port,
     log,
     machine_notes,
     pinned,
-    postgres_database,
-    sqlite_database,
+    server_and_load_cpus,
     stop,
     wait_http,
+    write_results,
 )
 from sqlalchemy import text  # noqa: E402
 
@@ -59,8 +58,7 @@ from bot.db import create_engine  # noqa: E402
 HERE = Path(__file__).resolve().parent
 # As in the callback benchmarks: the server on the first CPU, the emulator and the answering members on
 # the last, so that neither of them takes the server's time (PostgreSQL runs where the system puts it).
-_CPUS = os.cpu_count() or 1
-SERVER, OTHERS = ("0", str(_CPUS - 1)) if _CPUS > 1 and shutil.which("taskset") else (None, None)
+SERVER, OTHERS = server_and_load_cpus()
 TARGETS = {"send_ratio": 1.5, "p99_ms": 100.0, "deferred": 0}
 
 
@@ -271,30 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         .stdout.strip(),
         "targets": TARGETS,
     }
-    tmp_root = Path(tempfile.mkdtemp(prefix="grassroots-bench-mixed-"))
-    summaries = []
-    try:
-        for name in (d.strip() for d in args.databases.split(",") if d.strip()):
-            tmp = tmp_root / name
-            tmp.mkdir()
-            db = sqlite_database(tmp) if name == "sqlite" else postgres_database(args.pg.rstrip("/"))
-            try:
-                summaries.append(bench_database(db, args, tmp))
-            finally:
-                if db.cleanup:
-                    db.cleanup()
-    finally:
-        if not os.environ.get("BENCH_KEEP_TMP"):
-            shutil.rmtree(tmp_root, ignore_errors=True)
-        else:
-            log(f"logs kept in {tmp_root}")
-    md = markdown(summaries, meta)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = started.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"mixed-{stamp}.json").write_text(json.dumps({"meta": meta, "summaries": summaries}, indent=2,
-                                                            ensure_ascii=False))
-    (RESULTS / f"mixed-{stamp}.md").write_text(md)
-    print(md)
+    summaries = each_database(args.databases, args.pg, "mixed", lambda db, tmp: bench_database(db, args, tmp))
+    write_results("mixed", started, meta, summaries, markdown(summaries, meta))
     return 0 if all(all(s["pass"].values()) for s in summaries) else 1
 
 

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,6 +329,51 @@ def postgres_database(base: str) -> Database:
 
 
 # The service
+
+
+def server_and_load_cpus(pin: bool = True) -> tuple[str | None, str | None]:
+    """The CPU for the server and the one for what loads it (wrk, the emulator, the answering members):
+    the first and the last this process may use; (None, None) when pinning is off or impossible."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or shutil.which("taskset") is None or len(cpus) < 2:
+        return None, None
+    return str(cpus[0]), str(cpus[-1])
+
+
+def each_database(names: str, pg: str, prefix: str, bench: Callable[[Database, Path], dict[str, Any]]
+                  ) -> list[dict[str, Any]]:
+    """`bench` on each database named (comma-separated: sqlite, postgres), each created fresh in its own
+    temporary folder and dropped afterwards; the folders are kept with BENCH_KEEP_TMP=1."""
+    tmp_root = Path(tempfile.mkdtemp(prefix=f"grassroots-bench-{prefix}-"))
+    summaries = []
+    try:
+        for name in (d.strip() for d in names.split(",") if d.strip()):
+            tmp = tmp_root / name
+            tmp.mkdir()
+            db = sqlite_database(tmp) if name == "sqlite" else postgres_database(pg.rstrip("/"))
+            try:
+                summaries.append(bench(db, tmp))
+            finally:
+                if db.cleanup:
+                    db.cleanup()
+    finally:
+        if not os.environ.get("BENCH_KEEP_TMP"):
+            shutil.rmtree(tmp_root, ignore_errors=True)
+        else:
+            log(f"logs kept in {tmp_root}")
+    return summaries
+
+
+def write_results(prefix: str, started: dt.datetime, meta: dict[str, Any], summaries: list[dict[str, Any]],
+                  md: str) -> None:
+    """results/<prefix>-<time>.json, results/<prefix>-latest.md, and the report on stdout."""
+    RESULTS.mkdir(exist_ok=True)
+    stamp = started.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"{prefix}-{stamp}.json").write_text(
+        json.dumps({"meta": meta, "summaries": summaries}, indent=2, ensure_ascii=False))
+    (RESULTS / f"{prefix}-latest.md").write_text(md)
+    print()
+    print(md)
 
 
 def grassroots_env(database_url: str, port: int, api_base: str, **extra: str) -> dict[str, str]:
@@ -743,10 +789,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
-    ncpu = len(os.sched_getaffinity(0))
-    pin = not args.no_pin and shutil.which("taskset") is not None and ncpu >= 2
-    cpus = sorted(os.sched_getaffinity(0))
-    args.server_cpu, args.wrk_cpu = (str(cpus[0]), str(cpus[-1])) if pin else (None, None)
+    args.server_cpu, args.wrk_cpu = server_and_load_cpus(not args.no_pin)
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
 
     started = dt.datetime.now()

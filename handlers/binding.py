@@ -6,7 +6,7 @@ from typing import Any
 
 from handlers.context import Context, Inbound
 from handlers.replies import describe
-from handlers.routing import Finish, HelpBook, Outcome, Reply, Router, pass_on, pass_on_if_pure, written_out
+from handlers.routing import Finish, HelpBook, Outcome, Reply, Router, pass_on, pass_on_if_pure, write_now
 from models.binding import bind_by_invite_code, bind_work_user, ensure_identity, first_contact_binding
 from models.directory import PersonEntry, SenderProfile, profile_of
 from models.identity import Platform
@@ -80,9 +80,7 @@ class FirstContact:
     async def bind_now(self) -> SenderProfile | None:
         """The binding written on its own (the message is logged first); the bound sender, or None when
         the identity existed."""
-        written: list[Written] = []
-        finish = self.finish(None)
-        await written_out(Finish(finish.rows, lambda w: written.extend(w), finish.after), self.ctx)
+        written = await write_now(self.finish(None), self.ctx)
         if not written[0].done or written[0].id is None:
             return None
         return replace(self.sender, identity_id=written[0].id)

@@ -161,20 +161,27 @@ async def pass_on_if_pure(msg: Inbound, ctx: Context) -> tuple[bool, Reply]:
     if ctx.route is None:
         return True, None
     found = find_handler(ctx.routers, msg, ctx, after=ctx.route)
-    if found is not None and not found[0].pure:
+    if found is None:
+        return True, None
+    if not found[0].pure:
         return False, None
-    return True, await pass_on(msg, ctx)
+    return True, await written_out(await run_handler(found, msg, ctx), ctx)
+
+
+async def write_now(finish: Finish, ctx: Context) -> list[Written]:
+    """A Finish's rows written on their own (the message is logged first), and its `after` run."""
+    assert ctx.hot is not None, "a Finish comes from the callback path's batched handlers"
+    await ctx.log_first()
+    written = await ctx.hot.write(finish.rows)
+    finish.after(written)
+    return written
 
 
 async def written_out(outcome: Outcome, ctx: Context) -> Reply:
     """A Finish inside another handler's answer: its rows are written now, on their own."""
     if not isinstance(outcome, Finish):
         return outcome
-    assert ctx.hot is not None, "a Finish comes from the callback path's batched handlers"
-    await ctx.log_first()
-    written = await ctx.hot.write(outcome.rows)
-    outcome.after(written)
-    return outcome.reply(written)
+    return outcome.reply(await write_now(outcome, ctx))
 
 
 async def dispatch(msg: Inbound, ctx: Context) -> Reply:

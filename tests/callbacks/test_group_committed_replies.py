@@ -199,4 +199,5 @@ async def test_members_opening_the_app_at_the_same_moment_are_each_bound_with_on
             col(DirectoryChange.identity_id).in_([i.id for i in identities])))).all()
     assert sorted(c.identity_id for c in changes) == sorted(i.id for i in identities)  # type: ignore[type-var]
     # Whichever of 赵党员's two messages came second found the identity written a moment before.
-    assert (await zhao.send_text("帮助")).content and "自动关联" not in ((await zhao.send_text("帮助")).content or "")
+    help_text = (await zhao.send_text("帮助")).content
+    assert help_text and "自动关联" not in help_text
