@@ -100,7 +100,7 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
         late_sender=ApiLateSender(app[API]),
         metrics=app[METRICS],
         platform_events={"templatesendjobfinish": TemplateReports(app[SESSIONS])},
-        hot=CallbackHotPath(engine=app[ENGINE], sessions=app[SESSIONS], journal=journal, directory=directory),
+        hot=CallbackHotPath(engine=app[ENGINE], journal=journal, directory=directory),
     )
     yield
     await service.drain()

@@ -1,6 +1,7 @@
 """Who is who, in memory: the callback hot path asks the database nothing about its sender.
 
-The whole directory (every identity, every person who has one) is loaded at start and kept current
+The whole directory (every identity, every person who has one or whose WeCom account is on the roster)
+is loaded at start and kept current
 from the change log (models/directory_version.py), polled every `poll_interval` seconds: another
 instance's change reaches this one within that bound, and only what changed is read again. A sender
 this process has not seen is a miss in memory, not a query: a stranger costs a dict lookup. Because a
@@ -23,7 +24,7 @@ from models.directory import (
     changes_since,
     load_identities,
     load_people,
-    load_sender_profile,
+    load_sender,
     profile_of,
     read_directory_version,
 )
@@ -40,6 +41,7 @@ class DirectoryCache:
         self._miss_refresh = miss_refresh
         self._identities: dict[IdentityKey, IdentityEntry] = {}
         self._people: dict[int, PersonEntry] = {}
+        self._work_users: dict[str, int] = {}  # the roster's WeCom accounts → person ids
         self._dirty: set[Key] = set()  # changed by this process: read back on the next message
         self._version = -1
         self._polled_at = 0.0  # when the last completed poll began: what it read is at least that fresh
@@ -86,22 +88,27 @@ class DirectoryCache:
         person_id = identity[2]
         return profile_of(identity, self._people.get(person_id) if person_id is not None else None)
 
+    def work_user(self, userid: str) -> tuple[int, PersonEntry] | None:
+        """The roster's person with this WeCom account (id and profile), bound or not. Asked after `get`
+        missed the sender, so as fresh as a miss (a roster import changes everything: read at the poll)."""
+        person_id = self._work_users.get(userid)
+        person = self._people.get(person_id) if person_id is not None else None
+        return None if person_id is None or person is None else (person_id, person)
+
     async def load(self, key: Key) -> SenderProfile:
         """The sender as the database has them now (after this process changed them)."""
         self.reads += 1
         self._dirty.discard(key)
         async with self._sessions() as session:
-            profile = await load_sender_profile(session=session, platform=key[0], app_id=key[1],
-                                                external_id=key[2])
-        if profile.identity_id is None:
+            identity, person = await load_sender(session=session, platform=key[0], app_id=key[1],
+                                                 external_id=key[2])
+        if identity is None:
             self._identities.pop(key, None)
-            return profile
-        self._identities[key] = (profile.identity_id, profile.following, profile.person_id)
-        if profile.person_id is not None and profile.kind is not None:
-            self._people[profile.person_id] = PersonEntry(
-                profile.name, profile.kind, profile.primary_org_id, profile.primary_org_name, profile.roles,
-                profile.conversation)
-        return profile
+        else:
+            self._identities[key] = identity
+            if identity[2] is not None and person is not None:
+                self._put_person(identity[2], person)
+        return profile_of(identity, person)
 
     def learn(self, key: Key, identity_id: int, person_id: int, person: PersonEntry) -> None:
         """A following identity bound to a person that this process just wrote itself (a member bound on
@@ -109,7 +116,7 @@ class DirectoryCache:
         change log."""
         self._dirty.discard(key)
         self._identities[key] = (identity_id, True, person_id)
-        self._people[person_id] = person
+        self._put_person(person_id, person)
         if self._learned is not None:
             self._learned[key] = (identity_id, person_id, person)
 
@@ -150,10 +157,21 @@ class DirectoryCache:
         self._identities.update(identities)
         for person_id in person_ids:
             if person_id in people:
-                self._people[person_id] = people[person_id]
+                self._put_person(person_id, people[person_id])
             else:
-                self._people.pop(person_id, None)
+                self._drop_person(person_id)
         self._version = changes.version
+
+    def _put_person(self, person_id: int, person: PersonEntry) -> None:
+        self._drop_person(person_id)
+        self._people[person_id] = person
+        if person.work_userid:
+            self._work_users[person.work_userid] = person_id
+
+    def _drop_person(self, person_id: int) -> None:
+        old = self._people.pop(person_id, None)
+        if old is not None and old.work_userid and self._work_users.get(old.work_userid) == person_id:
+            del self._work_users[old.work_userid]
 
     async def _load_everything(self) -> None:
         started = time.monotonic()
@@ -169,6 +187,7 @@ class DirectoryCache:
             identities[key] = (identity_id, True, person_id)
             people[person_id] = person
         self._identities, self._people, self._version = identities, people, version
+        self._work_users = {p.work_userid: person_id for person_id, p in people.items() if p.work_userid}
         self._polled_at = started
         self.full_loads += 1
         log.info("directory: %d identities, %d people loaded in %.2f s (version %d)",

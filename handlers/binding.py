@@ -40,9 +40,9 @@ def unbound_work_user(msg: Inbound, ctx: Context) -> bool | dict[str, Any]:
 
 
 class FirstContact:
-    """A WeCom member's first contact, bound from the roster through the callback path's batches (the
-    roster match read with everyone's of that moment, the identity written in the inbound log's group
-    commit): after an import thousands open the app within minutes."""
+    """A WeCom member's first contact, bound from the roster on the callback path (the roster match from
+    the in-memory directory, the identity written in the inbound log's group commit): after an import
+    thousands open the app within minutes."""
 
     def __init__(self, msg: Inbound, ctx: Context, person_id: int, person: PersonEntry) -> None:
         self.msg, self.ctx, self.person_id, self.person = msg, ctx, person_id, person
@@ -55,7 +55,7 @@ class FirstContact:
         userid is not on the roster — and the session path answers."""
         if ctx.hot is None or msg.platform != Platform.work or ctx.sender.identity_id is not None:
             return None
-        match = await ctx.hot.roster_work_user(msg.from_user)
+        match = ctx.hot.roster_work_user(msg.from_user)
         return None if match is None else cls(msg, ctx, *match)
 
     def finish(self, reply: Reply) -> Finish:

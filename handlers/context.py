@@ -45,8 +45,8 @@ class HotPath(Protocol):
         """The notices awaiting the person's 收到, newest first (models.engagement.awaiting_receipts_of)."""
         ...
 
-    async def roster_work_user(self, userid: str) -> tuple[int, PersonEntry] | None:
-        """The roster's person with this WeCom userid (id and profile), bound or not."""
+    def roster_work_user(self, userid: str) -> tuple[int, PersonEntry] | None:
+        """The roster's person with this WeCom userid (id and profile), bound or not, from memory."""
         ...
 
     def learn_sender(self, platform: Platform, app_id: str, external_id: str, identity_id: int, person_id: int,

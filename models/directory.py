@@ -72,6 +72,8 @@ class PersonEntry:
     primary_org_name: str
     roles: tuple[RoleGrant, ...]
     conversation: str | None
+    # The roster's WeCom account: a member's first message from it binds them (handlers/binding.py).
+    work_userid: str | None = None
 
 
 # (platform, app_id, external_id) → (identity id, following, person id)
@@ -155,15 +157,18 @@ async def load_identities(
 
 
 @cache
-def _people_queries(by_ids: bool, with_identity: bool) -> tuple[Any, Any, Any, Any]:
-    """People, their primary organisations, their roles, their open conversations."""
-    people = core_select(col(Person.id), col(Person.name), col(Person.kind)).where(_within(col(Person.id), by_ids))
-    if with_identity and by_ids:
+def _people_queries(by_ids: bool) -> tuple[Any, Any, Any, Any]:
+    """People who can write to us (an identity, or a WeCom account on the roster that binds them on
+    their first message), their primary organisations, their roles, their open conversations."""
+    people = core_select(col(Person.id), col(Person.name), col(Person.kind), col(Person.work_userid)).where(
+        _within(col(Person.id), by_ids))
+    if by_ids:
         # Correlated, so that it probes the index per person: SQLite runs `IN (SELECT person_id
         # FROM identity)` by listing every identity first (14 ms at 40,000, for each directory poll).
-        people = people.where(exists().where(col(Identity.person_id) == col(Person.id)))
-    elif with_identity:  # a window of a full load: that list, once, serves 20,000 people
-        people = people.where(col(Person.id).in_(core_select(col(Identity.person_id))))
+        reachable: Any = exists().where(col(Identity.person_id) == col(Person.id))
+    else:  # a window of a full load: that list, once, serves 20,000 people
+        reachable = col(Person.id).in_(core_select(col(Identity.person_id)))
+    people = people.where(reachable | col(Person.work_userid).is_not(None))
     primary = (core_select(col(Membership.person_id), col(Organisation.id), col(Organisation.name))
                .join(Organisation, col(Organisation.id) == Membership.org_id)
                .where(col(Membership.is_primary), _within(col(Membership.person_id), by_ids)))
@@ -176,18 +181,16 @@ def _people_queries(by_ids: bool, with_identity: bool) -> tuple[Any, Any, Any, A
     return people, primary, roles, talking
 
 
-async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None,
-                      with_identity: bool = True) -> dict[int, PersonEntry]:
-    """Every person with an identity (ids None) or those people, as the callback path sees them: four
-    grouped queries (people, primary organisations, roles, conversations) per window or 5,000 ids.
-    `with_identity=False`: those people even before their first contact (a roster match)."""
+async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None) -> dict[int, PersonEntry]:
+    """Every person who can write to us (ids None), or those of these ids, as the callback path sees
+    them: four grouped queries (people, primary organisations, roles, conversations) per window or
+    5,000 ids."""
     found: dict[int, PersonEntry] = {}
     # Organisations repeat across thousands of people: one name and one id object each.
     names: dict[str, str] = {}
     org_ids: dict[int, int] = {}
     for part in await _parts(session, ids, col(Person.id)):
-        people_query, primary_query, roles_query, talking_query = _people_queries(not isinstance(part, tuple),
-                                                                                  with_identity)
+        people_query, primary_query, roles_query, talking_query = _people_queries(not isinstance(part, tuple))
         params = _params(part)
         people = await _rows(session, people_query, params)
         if not people:
@@ -199,38 +202,29 @@ async def load_people(*, session: AsyncSession, ids: Iterable[int] | None = None
         for person_id, kind, org_id, code, name, path in await _rows(session, roles_query, params):
             roles.setdefault(person_id, []).append(RoleGrant(RoleKind(kind), org_id, code, name, path))
         talking = dict(await _rows(session, talking_query, params))
-        for person_id, name, kind in people:
+        for person_id, name, kind, work_userid in people:
             org_id, org_name = primary.get(person_id, (None, ""))
             found[person_id] = PersonEntry(name, PersonKind(kind), org_id, org_name,
-                                           tuple(roles.get(person_id, ())), talking.get(person_id))
+                                           tuple(roles.get(person_id, ())), talking.get(person_id), work_userid)
     return found
 
 
-@cache
-def _work_users_query() -> Any:
-    return core_select(col(Person.work_userid), col(Person.id)).where(col(Person.work_userid).in_(
-        bindparam("userids", expanding=True)))
-
-
-async def roster_work_users(*, session: AsyncSession, userids: Sequence[str]) -> dict[str, tuple[int, PersonEntry]]:
-    """The roster's people with these WeCom userids, as the callback path sees them (for members
-    whose first contact binds them: they have no identity yet, so the directory does not hold them)."""
-    found: dict[str, int] = {}
-    for part in chunks(list(userids)):
-        found.update({u: p for u, p in await _rows(session, _work_users_query(), {"userids": list(part)})})
-    people = await load_people(session=session, ids=found.values(), with_identity=False) if found else {}
-    return {userid: (person_id, people[person_id]) for userid, person_id in found.items() if person_id in people}
-
-
-async def load_sender_profile(
+async def load_sender(
     *, session: AsyncSession, platform: Platform, app_id: str, external_id: str
-) -> SenderProfile:
+) -> tuple[IdentityEntry | None, PersonEntry | None]:
     """One sender as the database has them now, through the same loaders as the whole directory."""
     key = (platform, app_id, external_id)
     identity = (await load_identities(session=session, key=key)).get(key)
     person_id = identity[2] if identity else None
     people = await load_people(session=session, ids=[person_id]) if person_id is not None else {}
-    return profile_of(identity, people.get(person_id) if person_id is not None else None)
+    return identity, people.get(person_id) if person_id is not None else None
+
+
+async def load_sender_profile(
+    *, session: AsyncSession, platform: Platform, app_id: str, external_id: str
+) -> SenderProfile:
+    return profile_of(*await load_sender(session=session, platform=platform, app_id=app_id,
+                                         external_id=external_id))
 
 
 __all__ = [
@@ -246,10 +240,10 @@ __all__ = [
     "changes_since",
     "load_identities",
     "load_people",
+    "load_sender",
     "load_sender_profile",
     "note_directory_change",
     "profile_of",
     "prune_directory_changes",
     "read_directory_version",
-    "roster_work_users",
 ]

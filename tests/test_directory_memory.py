@@ -18,12 +18,12 @@ from models.directory import bump_directory_version, prune_directory_changes
 APP = "wx_app"
 
 
-async def _member(sessions: SessionFactory) -> Person:
+async def _member(sessions: SessionFactory, work_userid: str | None = None) -> Person:
     async with sessions() as s:
         org = Organisation(code="C01", name="阳光社区", level=OrgLevel.community, path="/C01/")
         s.add(org)
         await s.flush()
-        person = Person(name="李党员", kind=PersonKind.member, invite_code="LI1234")
+        person = Person(name="李党员", kind=PersonKind.member, invite_code="LI1234", work_userid=work_userid)
         s.add(person)
         await s.flush()
         s.add(Membership(person_id=person.id, org_id=org.id, is_primary=True))  # type: ignore[arg-type]
@@ -92,6 +92,40 @@ async def test_another_instances_binding_arrives_as_that_one_person(session_fact
         await here.refresh_version()
         assert not (await here.get(Platform.mp, APP, "o_li")).following
         assert here.full_loads == 1
+    finally:
+        await here.stop()
+
+
+async def test_a_member_imported_with_a_wecom_account_is_known_before_their_first_message(
+    session_factory: SessionFactory, engine: AsyncEngine
+) -> None:
+    person = await _member(session_factory, work_userid="li01")
+    here = DirectoryCache(session_factory, poll_interval=3600, miss_refresh=3600)
+    await here.start()
+    try:
+        statements = _count_statements(engine)
+        assert not (await here.get(Platform.work, "corp", "li01")).is_bound  # no identity yet
+        match = here.work_user("li01")
+        assert match is not None and match[0] == person.id
+        assert (match[1].name, match[1].primary_org_name) == ("李党员", "阳光社区")
+        assert here.work_user("nobody") is None and statements == []
+
+        async with session_factory() as s:  # the secretary starts a 发通知: 李党员 alone is read again
+            await start_conversation(session=s, person_id=person.id, kind="notice", step="orgs", data={})  # type: ignore[arg-type]
+            await s.commit()
+        await here.refresh_version()
+        assert here.work_user("li01") is not None and here.full_loads == 1
+
+        async with session_factory() as s:  # a new roster gives 李党员 another account
+            row = await s.get(Person, person.id)
+            assert row is not None
+            row.work_userid = "li02"
+            await bump_directory_version(session=s)
+            await s.commit()
+        await here.refresh_version()
+        assert here.work_user("li01") is None
+        moved = here.work_user("li02")
+        assert moved is not None and moved[0] == person.id
     finally:
         await here.stop()
 

@@ -1,6 +1,6 @@
 """The handlers' batched database access on the callback path (handlers/context.py `HotPath`): reads of
-every handler of a moment in one query (bot/batch_loader.py), writes in the inbound log's group commit
-(models/row_writes.py)."""
+every handler of a moment in one query (bot/batch_loader.py) or from the in-memory directory, writes in
+the inbound log's group commit (models/row_writes.py)."""
 
 from collections.abc import Sequence
 
@@ -8,25 +8,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.batch_loader import BatchLoader
 from bot.callbacks.journal import InboundJournal
-from bot.db import SessionFactory
 from bot.directory_cache import DirectoryCache
-from models.directory import PersonEntry, roster_work_users
+from models.directory import PersonEntry
 from models.engagement import AwaitingNotice, awaiting_receipts_of
 from models.identity import Platform
 from models.row_writes import RowWrite, Written
 
 
 class CallbackHotPath:
-    def __init__(self, *, engine: AsyncEngine, sessions: SessionFactory, journal: InboundJournal,
-                 directory: DirectoryCache) -> None:
+    def __init__(self, *, engine: AsyncEngine, journal: InboundJournal, directory: DirectoryCache) -> None:
         self._engine = engine
-        self._sessions = sessions
         self._journal = journal
         self._directory = directory
         self.receipts: BatchLoader[int, list[AwaitingNotice]] = BatchLoader(
             self._load_receipts, missing=list, name="awaiting receipts")
-        self.work_users: BatchLoader[str, tuple[int, PersonEntry] | None] = BatchLoader(
-            self._load_work_users, missing=lambda: None, name="roster WeCom users")
 
     async def write(self, rows: Sequence[RowWrite]) -> list[Written]:
         return await self._journal.write(rows)
@@ -34,8 +29,8 @@ class CallbackHotPath:
     async def awaiting_receipts(self, person_id: int) -> list[AwaitingNotice]:
         return await self.receipts.get(person_id)
 
-    async def roster_work_user(self, userid: str) -> tuple[int, PersonEntry] | None:
-        return await self.work_users.get(userid)
+    def roster_work_user(self, userid: str) -> tuple[int, PersonEntry] | None:
+        return self._directory.work_user(userid)
 
     def learn_sender(self, platform: Platform, app_id: str, external_id: str, identity_id: int, person_id: int,
                      person: PersonEntry) -> None:
@@ -44,7 +39,3 @@ class CallbackHotPath:
     async def _load_receipts(self, person_ids: list[int]) -> dict[int, list[AwaitingNotice]]:
         async with self._engine.connect() as conn:
             return await awaiting_receipts_of(conn, person_ids)
-
-    async def _load_work_users(self, userids: list[str]) -> dict[str, tuple[int, PersonEntry] | None]:
-        async with self._sessions() as session:
-            return dict(await roster_work_users(session=session, userids=userids))
