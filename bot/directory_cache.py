@@ -17,6 +17,7 @@ import time
 
 from bot.db import SessionFactory
 from models.directory import (
+    Changes,
     IdentityEntry,
     IdentityKey,
     PersonEntry,
@@ -48,6 +49,10 @@ class DirectoryCache:
         self._polling: asyncio.Future[None] | None = None
         self._polling_since = 0.0
         self._learned: dict[Key, tuple[int, int, PersonEntry]] | None = None
+        # Identities this process wrote itself, with the version the write logged: a poll that finds
+        # exactly that change of the identity knows it already (a first-contact burst would otherwise
+        # read back every member it just bound, on the path of the next strangers' misses).
+        self._echoes: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
         # Figures for /metrics.
         self.hits = 0
@@ -55,6 +60,7 @@ class DirectoryCache:
         self.reads = 0  # senders read back from the database
         self.full_loads = 0
         self.partial_loads = 0
+        self.own_changes = 0  # changes in the log this process wrote and knew: not read back
 
     @property
     def size(self) -> tuple[int, int]:
@@ -110,11 +116,14 @@ class DirectoryCache:
                 self._put_person(identity[2], person)
         return profile_of(identity, person)
 
-    def learn(self, key: Key, identity_id: int, person_id: int, person: PersonEntry) -> None:
+    def learn(self, key: Key, identity_id: int, person_id: int, person: PersonEntry,
+              version: int | None = None) -> None:
         """A following identity bound to a person that this process just wrote itself (a member bound on
-        first contact), so that their next message needs no read; other processes learn it from the
-        change log."""
+        first contact) and logged as changed at `version`, so that their next message needs no read;
+        other processes learn it from the change log."""
         self._dirty.discard(key)
+        if version is not None and version > self._version:
+            self._echoes[identity_id] = version
         self._identities[key] = (identity_id, True, person_id)
         self._put_person(person_id, person)
         if self._learned is not None:
@@ -135,14 +144,18 @@ class DirectoryCache:
         identities: dict[IdentityKey, IdentityEntry] = {}
         people: dict[int, PersonEntry] = {}
         person_ids: set[int] = set()
+        changed: set[int] = set()  # the identities to read again
         began = time.monotonic()
         async with self._sessions() as session:
             changes = await changes_since(session=session, version=self._version)
             if not changes.everything and changes.version > self._version:
-                identities = await load_identities(session=session, ids=changes.identity_ids)
+                own = self._own_changes(changes)
+                self.own_changes += len(own)
+                changed = changes.identity_ids - own
+                identities = await load_identities(session=session, ids=changed) if changed else {}
                 # The people of changed identities are read too (a binding names both; a test may not).
                 person_ids = changes.person_ids | {e[2] for e in identities.values() if e[2] is not None}
-                people = await load_people(session=session, ids=person_ids)
+                people = await load_people(session=session, ids=person_ids) if person_ids else {}
         self._polled_at = began
         if changes.everything:
             await self._load_everything()
@@ -150,7 +163,8 @@ class DirectoryCache:
         if changes.version <= self._version:
             return
         self.partial_loads += 1
-        gone = changes.identity_ids - {e[0] for e in identities.values()}
+        self._forget_echoes(changes.version)
+        gone = changed - {e[0] for e in identities.values()}
         if gone:  # deleted identities
             for key in [k for k, e in self._identities.items() if e[0] in gone]:
                 del self._identities[key]
@@ -161,6 +175,15 @@ class DirectoryCache:
             else:
                 self._drop_person(person_id)
         self._version = changes.version
+
+    def _own_changes(self, changes: Changes) -> set[int]:
+        """The changed identities whose only change in `changes` is one this process wrote and knows."""
+        echoes = self._echoes
+        return {i for i in changes.identity_ids
+                if (v := echoes.get(i)) is not None and changes.identity_versions.get(i) == [v]}
+
+    def _forget_echoes(self, version: int) -> None:
+        self._echoes = {i: v for i, v in self._echoes.items() if v > version}
 
     def _put_person(self, person_id: int, person: PersonEntry) -> None:
         self._drop_person(person_id)
@@ -187,6 +210,7 @@ class DirectoryCache:
             identities[key] = (identity_id, True, person_id)
             people[person_id] = person
         self._identities, self._people, self._version = identities, people, version
+        self._forget_echoes(version)
         self._work_users = {p.work_userid: person_id for person_id, p in people.items() if p.work_userid}
         self._polled_at = started
         self.full_loads += 1

@@ -14,6 +14,7 @@ class DirectoryFigures(Protocol):
     reads: int
     full_loads: int
     partial_loads: int
+    own_changes: int
 
     @property
     def size(self) -> tuple[int, int]: ...
@@ -38,6 +39,9 @@ class _DirectoryCollector(Collector):
         loads.add_metric(["full"], d.full_loads)
         loads.add_metric(["changes"], d.partial_loads)
         yield loads
+        yield CounterMetricFamily("grassroots_directory_own_changes",
+                                  "Changes in the log that this process wrote itself and did not read back",
+                                  value=d.own_changes)
         entries = GaugeMetricFamily("grassroots_directory_entries", "Entries held in memory", labels=["kind"])
         identities, people = d.size
         entries.add_metric(["identities"], identities)

@@ -73,7 +73,7 @@ class FirstContact:
             # This process knows them now: their next message needs no read.
             if written[0].done and written[0].id is not None and self.ctx.hot is not None:
                 self.ctx.hot.learn_sender(msg.platform, msg.app_id, msg.from_user, written[0].id,
-                                          self.person_id, self.person)
+                                          self.person_id, self.person, written[0].version)
 
         return Finish(rows, answer, learn)
 

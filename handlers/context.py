@@ -50,7 +50,7 @@ class HotPath(Protocol):
         ...
 
     def learn_sender(self, platform: Platform, app_id: str, external_id: str, identity_id: int, person_id: int,
-                     person: PersonEntry) -> None:
+                     person: PersonEntry, version: int | None) -> None:
         """This process just bound the sender: their next message needs no read."""
         ...
 

@@ -44,6 +44,7 @@ class Changes:
     identity_ids: set[int] = field(default_factory=set)
     person_ids: set[int] = field(default_factory=set)
     everything: bool = False
+    identity_versions: dict[int, list[int]] = field(default_factory=dict)  # the versions each identity changed at
 
 
 PENDING = "grassroots.directory_changes"
@@ -114,11 +115,12 @@ async def changes_since(*, session: AsyncSession, version: int) -> Changes:
     # missing version was pruned from the log, and what it changed is unknown.
     if len({v for v, _i, _p in rows}) < current - version:
         changes.everything = True
-    for _v, identity_id, person_id in rows:
+    for v, identity_id, person_id in rows:
         if identity_id is None and person_id is None:
             changes.everything = True
         if identity_id is not None:
             changes.identity_ids.add(identity_id)
+            changes.identity_versions.setdefault(identity_id, []).append(v)
         if person_id is not None:
             changes.person_ids.add(person_id)
     return changes

@@ -45,6 +45,9 @@ class RowWrite:
 class Written:
     done: bool  # inserted
     id: int | None = None  # the new row's id, for tables with an `id`
+    # The directory version the batch took, when its rows logged a directory change: the process that
+    # wrote them knows that change, and its poll of the log need not read it back.
+    version: int | None = None
 
 
 class RowWriter(Protocol):

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db import SessionFactory
 from bot.directory_cache import DirectoryCache
 from models import Identity, Membership, Organisation, OrgLevel, Person, PersonKind, Platform
-from models.binding import bind_by_invite_code, ensure_identity, set_following
+from models.binding import bind_by_invite_code, bind_work_user, ensure_identity, set_following
 from models.clock import utcnow
 from models.conversation import start_conversation
-from models.directory import bump_directory_version, prune_directory_changes
+from models.directory import bump_directory_version, prune_directory_changes, read_directory_version
 
 APP = "wx_app"
 
@@ -126,6 +126,42 @@ async def test_a_member_imported_with_a_wecom_account_is_known_before_their_firs
         assert here.work_user("li01") is None
         moved = here.work_user("li02")
         assert moved is not None and moved[0] == person.id
+    finally:
+        await here.stop()
+
+
+async def test_what_this_instance_wrote_is_not_read_back_but_another_instances_change_of_it_is(
+    session_factory: SessionFactory, engine: AsyncEngine
+) -> None:
+    person = await _member(session_factory, work_userid="li01")
+    here = DirectoryCache(session_factory, poll_interval=3600, miss_refresh=3600)
+    await here.start()
+    try:
+        async def bind_here() -> Identity:  # as a first contact's batch writes it, then tells the cache
+            async with session_factory() as s:
+                identity = await ensure_identity(session=s, platform=Platform.work, app_id="corp", external_id="li01")
+                assert await bind_work_user(session=s, identity=identity) is not None
+                await s.commit()
+                version = await read_directory_version(session=s)
+            match = here.work_user("li01")
+            assert match is not None and identity.id is not None
+            here.learn((Platform.work, "corp", "li01"), identity.id, *match, version=version)
+            return identity
+
+        identity = await bind_here()
+        statements = _count_statements(engine)
+        await here.refresh_version()
+        assert here.own_changes == 1 and not any("identity.external_id" in s for s in statements)
+        assert (await here.get(Platform.work, "corp", "li01")).person_id == person.id
+
+        async with session_factory() as s:  # on the other instance, in the same moment: 李党员 unfollows
+            row = await s.get(Identity, identity.id)
+            assert row is not None
+            await set_following(session=s, identity=row, following=False)
+            await s.commit()
+        await here.refresh_version()
+        assert not (await here.get(Platform.work, "corp", "li01")).following
+        assert here.own_changes == 1
     finally:
         await here.stop()
 

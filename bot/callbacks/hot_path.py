@@ -33,8 +33,8 @@ class CallbackHotPath:
         return self._directory.work_user(userid)
 
     def learn_sender(self, platform: Platform, app_id: str, external_id: str, identity_id: int, person_id: int,
-                     person: PersonEntry) -> None:
-        self._directory.learn((platform, app_id, external_id), identity_id, person_id, person)
+                     person: PersonEntry, version: int | None) -> None:
+        self._directory.learn((platform, app_id, external_id), identity_id, person_id, person, version)
 
     async def _load_receipts(self, person_ids: list[int]) -> dict[int, list[AwaitingNotice]]:
         async with self._engine.connect() as conn:

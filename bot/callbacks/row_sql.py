@@ -4,7 +4,7 @@ connection. Values go through the columns' own SQLAlchemy bind processors, so a 
 the ORM would store it (enums by name, aware datetimes in UTC, JSON as text)."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Table
@@ -113,6 +113,7 @@ def write_sqlite(conn: Any, statements: Statements, groups: Sequence[Sequence[Ro
         for row, parent_id in later:
             shape = statements.of(row)
             conn.execute(shape.sql, statements.params(row, shape, parent_id, lambda: version))
+        results = _stamped(results, version)
     return results
 
 
@@ -158,7 +159,13 @@ async def write_postgres(
                 await conn.execute(shape.sql, *params[0])
             else:
                 await conn.fetch(statements.insert_arrays(rows[0][0])[0], *[list(c) for c in zip(*params, strict=True)])
+        results = _stamped(results, version)
     return results
+
+
+def _stamped(results: list[list[Written]], version: int) -> list[list[Written]]:
+    # Every change the batch logged is at this one version.
+    return [[replace(w, version=version) if w.done else w for w in group] for group in results]
 
 
 async def _write_shape(conn: Any, statements: Statements, items: Sequence[tuple[RowWrite, int | None, Any]]
