@@ -86,6 +86,8 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
     app[METRICS].watch_directory(directory)
     await journal.start()
     await directory.start()
+    hot = CallbackHotPath(engine=app[ENGINE], journal=journal, directory=directory)
+    await hot.start()
     app[JOURNAL], app[DIRECTORY] = journal, directory
     # A name first: passed straight as the Sequence[Router] argument, mypy infers the key's type from
     # that (AppKey[Sequence[Router]]) and rejects the tuple key.
@@ -100,10 +102,11 @@ async def _callbacks(app: web.Application) -> AsyncIterator[None]:
         late_sender=ApiLateSender(app[API]),
         metrics=app[METRICS],
         platform_events={"templatesendjobfinish": TemplateReports(app[SESSIONS])},
-        hot=CallbackHotPath(engine=app[ENGINE], journal=journal, directory=directory),
+        hot=hot,
     )
     yield
     await service.drain()
+    await hot.close()
     await directory.stop()
     await journal.stop()
 

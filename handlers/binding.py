@@ -1,14 +1,13 @@
 """Binding a WeChat identity to a roster entry: `绑定 <邀请码>` on the Official Account, and the WeCom
 userid matched from the roster automatically on the first message."""
 
-from dataclasses import replace
 from typing import Any
 
 from handlers.context import Context, Inbound
 from handlers.replies import describe
 from handlers.routing import Finish, HelpBook, Outcome, Reply, Router, pass_on, pass_on_if_pure, write_now
 from models.binding import bind_by_invite_code, bind_work_user, ensure_identity, first_contact_binding
-from models.directory import PersonEntry, SenderProfile, profile_of
+from models.directory import PersonEntry, SenderProfile, bound_profile
 from models.identity import Platform
 from models.row_writes import Written
 
@@ -47,7 +46,7 @@ class FirstContact:
     def __init__(self, msg: Inbound, ctx: Context, person_id: int, person: PersonEntry) -> None:
         self.msg, self.ctx, self.person_id, self.person = msg, ctx, person_id, person
         # How the sender will look once bound (their identity's id is known only after the write).
-        self.sender = replace(profile_of((0, True, person_id), person), identity_id=None)
+        self.sender = bound_profile(None, True, person_id, person)
 
     @classmethod
     async def of(cls, msg: Inbound, ctx: Context) -> "FirstContact | None":
@@ -83,7 +82,7 @@ class FirstContact:
         written = await write_now(self.finish(None), self.ctx)
         if not written[0].done or written[0].id is None:
             return None
-        return replace(self.sender, identity_id=written[0].id)
+        return bound_profile(written[0].id, True, self.person_id, self.person)
 
 
 @router.message(unbound_work_user, batched=True)

@@ -87,6 +87,11 @@ def profile_of(identity: IdentityEntry | None, person: PersonEntry | None) -> Se
     identity_id, following, person_id = identity
     if person_id is None or person is None:
         return SenderProfile(identity_id=identity_id, following=following)
+    return bound_profile(identity_id, following, person_id, person)
+
+
+def bound_profile(identity_id: int | None, following: bool, person_id: int, person: PersonEntry) -> SenderProfile:
+    """A sender bound to `person` (identity_id None: their identity is being written)."""
     return SenderProfile(
         identity_id=identity_id, following=following, person_id=person_id, name=person.name, kind=person.kind,
         primary_org_id=person.primary_org_id, primary_org_name=person.primary_org_name, roles=person.roles,
@@ -236,6 +241,7 @@ __all__ = [
     "PersonEntry",
     "RoleGrant",
     "SenderProfile",
+    "bound_profile",
     "bump_directory_version",
     "changes_since",
     "load_identities",

@@ -2,15 +2,16 @@
 (acknowledged) and, for tasks, 完成 (done, with a short note) today. One row per (subject, person,
 kind), so a repeated reply changes nothing. Also the notice queries behind a bare 收到 / 完成."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Exists, Select, String, UniqueConstraint, and_, bindparam, exists
+from sqlalchemy import Exists, Select, String, UniqueConstraint, and_, any_, bindparam, exists, literal_column
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Field, SQLModel, col, select
@@ -161,10 +162,14 @@ PEOPLE: BindParameter[list[int]] = bindparam("person_ids", expanding=True)
 
 @cache
 def _awaiting_receipts_of_many() -> Select[int, int | None, int, int | None]:
+    return _awaiting_receipts_query(col(Delivery.person_id).in_(PEOPLE), NOW)
+
+
+def _awaiting_receipts_query(people: Any, now: Any) -> Select[int, int | None, int, int | None]:
     """The notices awaiting 收到 for many people at once: each visible (not held) notice row to
     them of a confirmed notice that wants 收到 and that they have not acknowledged."""
     held = and_(col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.retry]),
-                col(Delivery.next_attempt_at) > NOW)
+                col(Delivery.next_attempt_at) > now)
     # "Not confirmed yet" as a probe of the reply key per row, not as NOT EXISTS: PostgreSQL turns NOT
     # EXISTS into an anti-join planned from the statistics, and during a burst they describe the
     # engagement table as it was before it (a few rows), so it planned a scan of all the notice's
@@ -179,7 +184,7 @@ def _awaiting_receipts_of_many() -> Select[int, int | None, int, int | None]:
     return (
         core_select(col(Delivery.person_id), col(Notice.id), col(Notice.org_id), col(Delivery.digest_id))
         .join(Notice, of_notice(Delivery, Notice.id))
-        .where(col(Delivery.person_id).in_(PEOPLE), col(Delivery.purpose) == Purpose.notice,
+        .where(people, col(Delivery.purpose) == Purpose.notice,
                col(Notice.status) == NoticeStatus.confirmed, col(Notice.wants_receipt), ~held, receipt.is_(None))
     )
 
@@ -187,14 +192,29 @@ def _awaiting_receipts_of_many() -> Select[int, int | None, int, int | None]:
 async def awaiting_receipts_of(conn: AsyncConnection, person_ids: Sequence[int]) -> dict[int, list[AwaitingNotice]]:
     """For each person, the notices awaiting their 收到, newest first: one query for the bare 收到 of
     every member answering at the same moment (the callback path batches them)."""
-    found: dict[int, dict[int, tuple[int, set[int]]]] = {}
+    rows: list[Any] = []
     for part in chunks(list(person_ids)):
-        result = await conn.execute(_awaiting_receipts_of_many(), {"person_ids": list(part), "now": utcnow()})
-        for person_id, notice_id, org_id, digest_id in result:
-            assert notice_id is not None  # the join's key
-            entry = found.setdefault(person_id, {}).setdefault(notice_id, (org_id, set()))
-            if digest_id is not None:
-                entry[1].add(digest_id)
+        rows += await conn.execute(_awaiting_receipts_of_many(), {"person_ids": list(part), "now": utcnow()})
+    return awaiting_by_person(rows)
+
+
+def awaiting_receipts_sql(dialect: Dialect) -> str:
+    """The same query as driver-level SQL for asyncpg, with the people as $1 (an int array) and the
+    time as $2: the callback path runs it on its own connection, without SQLAlchemy's execution
+    layer (cache key, expanding the IN list, a greenlet hop), which cost as much as the query."""
+    query = _awaiting_receipts_query(col(Delivery.person_id) == any_(literal_column("$1::integer[]")),
+                                     literal_column("$2::timestamptz"))
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def awaiting_by_person(rows: Iterable[Any]) -> dict[int, list[AwaitingNotice]]:
+    """Rows of (person id, notice id, organisation id, digest id), grouped per person, newest first."""
+    found: dict[int, dict[int, tuple[int, set[int]]]] = {}
+    for person_id, notice_id, org_id, digest_id in rows:
+        assert notice_id is not None  # the join's key
+        entry = found.setdefault(person_id, {}).setdefault(notice_id, (org_id, set()))
+        if digest_id is not None:
+            entry[1].add(digest_id)
     return {
         person_id: [AwaitingNotice(n, org_id, frozenset(digests))
                     for n, (org_id, digests) in sorted(notices.items(), reverse=True)]

@@ -4,7 +4,7 @@ connection. Values go through the columns' own SQLAlchemy bind processors, so a 
 the ORM would store it (enums by name, aware datetimes in UTC, JSON as text)."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table
@@ -165,7 +165,7 @@ async def write_postgres(
 
 def _stamped(results: list[list[Written]], version: int) -> list[list[Written]]:
     # Every change the batch logged is at this one version.
-    return [[replace(w, version=version) if w.done else w for w in group] for group in results]
+    return [[Written(True, w.id, version) if w.done else w for w in group] for group in results]
 
 
 async def _write_shape(conn: Any, statements: Statements, items: Sequence[tuple[RowWrite, int | None, Any]]

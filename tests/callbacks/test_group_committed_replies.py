@@ -4,17 +4,20 @@ users live it, on two instances sharing one database: what one instance wrote, t
 
 import asyncio
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 
 from bot.batch_loader import BatchLoader
 from bot.callbacks.journal import InboundJournal
-from bot.keys import DIRECTORY, JOURNAL
+from bot.callbacks.journal_stores import driver_pool
+from bot.keys import DIRECTORY, ENGINE, JOURNAL
 from models import AuditEntry, Engagement, Identity, Inquiry, Platform
 from models.audit import audit_row
 from models.clock import utcnow
 from models.delivery import CLAIMED, OPEN_STATUSES, Delivery
 from models.directory_version import DirectoryChange, directory_change
+from models.engagement import AwaitingNotice, awaiting_by_person, awaiting_receipts_of, awaiting_receipts_sql
 from models.inbound import InboundMessage, InboundStatus
 from models.row_writes import PARENT_ID, RowWrite, table_of
 from tests.notices.test_inquiries import _resident
@@ -137,6 +140,37 @@ async def test_a_bad_row_fails_only_its_own_handler_not_the_callbacks_it_shared_
         changes = (await conn.exec_driver_sql("SELECT count(*) FROM directory_change")).scalar_one()
         logged = (await conn.exec_driver_sql("SELECT count(*) FROM inbound_message")).scalar_one()
     assert (identities, changes, logged) == (1, 1, 1)
+
+
+async def test_the_driver_level_look_up_of_what_awaits_shou_dao_finds_what_the_orm_query_finds(
+    stack: Stack, roster: Roster
+) -> None:
+    engine = stack.app[ENGINE]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL runs the look-up at driver level")
+    li = stack.phone("mp", "o_li")
+    assert "绑定成功" in ((await li.send_text("绑定 LI2345")).content or "")
+    notice_id = await _send_urgent_notice(stack)
+    await _sent(stack, notice_id)
+    people = [p.id for p in roster.people.values() if p.id is not None]
+
+    async def both() -> tuple[dict[int, list[AwaitingNotice]], dict[int, list[AwaitingNotice]]]:
+        async with engine.connect() as conn:
+            orm = await awaiting_receipts_of(conn, people)
+        pool = await driver_pool(engine, 1)
+        try:
+            async with pool.acquire() as raw:
+                rows = await raw.fetch(awaiting_receipts_sql(engine.dialect), people, utcnow())
+        finally:
+            await pool.close()
+        return orm, awaiting_by_person(rows)
+
+    li_id = roster.people["li"].id
+    orm, driver = await both()
+    assert driver == orm and [a.notice_id for a in orm[li_id]] == [notice_id]  # type: ignore[index]
+    assert (await li.send_text("收到")).content == f"已确认收到第 {notice_id} 号通知。"
+    orm, driver = await both()
+    assert driver == orm and li_id not in orm and orm
 
 
 async def test_a_shou_dao_is_logged_written_and_answered_in_one_group_commit(stack: Stack, roster: Roster) -> None:
