@@ -10,13 +10,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.callbacks.row_sql import Statements, write_postgres, write_sqlite
+from bot.callbacks.row_sql import Attached, Statements, write_postgres, write_sqlite
 from models.bulk import chunks
 from models.row_writes import RowWrite, Written
 
@@ -172,26 +173,29 @@ async def driver_pool(engine: AsyncEngine, size: int) -> asyncpg.Pool:
     """An asyncpg pool of the engine's database, for the callback path's statements at driver level."""
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     # A generic plan made while a table was small (or never analysed) joins unnest() or an array to
-    # the table by scanning all of it; a custom plan per execution uses the index.
+    # the table by scanning all of it, and is kept as the table grows; a custom plan per execution uses
+    # the index. (Generic plans with sequential scans turned off made first contacts 5 times slower.)
     return await asyncpg.create_pool(dsn, min_size=1, max_size=size,
                                      server_settings={"plan_cache_mode": "force_custom_plan"})
 
 
-# Claims and settlements of a batch in ONE statement: one round trip and one commit per batch. The
-# settlements always concern keys claimed in earlier, committed batches, so the UPDATE never needs to
-# see this statement's own inserts.
+@cache
+def _settled(before: int) -> str:
+    """Settlements as a data-modifying CTE of another statement, their four parameters (status, reply,
+    error, key arrays) after `before` others. The settlements always concern keys claimed in earlier,
+    committed batches or earlier statements of this one, so the UPDATE never needs to see its own
+    statement's inserts."""
+    n = before
+    return ("settled AS (UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e"
+            f" FROM unnest(${n + 1}::text[], ${n + 2}::text[], ${n + 3}::text[], ${n + 4}::varchar[])"
+            " AS u(s, r, e, k) WHERE m.dedupe_key = u.k RETURNING 1)")
+
+
+# Claims and settlements of a batch in ONE statement: one round trip and one commit per batch.
 _PG_WRITE = (
-    "WITH settled AS ("
-    " UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e"
-    " FROM unnest($8::text[], $9::text[], $10::text[], $11::varchar[]) AS u(s, r, e, k)"
-    " WHERE m.dedupe_key = u.k RETURNING 1"
-    f") INSERT INTO inbound_message ({', '.join(COLUMNS)}) "
+    f"WITH {_settled(7)} INSERT INTO inbound_message ({', '.join(COLUMNS)}) "
     "SELECT *, $12::timestamptz FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], "
     "$5::varchar[], $6::inboundstatus[], $7::text[]) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
-)
-_PG_SETTLE = (
-    "UPDATE inbound_message AS m SET status = u.s::inboundstatus, reply = u.r, error = u.e"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::varchar[]) AS u(s, r, e, k) WHERE m.dedupe_key = u.k"
 )
 _PG_EXISTING = "SELECT dedupe_key, status::text, reply FROM inbound_message WHERE dedupe_key = ANY($1::varchar[])"
 
@@ -228,11 +232,16 @@ class PostgresJournalStore:
                 async with raw.transaction():
                     inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *claim_columns, *settle_columns, now)}
                     live = [f for f in finishes if f.claim is None or f.key in inserted]
-                    handled = groups + [f.rows for f in live]
-                    written = await write_postgres(raw, self._statements, handled)
-                    outcomes = [(*_conclude(f, w), f.key) for f, w in zip(live, written[len(groups):], strict=True)]
-                    if outcomes:
-                        await raw.execute(_PG_SETTLE, *[list(col) for col in zip(*outcomes, strict=True)])
+
+                    def settle(results: list[list[Written]]) -> Attached | None:
+                        # The finishes' statuses and replies, known once their own rows are written,
+                        # ride along with the next statement (their audit entries, say).
+                        outcomes = [(*_conclude(f, w), f.key) for f, w in zip(live, results[len(groups):], strict=True)]
+                        return (_settled, [list(c) for c in zip(*outcomes, strict=True)]) if outcomes else None
+
+                    written = await write_postgres(raw, self._statements, groups + [f.rows for f in live], settle)
+                    for f, w in zip(live, written[len(groups):], strict=True):
+                        f.written = w  # with the directory version the batch took
                     written = written[:len(groups)]
             else:  # one statement: its own transaction
                 inserted = {r[0] for r in await raw.fetch(_PG_WRITE, *claim_columns, *settle_columns, now)}

@@ -72,6 +72,24 @@ class Statements:
             self._arrays[key] = (sql, [names.index(c) for c in row.conflict])
         return self._arrays[key]
 
+    def insert_taking_version(self, row: RowWrite) -> tuple[str, list[int]]:
+        """PostgreSQL: the insert of many rows of `row`'s shape that takes the next directory version
+        itself (a data-modifying CTE) and puts it in the columns that name it, returning it; and which
+        parameters those columns are (they are not sent)."""
+        key = ("version", *_shape_key(row))
+        if key not in self._arrays:
+            table, names = row.table, tuple(row.values)
+            marked = [i for i, n in enumerate(names) if row.values[n] is DIRECTORY_VERSION]
+            sent = [n for i, n in enumerate(names) if i not in marked]
+            casts = ", ".join(f"${j + 1}::{table.c[n].type.compile(dialect=self._dialect)}[]"
+                              for j, n in enumerate(sent))
+            picked = ", ".join("v.version" if i in marked else f"u.c{sent.index(n)}" for i, n in enumerate(names))
+            aliases = ", ".join(f"c{j}" for j in range(len(sent)))
+            sql = (f"WITH v AS ({TAKE_VERSION}) INSERT INTO {table.name} ({', '.join(names)}) "
+                   f"SELECT {picked} FROM v, unnest({casts}) AS u({aliases}) RETURNING (SELECT version FROM v)")
+            self._arrays[key] = (sql, marked)
+        return self._arrays[key]
+
     def params(self, row: RowWrite, shape: Shape, parent_id: int | None, version: Callable[[], int]) -> list[Any]:
         out = []
         for name, process in zip(shape.columns, shape.processors, strict=True):
@@ -117,16 +135,47 @@ def write_sqlite(conn: Any, statements: Statements, groups: Sequence[Sequence[Ro
     return results
 
 
+# A statement to run with the next one, as a data-modifying CTE: its text given the number of the
+# parameters before its own ("name AS (UPDATE ... $n+1 ...)"), and its parameters.
+Attached = tuple[Callable[[int], str], list[Any]]
+
+
+class _Riding:
+    """The statement waiting to ride along with the next one of the batch (a round trip saved)."""
+
+    def __init__(self) -> None:
+        self.waiting: Attached | None = None
+
+    def onto(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        if self.waiting is None:
+            return sql, params
+        cte, extra = self.waiting
+        self.waiting = None
+        fragment = cte(len(params))
+        sql = f"WITH {fragment}, {sql[5:]}" if sql.startswith("WITH ") else f"WITH {fragment} {sql}"
+        return sql, params + extra
+
+    async def fetch(self, conn: Any, sql: str, params: list[Any]) -> list[Any]:
+        sql, params = self.onto(sql, params)
+        return list(await conn.fetch(sql, *params))
+
+
 async def write_postgres(
-    conn: Any, statements: Statements, groups: Sequence[Sequence[RowWrite]]
+    conn: Any, statements: Statements, groups: Sequence[Sequence[RowWrite]],
+    then: Callable[[list[list[Written]]], Attached | None] | None = None,
 ) -> list[list[Written]]:
     """Runs in the journal's open PostgreSQL transaction; one result list per group. The inserts of one
     shape go as one statement over arrays (a round trip per shape and level, not per row), so a batch
-    of 200 收到 costs two statements, not 400."""
+    of 200 收到 costs two statements, not 400. `then` is told the groups' results as soon as they are
+    known (before their rows' `then` rows and the directory version are written) and may give a
+    statement that rides along with the next one."""
     results: list[list[Written]] = [[Written(False)] * len(group) for group in groups]
     Item = tuple[RowWrite, int | None, tuple[int, int] | None]  # the row, its parent's id, its result slot
     level: list[Item] = [(row, None, (g, r)) for g, group in enumerate(groups) for r, row in enumerate(group)]
     later: Later = []
+    riding = _Riding()
+    if not level and then is not None:
+        riding.waiting = then(results)
     while level:
         below: list[Item] = []
         shapes: dict[tuple[Any, ...], list[Item]] = {}
@@ -139,28 +188,48 @@ async def write_postgres(
             else:
                 shapes.setdefault(_shape_key(row), []).append(item)
         for items in shapes.values():
-            outcomes = await _write_shape(conn, statements, items)
+            outcomes = await _write_shape(conn, statements, items, riding)
             for (row, _parent, slot), written in zip(items, outcomes, strict=True):
                 if slot is not None:
                     results[slot[0]][slot[1]] = written
                 if written.done:
                     below += [(child, written.id, None) for child in row.then]
+        if then is not None and level and level[0][2] is not None:  # the groups' own rows are written
+            riding.waiting = then(results)
         level = below
     if later:
-        version = await conn.fetchval(TAKE_VERSION)
-        # A batch of first contacts names the version once per member: one statement per shape.
-        by_shape: dict[tuple[Any, ...], Later] = {}
-        for row, parent_id in later:
-            by_shape.setdefault(_shape_key(row), []).append((row, parent_id))
-        for rows in by_shape.values():
-            shape = statements.of(rows[0][0])
-            params = [statements.params(row, shape, parent_id, lambda: version) for row, parent_id in rows]
-            if len(rows) == 1:
-                await conn.execute(shape.sql, *params[0])
-            else:
-                await conn.fetch(statements.insert_arrays(rows[0][0])[0], *[list(c) for c in zip(*params, strict=True)])
-        results = _stamped(results, version)
+        results = _stamped(results, await _write_versioned(conn, statements, later, riding))
+    if riding.waiting is not None:  # nothing came after: it goes alone
+        await riding.fetch(conn, "SELECT 1", [])
     return results
+
+
+async def _write_versioned(conn: Any, statements: Statements, later: Later, riding: _Riding) -> int:
+    """The rows that name the directory version, the version taken by the first statement; returns it.
+    A batch of first contacts names the version once per member: one statement per shape."""
+    by_shape: dict[tuple[Any, ...], Later] = {}
+    for row, parent_id in later:
+        by_shape.setdefault(_shape_key(row), []).append((row, parent_id))
+    shapes = list(by_shape.values())
+    first = shapes[0][0][0]
+    if first.conflict:  # it might insert nothing, and a version taken must be logged
+        version = int((await riding.fetch(conn, TAKE_VERSION, []))[0][0])
+    else:
+        shape = statements.of(first)
+        sql, marked = statements.insert_taking_version(first)
+        params = [statements.params(row, shape, parent_id, lambda: 0) for row, parent_id in shapes[0]]
+        columns = [list(c) for i, c in enumerate(zip(*params, strict=True)) if i not in marked]
+        version = int((await riding.fetch(conn, sql, columns))[0][0])
+        shapes = shapes[1:]
+    for rows in shapes:
+        shape = statements.of(rows[0][0])
+        params = [statements.params(row, shape, parent_id, lambda: version) for row, parent_id in rows]
+        if len(rows) == 1:
+            await riding.fetch(conn, shape.sql, params[0])
+        else:
+            columns = [list(c) for c in zip(*params, strict=True)]
+            await riding.fetch(conn, statements.insert_arrays(rows[0][0])[0], columns)
+    return version
 
 
 def _stamped(results: list[list[Written]], version: int) -> list[list[Written]]:
@@ -168,8 +237,8 @@ def _stamped(results: list[list[Written]], version: int) -> list[list[Written]]:
     return [[Written(True, w.id, version) if w.done else w for w in group] for group in results]
 
 
-async def _write_shape(conn: Any, statements: Statements, items: Sequence[tuple[RowWrite, int | None, Any]]
-                       ) -> list[Written]:
+async def _write_shape(conn: Any, statements: Statements, items: Sequence[tuple[RowWrite, int | None, Any]],
+                       riding: _Riding) -> list[Written]:
     first = items[0][0]
     shape = statements.of(first)
     has_id = "id" in first.table.c
@@ -178,13 +247,13 @@ async def _write_shape(conn: Any, statements: Statements, items: Sequence[tuple[
     if len(items) == 1 or (not first.conflict and has_id and first.then):
         out = []
         for row, parent_id, _slot in items:
-            found = await conn.fetch(shape.sql, *statements.params(row, shape, parent_id, _no_version))
+            found = await riding.fetch(conn, shape.sql, statements.params(row, shape, parent_id, _no_version))
             out.append(Written(bool(found), found[0][0] if found and has_id else None))
         return out
     rows = [statements.params(row, shape, parent_id, _no_version) for row, parent_id, _slot in items]
     sql, key_at = statements.insert_arrays(first)
     columns = [list(column) for column in zip(*rows, strict=True)]
-    returned = await conn.fetch(sql, *columns)
+    returned = await riding.fetch(conn, sql, columns)
     if not first.conflict:
         return [Written(True) for _ in items]
     ids = {tuple(r[1:]): (r[0] if has_id else None) for r in returned}

@@ -3,13 +3,14 @@ after a notice — are written in the inbound log's group commit instead of a se
 users live it, on two instances sharing one database: what one instance wrote, the other sees."""
 
 import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, func, select
 
 from bot.batch_loader import BatchLoader
-from bot.callbacks.journal import InboundJournal
+from bot.callbacks.journal import InboundJournal, claim_row
 from bot.callbacks.journal_stores import driver_pool
 from bot.keys import DIRECTORY, ENGINE, JOURNAL
 from models import AuditEntry, Engagement, Identity, Inquiry, Platform
@@ -140,6 +141,45 @@ async def test_a_bad_row_fails_only_its_own_handler_not_the_callbacks_it_shared_
         changes = (await conn.exec_driver_sql("SELECT count(*) FROM directory_change")).scalar_one()
         logged = (await conn.exec_driver_sql("SELECT count(*) FROM inbound_message")).scalar_one()
     assert (identities, changes, logged) == (1, 1, 1)
+
+
+async def test_each_handlers_rows_and_reply_are_logged_together_whatever_the_rows_lead_on_to(
+    engine: AsyncEngine,
+) -> None:
+    """A reply whose rows have nothing below them, one whose rows go on to an audit entry and the
+    directory version, and a retry of a message logged before: each gets its own reply logged, and
+    the change's version is the one the batch took (on PostgreSQL the replies ride along with the
+    batch's next statement, or go alone)."""
+    journal = InboundJournal(engine)
+    await journal.start()
+
+    def reply(text: str) -> Any:
+        return lambda written: ("replied", f"{text} {[w.done for w in written]}", None)
+
+    def finish(key: str, rows: list[RowWrite], text: str) -> Any:
+        return journal.finish(dedupe_key=key, rows=rows, conclude=reply(text), claim=claim_row(
+            dedupe_key=key, platform="mp", from_user="o_" + key, msg_type="text", content=text))
+
+    try:
+        await journal.claim(dedupe_key="old", platform="mp", from_user="o_old", msg_type="text", content="你好")
+        identity = RowWrite(table_of(Identity), {"platform": Platform.mp, "app_id": "wx", "external_id": "o_b",
+                                                 "following": True, "created_at": utcnow()},
+                            conflict=("platform", "app_id", "external_id"),
+                            then=(audit_row(action="identity.bind"), directory_change(identity_id=PARENT_ID)))
+        alone = await finish("a", [audit_row(action="test.alone")], "甲")  # a batch of its own
+        below, again = await asyncio.gather(finish("b", [identity], "乙"),
+                                            finish("old", [audit_row(action="test.again")], "丙"))
+    finally:
+        await journal.stop()
+    assert (alone.reply, below.reply) == ("甲 [True]", "乙 [True]") and not again.claim.new
+    async with engine.connect() as conn:
+        logged = dict((await conn.exec_driver_sql(
+            "SELECT dedupe_key, reply FROM inbound_message WHERE status = 'replied'")).all())
+        version = (await conn.exec_driver_sql(
+            "SELECT version FROM directory_change WHERE identity_id IS NOT NULL")).scalar_one()
+        actions = sorted((await conn.exec_driver_sql("SELECT action FROM audit_entry")).scalars())
+    assert logged == {"a": "甲 [True]", "b": "乙 [True]"}
+    assert below.written[0].version == version and actions == ["identity.bind", "test.alone"]
 
 
 async def test_the_driver_level_look_up_of_what_awaits_shou_dao_finds_what_the_orm_query_finds(
