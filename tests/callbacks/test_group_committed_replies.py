@@ -147,7 +147,8 @@ async def test_each_handlers_rows_and_reply_are_logged_together_whatever_the_row
     engine: AsyncEngine,
 ) -> None:
     """A reply whose rows have nothing below them, one whose rows go on to an audit entry and the
-    directory version, and a retry of a message logged before: each gets its own reply logged, and
+    directory version, one whose row was there already, and a retry of a message logged before: each
+    gets its own reply logged, and
     the change's version is the one the batch took (on PostgreSQL the replies ride along with the
     batch's next statement, or go alone)."""
     journal = InboundJournal(engine)
@@ -169,16 +170,18 @@ async def test_each_handlers_rows_and_reply_are_logged_together_whatever_the_row
         alone = await finish("a", [audit_row(action="test.alone")], "甲")  # a batch of its own
         below, again = await asyncio.gather(finish("b", [identity], "乙"),
                                             finish("old", [audit_row(action="test.again")], "丙"))
+        existed = await finish("c", [identity], "丁")  # its row is there already: another reply
     finally:
         await journal.stop()
-    assert (alone.reply, below.reply) == ("甲 [True]", "乙 [True]") and not again.claim.new
+    assert (alone.reply, below.reply, existed.reply) == ("甲 [True]", "乙 [True]", "丁 [False]")
+    assert not again.claim.new
     async with engine.connect() as conn:
         logged = dict((await conn.exec_driver_sql(
             "SELECT dedupe_key, reply FROM inbound_message WHERE status = 'replied'")).all())
         version = (await conn.exec_driver_sql(
             "SELECT version FROM directory_change WHERE identity_id IS NOT NULL")).scalar_one()
         actions = sorted((await conn.exec_driver_sql("SELECT action FROM audit_entry")).scalars())
-    assert logged == {"a": "甲 [True]", "b": "乙 [True]"}
+    assert logged == {"a": "甲 [True]", "b": "乙 [True]", "c": "丁 [False]"}
     assert below.written[0].version == version and actions == ["identity.bind", "test.alone"]
 
 
