@@ -33,6 +33,7 @@ class Statements:
         self._numbered = dialect.name == "postgresql"
         self._shapes: dict[tuple[Any, ...], Shape] = {}
         self._arrays: dict[tuple[Any, ...], tuple[str, list[int]]] = {}
+        self._ctes: dict[tuple[Any, ...], str] = {}
 
     def _mark(self, n: int) -> str:
         return f"${n}" if self._numbered else "?"
@@ -71,6 +72,32 @@ class Statements:
             sql += f" RETURNING {', '.join((first, *row.conflict))}"
             self._arrays[key] = (sql, [names.index(c) for c in row.conflict])
         return self._arrays[key]
+
+    def children_cte(self, child: RowWrite, parent: RowWrite, name: str, before: int) -> str:
+        """PostgreSQL: `name AS (INSERT ...)`, the inserts of many `child` rows of `parent`'s shape
+        within the parents' statement (their insert is the CTE `p`): each child is sent with its
+        parent's conflict key and written only if that parent was inserted, its PARENT_ID columns
+        taken from `p.id`. Its parameters are the child's columns without those, then the key's,
+        numbered after `before` others."""
+        parent_ids = tuple(n for n, v in child.values.items() if v is PARENT_ID)
+        key = ("children", *_shape_key(child), parent_ids, *_shape_key(parent), name, before)
+        if key not in self._ctes:
+            names = tuple(child.values)
+            sent = [n for n in names if n not in parent_ids]
+            types = [child.table.c[n].type for n in sent] + [parent.table.c[n].type for n in parent.conflict]
+            casts = ", ".join(f"${before + j + 1}::{t.compile(dialect=self._dialect)}[]" for j, t in enumerate(types))
+            aliases = ", ".join([f"c{j}" for j in range(len(sent))] + [f"k{j}" for j in range(len(parent.conflict))])
+            picked = ", ".join("p.id" if n in parent_ids else f"u.c{sent.index(n)}" for n in names)
+            join = " AND ".join(f"p.{n} = u.k{j}" for j, n in enumerate(parent.conflict))
+            self._ctes[key] = (f"{name} AS (INSERT INTO {child.table.name} ({', '.join(names)}) "
+                               f"SELECT {picked} FROM unnest({casts}) AS u({aliases}) JOIN p ON {join} RETURNING 1)")
+        return self._ctes[key]
+
+    def child_params(self, child: RowWrite) -> list[Any]:
+        """A child's parameters for `children_cte` (without its PARENT_ID columns, the key not added)."""
+        shape = self.of(child)
+        return [v for n, v in zip(shape.columns, self.params(child, shape, None, _no_version), strict=True)
+                if child.values[n] is not PARENT_ID]
 
     def insert_taking_version(self, row: RowWrite) -> tuple[str, list[int]]:
         """PostgreSQL: the insert of many rows of `row`'s shape that takes the next directory version
@@ -189,11 +216,11 @@ async def write_postgres(
                 shapes.setdefault(_shape_key(row), []).append(item)
         for items in shapes.values():
             outcomes = await _write_shape(conn, statements, items, riding)
-            for (row, _parent, slot), written in zip(items, outcomes, strict=True):
+            for (_row, _parent, slot), (written, rest) in zip(items, outcomes, strict=True):
                 if slot is not None:
                     results[slot[0]][slot[1]] = written
                 if written.done:
-                    below += [(child, written.id, None) for child in row.then]
+                    below += [(child, written.id, None) for child in rest]
         if then is not None and level and level[0][2] is not None:  # the groups' own rows are written
             riding.waiting = then(results)
         level = below
@@ -237,33 +264,57 @@ def _stamped(results: list[list[Written]], version: int) -> list[list[Written]]:
     return [[Written(True, w.id, version) if w.done else w for w in group] for group in results]
 
 
+Outcome = tuple[Written, tuple[RowWrite, ...]]  # what a row did, and its `then` rows still to write
+
+
 async def _write_shape(conn: Any, statements: Statements, items: Sequence[tuple[RowWrite, int | None, Any]],
-                       riding: _Riding) -> list[Written]:
+                       riding: _Riding) -> list[Outcome]:
     first = items[0][0]
     shape = statements.of(first)
     has_id = "id" in first.table.c
-    # One row, or rows whose children need their ids without a key to match them by: one statement
-    # each (RETURNING of a multi-row insert does not promise the input's order).
-    if len(items) == 1 or (not first.conflict and has_id and first.then):
+    # Without a key (which the rows with one are matched by, and their children with them): one row,
+    # or rows whose children need their ids, one statement each (RETURNING of a multi-row insert does
+    # not promise the input's order).
+    if not first.conflict and (len(items) == 1 or (has_id and first.then)):
         out = []
         for row, parent_id, _slot in items:
             found = await riding.fetch(conn, shape.sql, statements.params(row, shape, parent_id, _no_version))
-            out.append(Written(bool(found), found[0][0] if found and has_id else None))
+            out.append((Written(bool(found), found[0][0] if found and has_id else None), row.then))
         return out
     rows = [statements.params(row, shape, parent_id, _no_version) for row, parent_id, _slot in items]
     sql, key_at = statements.insert_arrays(first)
     columns = [list(column) for column in zip(*rows, strict=True)]
-    returned = await riding.fetch(conn, sql, columns)
     if not first.conflict:
-        return [Written(True) for _ in items]
-    ids = {tuple(r[1:]): (r[0] if has_id else None) for r in returned}
-    out, seen = [], set()
-    for params in rows:
-        key = tuple(params[i] for i in key_at)
-        # The same key twice in one batch (two messages of one person at once): the first one wrote it.
-        out.append(Written(key in ids and key not in seen, ids.get(key) if key not in seen else None))
+        await riding.fetch(conn, sql, columns)
+        return [(Written(True), row.then) for row, _parent, _slot in items]
+    keys = [tuple(params[i] for i in key_at) for params in rows]
+    # The children that need nothing but their parent (no rows below them, no directory version) are
+    # written in the parents' statement, matched to them by the parents' key: one round trip for both.
+    firsts, seen = [], set()
+    for key in keys:
+        firsts.append(key not in seen)  # the same key twice in one batch: the first one writes it
         seen.add(key)
-    return out
+    along: dict[tuple[Any, ...], tuple[RowWrite, list[list[Any]]]] = {}
+    for (row, _parent, _slot), key, is_first in zip(items, keys, firsts, strict=True):
+        for child in row.then:
+            if is_first and _rides_along(child):
+                params = statements.child_params(child) + list(key)
+                along.setdefault(_shape_key(child), (child, []))[1].append(params)
+    if along:
+        ctes, params = [], list(columns)
+        for n, (child, child_rows) in enumerate(along.values()):
+            ctes.append(statements.children_cte(child, first, f"c{n}", len(params)))
+            params += [list(column) for column in zip(*child_rows, strict=True)]
+        sql, columns = f"WITH p AS ({sql}), {', '.join(ctes)} SELECT * FROM p", params
+    returned = await riding.fetch(conn, sql, columns)
+    ids = {tuple(r[1:]): (r[0] if has_id else None) for r in returned}
+    return [(Written(key in ids and is_first, ids.get(key) if is_first else None),
+             tuple(c for c in row.then if not _rides_along(c)))
+            for (row, _parent, _slot), key, is_first in zip(items, keys, firsts, strict=True)]
+
+
+def _rides_along(child: RowWrite) -> bool:
+    return not child.then and not _names_version(child)
 
 
 def _no_version() -> int:

@@ -185,6 +185,29 @@ async def test_each_handlers_rows_and_reply_are_logged_together_whatever_the_row
     assert below.written[0].version == version and actions == ["identity.bind", "test.alone"]
 
 
+async def test_one_persons_messages_in_one_batch_write_their_row_and_its_audit_entry_once(engine: AsyncEngine) -> None:
+    journal = InboundJournal(engine)
+    await journal.start()
+    identity = RowWrite(table_of(Identity), {"platform": Platform.work, "app_id": "corp", "external_id": "zhao",
+                                             "following": True, "created_at": utcnow()},
+                        conflict=("platform", "app_id", "external_id"),
+                        then=(audit_row(action="identity.bind", actor="zhao"), directory_change(identity_id=PARENT_ID)))
+    try:
+        # The first may go alone; the others wait for the next batch together.
+        answers = await asyncio.gather(*(journal.finish(
+            dedupe_key=f"m{i}", rows=[identity], claim=claim_row(dedupe_key=f"m{i}", platform="work", from_user="zhao",
+                                                              msg_type="text", content="你好"),
+            conclude=lambda written: ("replied", "bound" if written[0].done else "wait", None)) for i in range(4)))
+    finally:
+        await journal.stop()
+    assert sorted(a.reply or "" for a in answers) == ["bound", "wait", "wait", "wait"]
+    async with engine.connect() as conn:
+        counts = [(await conn.exec_driver_sql(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("identity", "audit_entry", "directory_change")]
+        replies = sorted((await conn.exec_driver_sql("SELECT reply FROM inbound_message")).scalars())
+    assert counts == [1, 1, 1] and replies == ["bound", "wait", "wait", "wait"]
+
+
 async def test_the_driver_level_look_up_of_what_awaits_shou_dao_finds_what_the_orm_query_finds(
     stack: Stack, roster: Roster
 ) -> None:
@@ -278,7 +301,9 @@ async def test_members_opening_the_app_at_the_same_moment_are_each_bound_with_on
         assert sorted(i.external_id for i in identities) == ["wangshuji", "zhaody"]
         changes = (await s.exec(select(DirectoryChange).where(
             col(DirectoryChange.identity_id).in_([i.id for i in identities])))).all()
+        binds = (await s.exec(select(AuditEntry.actor).where(AuditEntry.action == "identity.bind"))).all()
     assert sorted(c.identity_id for c in changes) == sorted(i.id for i in identities)  # type: ignore[type-var]
+    assert sorted(binds) == ["wechat:work:wangshuji", "wechat:work:zhaody"]  # one each, in whichever batch
     # Whichever of 赵党员's two messages came second found the identity written a moment before.
     help_text = (await zhao.send_text("帮助")).content
     assert help_text and "自动关联" not in help_text
