@@ -11,6 +11,7 @@ from models.inbound import InboundMessage, InboundStatus
 from models.inquiry import Inquiry
 from models.login import LoginToken
 from models.notice import Notice, NoticeStatus, Urgency
+from models.official_days import OfficialDay
 from models.organisation import Organisation, OrgLevel, Unit
 from models.person import Membership, Person, PersonKind, Role, RoleKind
 from models.subject import Subject, SubjectKind
@@ -36,6 +37,7 @@ __all__ = [
     "Membership",
     "Notice",
     "NoticeStatus",
+    "OfficialDay",
     "OrgLevel",
     "Organisation",
     "Person",
