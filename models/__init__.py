@@ -10,6 +10,7 @@ from models.identity import Identity, Platform
 from models.inbound import InboundMessage, InboundStatus
 from models.inquiry import Inquiry
 from models.login import LoginToken
+from models.meeting import Meeting, MeetingKind, MeetingSeries
 from models.notice import Notice, NoticeStatus, Urgency
 from models.official_days import OfficialDay
 from models.organisation import Organisation, OrgLevel, Unit
@@ -34,6 +35,9 @@ __all__ = [
     "InboundStatus",
     "Inquiry",
     "LoginToken",
+    "Meeting",
+    "MeetingKind",
+    "MeetingSeries",
     "Membership",
     "Notice",
     "NoticeStatus",

@@ -1,0 +1,186 @@
+"""Meetings of 三会一课 and 主题党日: one row per meeting, a series row for those that repeat (its rule
+and holiday policy; models/meeting_dates.py places its dates). Who is invited follows the kind: a
+支委会 the organisation's committee (the roles on it), a 党小组会 the group, every other kind the
+organisation's members — those whose primary organisation it is or is below it, and those who take part
+there without it being their primary one (一方隶属、参加多重组织生活)."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.clock import utcnow
+from models.meeting_dates import Every, HolidayPolicy, PlacedDate, Repeat, plan_series
+from models.organisation import Organisation
+from models.person import Membership, Person, PersonKind, Role
+from models.typed import id_of
+from models.workdays import WorkCalendar
+
+TITLE_LIMIT = 100
+PLACE_LIMIT = 100
+TOPIC_LIMIT = 500
+
+
+class MeetingKind(StrEnum):
+    assembly = "assembly"  # 支部党员大会
+    committee = "committee"  # 支委会
+    group = "group"  # 党小组会
+    lecture = "lecture"  # 党课
+    party_day = "party_day"  # 主题党日
+    life = "life"  # 组织生活会
+    appraisal = "appraisal"  # 民主评议党员
+    other = "other"  # 其他
+
+
+KIND_NAMES = {
+    MeetingKind.assembly: "支部党员大会", MeetingKind.committee: "支委会", MeetingKind.group: "党小组会",
+    MeetingKind.lecture: "党课", MeetingKind.party_day: "主题党日", MeetingKind.life: "组织生活会",
+    MeetingKind.appraisal: "民主评议党员", MeetingKind.other: "其他",
+}
+# What secretaries write for each kind, longest first when matched as a prefix.
+KIND_WORDS = {
+    **{name: kind for kind, name in KIND_NAMES.items()},
+    "党员大会": MeetingKind.assembly, "支部大会": MeetingKind.assembly, "支委会议": MeetingKind.committee,
+    "支部委员会": MeetingKind.committee, "小组会": MeetingKind.group, "党小组": MeetingKind.group,
+    "上党课": MeetingKind.lecture, "党日": MeetingKind.party_day, "党日活动": MeetingKind.party_day,
+    "主题党日活动": MeetingKind.party_day, "民主评议": MeetingKind.appraisal, "评议党员": MeetingKind.appraisal,
+    "组织生活": MeetingKind.life,
+}
+
+
+def kind_of(word: str) -> MeetingKind | None:
+    """The kind a secretary named (支委会, 党小组会, 主题党日, 党日…), or an API's own name (committee)."""
+    word = word.strip()
+    try:
+        return MeetingKind(word)
+    except ValueError:
+        return KIND_WORDS.get(word)
+
+
+class MeetingStatus(StrEnum):
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+    held = "held"  # recorded as held (已召开): only these count for the obligations
+
+
+class MeetingSeries(SQLModel, table=True):
+    __tablename__ = "meeting_series"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    kind: MeetingKind = Field(sa_type=String(20))
+    every: Every = Field(sa_type=String(10))
+    day: int | None = None
+    weekday: int | None = None  # 1 = Monday … 7 = Sunday
+    nth: int | None = None  # 1–4, -1: the last
+    until: date | None = None
+    holiday_policy: HolidayPolicy = Field(default=HolidayPolicy.next_workday, sa_type=String(20))
+    created_by_person_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def repeat(self) -> Repeat:
+        return Repeat(self.every, self.day, self.weekday, self.nth, self.until)
+
+
+class Meeting(SQLModel, table=True):
+    __table_args__ = (Index("ix_meeting_org_starts", "org_id", "starts_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int | None = Field(default=None, foreign_key="meeting_series.id", index=True)
+    org_id: int = Field(foreign_key="organisation.id")  # the organiser
+    group_org_id: int | None = Field(default=None, foreign_key="organisation.id")  # a 党小组会's group
+    kind: MeetingKind = Field(sa_type=String(20))
+    title: str = Field(max_length=TITLE_LIMIT)
+    topic: str = Field(default="", max_length=TOPIC_LIMIT)  # 议题
+    starts_at: datetime  # aware, stored in UTC
+    minutes: int = 90
+    place: str = Field(default="", max_length=PLACE_LIMIT)
+    moved_from: date | None = None  # the series' own date, when a statutory holiday moved it
+    holiday: str = Field(default="", max_length=20)  # that holiday (or the one it is held on, kept)
+    status: MeetingStatus = Field(default=MeetingStatus.scheduled, sa_type=String(20))
+    created_by_person_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+async def attendee_ids(*, session: AsyncSession, kind: MeetingKind, org: Organisation,
+                       group: Organisation | None = None) -> list[int]:
+    """The members invited to a meeting of `kind` organised by `org` (a 党小组会: by `group`, or by
+    `org` when it is itself a group), in id order."""
+    if kind == MeetingKind.committee:
+        query = select(col(Role.person_id)).where(Role.org_id == org.id)
+    else:
+        where = group if group is not None else org
+        # A member of a group below the branch is a member of the branch too; one who only takes part
+        # in `where` is invited to it, not to what lies below it.
+        below = select(col(Organisation.id)).where(col(Organisation.path).startswith(where.path))
+        query = select(col(Membership.person_id)).where(
+            (col(Membership.org_id).in_(below) & col(Membership.is_primary)) | (Membership.org_id == where.id))
+    members = select(col(Person.id)).where(col(Person.id).in_(query), Person.kind == PersonKind.member)
+    return [i for i in (await session.exec(members.order_by(col(Person.id)))).all() if i is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingPlan:
+    """What creating the meeting (or series) will do, for the preview and `dry_run`."""
+
+    kind: MeetingKind
+    org: Organisation
+    group: Organisation | None
+    title: str
+    topic: str
+    at: time  # local time of day
+    tz: tzinfo
+    minutes: int
+    place: str
+    repeat: Repeat | None
+    policy: HolidayPolicy
+    dates: list[PlacedDate]
+    attendees: list[int]
+
+    def starts(self, placed: PlacedDate) -> datetime:
+        return datetime.combine(placed.day, self.at, tzinfo=self.tz)
+
+
+async def plan_meetings(*, session: AsyncSession, kind: MeetingKind, org: Organisation, title: str,
+                        starts_at: datetime, minutes: int, place: str, topic: str = "",
+                        group: Organisation | None = None, repeat: Repeat | None = None,
+                        policy: HolidayPolicy = HolidayPolicy.next_workday,
+                        work_calendar: WorkCalendar) -> MeetingPlan:
+    """`starts_at` is aware: its date is the first meeting's (or the series' first date on or after
+    it), its time of day every meeting's."""
+    tz = starts_at.tzinfo
+    assert tz is not None, "starts_at must carry its offset"
+    dates = plan_series(starts_at.date(), repeat, policy, work_calendar)
+    attendees = await attendee_ids(session=session, kind=kind, org=org, group=group)
+    return MeetingPlan(kind, org, group, title, topic, starts_at.timetz().replace(tzinfo=None), tz, minutes, place,
+                       repeat, policy, dates, attendees)
+
+
+async def create_meetings(*, session: AsyncSession, plan: MeetingPlan,
+                          author_person_id: int | None) -> list[Meeting]:
+    """The meetings of the plan (and their series), flushed; the caller commits."""
+    series = None
+    if plan.repeat is not None:
+        r = plan.repeat
+        series = MeetingSeries(org_id=id_of(plan.org), kind=plan.kind, every=r.every, day=r.day, weekday=r.weekday,
+                               nth=r.nth, until=r.until, holiday_policy=plan.policy,
+                               created_by_person_id=author_person_id)
+        session.add(series)
+        await session.flush()
+    meetings = [
+        Meeting(series_id=series.id if series else None, org_id=id_of(plan.org),
+                group_org_id=plan.group.id if plan.group else None, kind=plan.kind, title=plan.title[:TITLE_LIMIT],
+                topic=plan.topic[:TOPIC_LIMIT], starts_at=plan.starts(p).astimezone(UTC), minutes=plan.minutes,
+                place=plan.place[:PLACE_LIMIT], moved_from=p.moved_from, holiday=p.holiday or "",
+                created_by_person_id=author_person_id)
+        for p in plan.dates
+    ]
+    session.add_all(meetings)
+    await session.flush()
+    return meetings
+
+
+def ends_at(meeting: Meeting) -> datetime:
+    return meeting.starts_at + timedelta(minutes=meeting.minutes)
