@@ -4,7 +4,6 @@ secretary whose role must still cover it. Every send and every refusal is audite
 
 import asyncio
 import hashlib
-import json
 import weakref
 from datetime import datetime
 from typing import Any
@@ -15,111 +14,34 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.keys import SESSIONS, SETTINGS
-from models.api_token import ApiToken, find_active_token
+from bot.web.api_edge import answer, authorised, field, json_body, refused
+from models.api_token import ApiToken
 from models.audit import AuditEntry, record_audit
 from models.notice_send import (
     Draft,
     Refusal,
     RefusalKind,
-    bad,
     checked_deadline,
     checked_text,
     compose_notice,
     confirm,
-    covering,
     orgs_by_code,
-    role_orgs,
     who_of,
 )
-from models.organisation import Organisation
 from models.progress import find_notice, notice_progress
 from models.tasks import is_task_to_secretaries, rollup
 
-MAX_BODY = 64 * 1024
 MAX_KEY = 200
-STATUS = {RefusalKind.bad_request: 400, RefusalKind.not_allowed: 403, RefusalKind.near_duplicate: 409}
-
-
-class HttpRefusal(Refusal):
-    """A refusal only this edge knows (no token, a body too large), with its HTTP status."""
-
-    def __init__(self, status: int, error: str, reason: str, **extra: Any) -> None:
-        super().__init__(RefusalKind.not_allowed, error, reason, **extra)
-        self.status = status
-
-
-def _status(refusal: Refusal) -> int:
-    return refusal.status if isinstance(refusal, HttpRefusal) else STATUS[refusal.kind]
-
-
-def _answer(status: int, body: dict[str, Any], **headers: str) -> web.Response:
-    return web.json_response(body, status=status, headers=headers or None, dumps=_dumps)
-
-
-def _dumps(body: Any) -> str:
-    return json.dumps(body, ensure_ascii=False)
-
-
-async def _authorised(session: AsyncSession, request: web.Request) -> tuple[ApiToken, Organisation]:
-    """The token and its organisation, or a 401 (no/bad/revoked token) or 403 (role gone)."""
-    scheme, _, plaintext = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not plaintext.strip():
-        raise HttpRefusal(401, "missing_token", "缺少访问令牌（Authorization: Bearer <令牌>）")
-    token = await find_active_token(session=session, plaintext=plaintext.strip())
-    if token is None:
-        raise HttpRefusal(401, "bad_token", "访问令牌无效或已撤销")
-    org = await session.get(Organisation, token.org_id)
-    assert org is not None
-    if covering(await role_orgs(session, token.person_id), org) is None:
-        raise Refusal(RefusalKind.not_allowed, "no_role", f"令牌所代表的人员已不再担任{org.name}的书记、副书记或管理员",
-                      token_id=token.id)
-    return token, org
-
-
-def _refused(session: AsyncSession, refusal: Refusal, token: ApiToken | None, **detail: Any) -> web.Response:
-    record_audit(session=session, action="notice.refused", actor=f"api:{token.id}" if token else "api",
-                 actor_person_id=token.person_id if token else None, org_id=token.org_id if token else None,
-                 channel="api", status=_status(refusal), error=refusal.error, reason=refusal.reason, **detail)
-    headers = {"WWW-Authenticate": "Bearer"} if _status(refusal) == 401 else {}
-    return _answer(_status(refusal), refusal.body(), **headers)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if (request.content_length or 0) > MAX_BODY:
-        raise HttpRefusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise HttpRefusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB") from None
-    if len(raw) > MAX_BODY:
-        raise HttpRefusal(413, "too_large", f"请求内容超过 {MAX_BODY // 1024} KiB")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise bad("bad_json", "请求内容不是有效的 JSON") from None
-    if not isinstance(body, dict):
-        raise bad("bad_json", "请求内容应是一个 JSON 对象")
-    return body
-
-
-def _field(body: dict[str, Any], name: str, kind: type[Any], default: Any) -> Any:
-    value = body.get(name, default)
-    if value is None and default is None:
-        return None
-    if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
-        names = {bool: "true 或 false", str: "字符串", list: "字符串列表"}
-        raise bad("bad_field", f"{name} 应为{names[kind]}", name)
-    return value
 
 
 async def _draft(session: AsyncSession, body: dict[str, Any], now: datetime) -> Draft:
-    deadline = _field(body, "deadline", str, None)
+    deadline = field(body, "deadline", str, None)
     return Draft(
-        orgs=await orgs_by_code(session, _field(body, "orgs", list, [])),
-        who=who_of(_field(body, "who", list, ["党员"])),
-        text=checked_text(_field(body, "text", str, "")),
-        urgent=_field(body, "urgent", bool, False),
-        receipt=_field(body, "receipt", bool, True),
+        orgs=await orgs_by_code(session, field(body, "orgs", list, [])),
+        who=who_of(field(body, "who", list, ["党员"])),
+        text=checked_text(field(body, "text", str, "")),
+        urgent=field(body, "urgent", bool, False),
+        receipt=field(body, "receipt", bool, True),
         deadline=checked_deadline(deadline, now) if deadline else None,
     )
 
@@ -177,38 +99,39 @@ async def _post_notice(request: web.Request, key: str, lock_id: int | None) -> w
         try:
             if lock_id is not None and session.get_bind().dialect.name == "postgresql":
                 await session.exec(select(func.pg_advisory_xact_lock(lock_id)))
-            token, scope = await _authorised(session, request)
+            token, scope = await authorised(session, request)
             if key and (first := await _earlier_answer(session, token, key)) is not None:
-                return _answer(201, first)
-            body = await _body(request)
+                return answer(201, first)
+            body = await json_body(request)
             composed = await compose_notice(session=session, draft=await _draft(session, body, now), roots=[scope],
                                             now=now)
             view = composed.preview
             plan = {"recipients": view.total, "by_channel": dict(view.by_channel), "unreachable": view.unreachable}
-            if _field(body, "dry_run", bool, False):
+            if field(body, "dry_run", bool, False):
                 earlier = composed.similar
                 similar = {"id": earlier.id, "reason": composed.warning} if earlier else None
-                return _answer(200, {"dry_run": True, **plan, "similar": similar})
-            composed.check_duplicate(force=_field(body, "force", bool, False), hint="确需再发请加 \"force\": true")
+                return answer(200, {"dry_run": True, **plan, "similar": similar})
+            composed.check_duplicate(force=field(body, "force", bool, False), hint="确需再发请加 \"force\": true")
             sent = await confirm(session=session, composed=composed, author_person_id=token.person_id,
                                  quiet=settings.quiet_window, digest_minutes=settings.digest_minutes)
         except Refusal as refusal:
-            response = _refused(session, refusal, token, orgs=_codes(body), idempotency_key=key or None)
+            response = refused(session, refusal, token, action="notice.refused", orgs=_codes(body),
+                               idempotency_key=key or None)
             await session.commit()
             return response
-        answer = {"id": sent.notice.id, **plan, "not_before": sent.not_before.isoformat()}
+        result = {"id": sent.notice.id, **plan, "not_before": sent.not_before.isoformat()}
         record_audit(session=session, action="notice.api", actor=f"api:{token.id}", actor_person_id=token.person_id,
                      org_id=token.org_id, notice_id=sent.notice.id, token_id=token.id, idempotency_key=key or None,
-                     recipients=sent.count, people=sent.people, forced=composed.similar is not None, answer=answer)
+                     recipients=sent.count, people=sent.people, forced=composed.similar is not None, answer=result)
         await session.commit()
-    return _answer(201, answer)
+    return answer(201, result)
 
 
 async def get_notice(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         token: ApiToken | None = None
         try:
-            token, scope = await _authorised(session, request)
+            token, scope = await authorised(session, request)
             notice_id = int(request.match_info["id"]) if request.match_info["id"].isdigit() else 0
             notice = await find_notice(session, person_id=token.person_id, scope_paths=[scope.path],
                                        notice_id=notice_id)
@@ -217,7 +140,8 @@ async def get_notice(request: web.Request) -> web.Response:
                 raise Refusal(RefusalKind.not_allowed, "out_of_scope",
                               f"没有找到第 {notice_id} 号通知，或不在令牌的管理范围内")
         except Refusal as refusal:
-            response = _refused(session, refusal, token, notice_id=request.match_info["id"][:20])
+            response = refused(session, refusal, token, action="notice.refused",
+                               notice_id=request.match_info["id"][:20])
             await session.commit()
             return response
         progress = await notice_progress(session, notice)
@@ -227,7 +151,7 @@ async def get_notice(request: web.Request) -> web.Response:
          "passed_down": lv.passed_down, "done": lv.done, "overdue": lv.overdue}
         for lv in (tree.levels if tree else [])
     ]
-    return _answer(200, {
+    return answer(200, {
         "id": notice.id,
         "text": notice.text,
         "total": progress.total,
