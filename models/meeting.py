@@ -82,7 +82,8 @@ class MeetingSeries(SQLModel, table=True):
 
     @property
     def repeat(self) -> Repeat:
-        return Repeat(self.every, self.day, self.weekday, self.nth, self.until)
+        # The enum columns are strings in the database (read back as str).
+        return Repeat(Every(self.every), self.day, self.weekday, self.nth, self.until)
 
 
 class Meeting(SQLModel, table=True):
@@ -184,3 +185,37 @@ async def create_meetings(*, session: AsyncSession, plan: MeetingPlan,
 
 def ends_at(meeting: Meeting) -> datetime:
     return meeting.starts_at + timedelta(minutes=meeting.minutes)
+
+
+ATTENDANCE_STATES = ("attending", "leave", "signed_in", "no_reply", "absent")
+
+
+@dataclass(frozen=True, slots=True)
+class AttendeeState:
+    person_id: int
+    name: str
+    status: str  # one of ATTENDANCE_STATES
+    reason: str | None = None  # a leave's reason
+    signed_in_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    people: list[AttendeeState]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(ATTENDANCE_STATES, 0)
+        for p in self.people:
+            counts[p.status] += 1
+        return {"invited": len(self.people), **counts}
+
+
+async def attendance_of(*, session: AsyncSession, meeting: Meeting, org: Organisation, now: datetime) -> Attendance:
+    """Each invited member's state. Before any reply: no reply yet, and absent once the meeting is
+    over (replies and sign-in are recorded against the meeting as a subject, models/subject.py)."""
+    group = await session.get(Organisation, meeting.group_org_id) if meeting.group_org_id else None
+    ids = await attendee_ids(session=session, kind=meeting.kind, org=org, group=group)
+    names = dict((await session.exec(select(col(Person.id), col(Person.name)).where(col(Person.id).in_(ids)))).all())
+    status = "absent" if now >= ends_at(meeting) else "no_reply"
+    return Attendance([AttendeeState(i, names.get(i, ""), status) for i in ids])
