@@ -9,7 +9,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Exists, Select, String, UniqueConstraint, and_, any_, bindparam, exists, literal_column
+from sqlalchemy import Exists, Select, String, UniqueConstraint, and_, any_, bindparam, delete, exists, literal_column
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,6 +32,9 @@ NOTE_LIMIT = 200
 class EngagementKind(StrEnum):
     acked = "acked"  # 收到
     done = "done"  # 完成 (tasks only)
+    attending = "attending"  # 参加 (meetings)
+    leave = "leave"  # 请假, with its reason as the note (meetings)
+    signed_in = "signed_in"  # 签到 (meetings)
 
 
 class Engagement(SQLModel, table=True):
@@ -146,6 +149,29 @@ async def record(
     return await insert_ignoring_conflicts(
         session=session, table=Engagement, rows=[row], key=("subject_kind", "subject_id", "person_id", "kind"),
     ) == 1
+
+
+async def answer_instead(session: AsyncSession, subject: Subject, person_id: int, kind: EngagementKind,
+                         note: str = "", *, instead_of: Sequence[EngagementKind]) -> None:
+    """The person's answer `kind` (its note and time renewed if given before), replacing any of the
+    answers it excludes (参加 replaces an earlier 请假, and the other way round)."""
+    others = [k.name for k in instead_of if k != kind]
+    where = (col(Engagement.subject_kind) == subject.kind.value, col(Engagement.subject_id) == subject.id,
+             col(Engagement.person_id) == person_id)
+    if others:
+        await session.exec(delete(Engagement).where(*where, col(Engagement.kind).in_(others)))
+    existing = (await session.exec(select(Engagement).where(*where, col(Engagement.kind) == kind.name))).first()
+    if existing is not None:
+        existing.note, existing.at = note[:NOTE_LIMIT], utcnow()
+        session.add(existing)
+        await session.flush()
+        return
+    await record(session, subject, person_id, kind, note)
+
+
+async def answers_about(session: AsyncSession, subject: Subject) -> list[Engagement]:
+    return list((await session.exec(select(Engagement).where(
+        col(Engagement.subject_kind) == subject.kind.value, col(Engagement.subject_id) == subject.id))).all())
 
 
 @dataclass(frozen=True, slots=True)

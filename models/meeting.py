@@ -13,9 +13,11 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
+from models.engagement import Engagement, EngagementKind, answers_about
 from models.meeting_dates import Every, HolidayPolicy, PlacedDate, Repeat, plan_series
 from models.organisation import Organisation
 from models.person import Membership, Person, PersonKind, Role
+from models.subject import Subject, SubjectKind
 from models.typed import id_of
 from models.workdays import WorkCalendar
 
@@ -212,10 +214,62 @@ class Attendance:
 
 
 async def attendance_of(*, session: AsyncSession, meeting: Meeting, org: Organisation, now: datetime) -> Attendance:
-    """Each invited member's state. Before any reply: no reply yet, and absent once the meeting is
-    over (replies and sign-in are recorded against the meeting as a subject, models/subject.py)."""
+    """Each invited member's state, from their answers to the meeting (engagements about it): signed
+    in, on leave (with the reason), attending; without an answer, no reply yet — absent once the
+    meeting is over."""
     group = await session.get(Organisation, meeting.group_org_id) if meeting.group_org_id else None
-    ids = await attendee_ids(session=session, kind=meeting.kind, org=org, group=group)
+    ids = await attendee_ids(session=session, kind=MeetingKind(meeting.kind), org=org, group=group)
     names = dict((await session.exec(select(col(Person.id), col(Person.name)).where(col(Person.id).in_(ids)))).all())
-    status = "absent" if now >= ends_at(meeting) else "no_reply"
-    return Attendance([AttendeeState(i, names.get(i, ""), status) for i in ids])
+    answers: dict[int, dict[str, Engagement]] = {}
+    for answer in await answers_about(session, Subject(SubjectKind.meeting, id_of(meeting))):
+        answers.setdefault(answer.person_id, {})[str(answer.kind)] = answer
+    over = now >= ends_at(meeting)
+    people = []
+    for i in ids:
+        given = answers.get(i, {})
+        if (signed := given.get(EngagementKind.signed_in.value)) is not None:
+            people.append(AttendeeState(i, names.get(i, ""), "signed_in", signed_in_at=signed.at))
+        elif (leave := given.get(EngagementKind.leave.value)) is not None:
+            people.append(AttendeeState(i, names.get(i, ""), "leave", reason=leave.note or None))
+        elif EngagementKind.attending.value in given and not over:
+            people.append(AttendeeState(i, names.get(i, ""), "attending"))
+        else:
+            people.append(AttendeeState(i, names.get(i, ""), "absent" if over else "no_reply"))
+    return Attendance(people)
+
+
+# A member answers the meetings they are invited to that have not ended and start within this time.
+ANSWER_AHEAD = timedelta(days=60)
+
+
+async def open_meetings_for(*, session: AsyncSession, person_id: int, now: datetime) -> list[Meeting]:
+    """The scheduled meetings the person is invited to that have not ended and start within
+    ANSWER_AHEAD, soonest first: those of their organisations, the ones above their primary one and
+    those they take part in or hold a role on."""
+    memberships = (await session.exec(select(Membership).where(Membership.person_id == person_id))).all()
+    role_orgs = set((await session.exec(select(col(Role.org_id)).where(Role.person_id == person_id))).all())
+    org_ids = {m.org_id for m in memberships} | role_orgs
+    if not org_ids:
+        return []
+    orgs = {o.id: o for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(org_ids))))}
+    # The primary organisation's ancestors (a branch's meetings for a member of one of its groups).
+    ancestors = {code for m in memberships if m.is_primary and m.org_id in orgs
+                 for code in orgs[m.org_id].path.strip("/").split("/")}
+    above = set((await session.exec(select(col(Organisation.id)).where(col(Organisation.code).in_(ancestors)))).all())
+    candidates = (await session.exec(
+        select(Meeting).where(col(Meeting.org_id).in_(org_ids | above) | col(Meeting.group_org_id).in_(org_ids),
+                              Meeting.status == MeetingStatus.scheduled.value,
+                              col(Meeting.starts_at) < now + ANSWER_AHEAD,
+                              col(Meeting.starts_at) > now - timedelta(days=1))
+        .order_by(col(Meeting.starts_at), col(Meeting.id))
+    )).all()
+    found = []
+    for meeting in candidates:
+        if ends_at(meeting) <= now:
+            continue
+        org = await session.get(Organisation, meeting.org_id)
+        group = await session.get(Organisation, meeting.group_org_id) if meeting.group_org_id else None
+        assert org is not None
+        if person_id in await attendee_ids(session=session, kind=MeetingKind(meeting.kind), org=org, group=group):
+            found.append(meeting)
+    return found

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 class SubjectKind(StrEnum):
     notice = "notice"  # 通知 / 任务 (models.notice.Notice)
     inquiry = "inquiry"  # 留言: a resident's message to their community, and its answer (models.inquiry.Inquiry)
+    meeting = "meeting"  # 三会一课 / 主题党日 (models.meeting.Meeting): reminders, 参加 / 请假 / 签到
 
 
 @dataclass(frozen=True, slots=True)

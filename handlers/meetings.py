@@ -1,0 +1,106 @@
+"""A member answers a meeting: `参加` and `请假 <理由>`, forgiving (参加！· 我参加 · 请个假 家里有事 · 我请假，
+出差 · 请假 3 出差), with the meeting's number when several are open (the bot lists them and asks which).
+The answer says what it was counted as; 参加 replaces an earlier 请假 and the other way round."""
+
+import re
+
+from handlers.context import Context, Inbound
+from handlers.routing import HelpBook, Router
+from handlers.text import flat
+from models.audit import record_audit
+from models.engagement import EngagementKind, answer_instead
+from models.meeting import KIND_NAMES, Meeting, MeetingKind, open_meetings_for
+from models.message_frame import when_words
+from models.subject import Subject, SubjectKind
+from models.typed import id_of
+
+router = Router("meetings")
+ONLY_MEMBERS = "会议回复只对已绑定的党员开放。请先回复“绑定 邀请码”。"
+NONE_OPEN = "您近期没有需要回复的会议。"
+# 参加 / 我参加 / 能参加 / 准时参加 / 参加！ / 参加 3; not 参加了吗 (a question goes to the help).
+_ATTEND = re.compile(r"^(?:我|我会|我能|能|会|准时|按时|一定)?参加(?:会议)?\s*(?:第?\s*(\d+)\s*号?)?$")
+# 请假 / 请个假 / 我请假 / 我要请假 / 想请假, then an optional number and the reason.
+_LEAVE = re.compile(r"^(?:我|我要|我想|想|要)?请(?:个)?假\s*(?:第?\s*(\d+)\s*号(?:会议)?|(\d+)(?=\s|$))?\s*(.*)$",
+                    re.S)
+_REASON_EDGE = " ,，。.:：;；、!！"
+NO_REASON_HINT = "如方便，可回复“请假 理由”补充说明。"
+
+
+def _number(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+def attend_words(msg: Inbound, _ctx: Context) -> bool | dict[str, object]:
+    if msg.msg_type != "text":
+        return False
+    match = _ATTEND.match(flat(msg.text))
+    return {"number": _number(match.group(1)), "reason": None} if match else False
+
+
+def leave_words(msg: Inbound, _ctx: Context) -> bool | dict[str, object]:
+    if msg.msg_type != "text":
+        return False
+    match = _LEAVE.match(msg.text.strip())
+    if not match:
+        return False
+    return {"number": _number(match.group(1) or match.group(2)), "reason": match.group(3).strip(_REASON_EDGE)}
+
+
+def meeting_line(meeting: Meeting, ctx: Context) -> str:
+    """第 3 号：12月15日（周二）19:30 主题党日，党群服务中心."""
+    kind = KIND_NAMES[MeetingKind(meeting.kind)]
+    title = meeting.title if meeting.title and meeting.title != kind else kind
+    place = f"，{meeting.place}" if meeting.place else ""
+    return f"第 {meeting.id} 号：{when_words(meeting.starts_at, ctx.now.tzinfo)} {title}{place}"
+
+
+async def _answer(msg: Inbound, ctx: Context, kind: EngagementKind, number: int | None, reason: str) -> str:
+    sender = ctx.sender
+    if sender.person_id is None:
+        return ONLY_MEMBERS
+    open_now = await open_meetings_for(session=ctx.session, person_id=sender.person_id, now=ctx.now)
+    word = "参加" if kind == EngagementKind.attending else "请假"
+    if number is not None:
+        chosen = [m for m in open_now if m.id == number]
+        if not chosen:
+            return f"没有找到您需要回复的第 {number} 号会议。" + _listing(open_now, ctx, word)
+    elif len(open_now) > 1:
+        return "您有几个会议需要回复，请说明是哪一个：\n" + "\n".join(meeting_line(m, ctx) for m in open_now) + (
+            f"\n请回复“{word} 编号”" + ("，如“请假 编号 理由”。" if word == "请假" else "。"))
+    else:
+        chosen = open_now
+    if not chosen:
+        return NONE_OPEN
+    meeting = chosen[0]
+    subject = Subject(SubjectKind.meeting, id_of(meeting))
+    await answer_instead(ctx.session, subject, sender.person_id, kind, reason,
+                         instead_of=(EngagementKind.attending, EngagementKind.leave))
+    record_audit(session=ctx.session, action=f"meeting.{kind.value}",
+                 actor=f"wechat:{msg.platform.value}:{msg.from_user}", actor_person_id=sender.person_id,
+                 org_id=meeting.org_id, meeting_id=meeting.id, reason=reason or None)
+    await ctx.session.commit()
+    line = meeting_line(meeting, ctx)
+    if kind == EngagementKind.attending:
+        return f"已记为参加：{line}。"
+    told = f"，理由：{reason}" if reason else ""
+    return f"已为您登记请假{told}：{line}。支部书记可在考勤中看到。" + ("" if reason else NO_REASON_HINT)
+
+
+def _listing(open_now: list[Meeting], ctx: Context, word: str) -> str:
+    if not open_now:
+        return NONE_OPEN
+    return "\n您需要回复的会议：\n" + "\n".join(meeting_line(m, ctx) for m in open_now) + f"\n请回复“{word} 编号”。"
+
+
+@router.message(attend_words)
+async def attend(msg: Inbound, ctx: Context, number: int | None, reason: None) -> str:
+    return await _answer(msg, ctx, EngagementKind.attending, number, "")
+
+
+@router.message(leave_words)
+async def take_leave(msg: Inbound, ctx: Context, number: int | None, reason: str) -> str:
+    return await _answer(msg, ctx, EngagementKind.leave, number, reason)
+
+
+def register_help(book: HelpBook) -> None:
+    book.add("参加 / 请假 理由 — 回复会议通知（有多个会议时加编号）", "member")
