@@ -49,6 +49,7 @@ class Purpose(StrEnum):
     missing_list = "missing_list"  # to a branch secretary: who still has not answered 收到
     deadline_reminder = "deadline_reminder"  # a task: one working day before its deadline
     overdue = "overdue"  # a task: to the issuing organisation's secretaries once the deadline passed
+    meeting_reminder = "meeting_reminder"  # a meeting: the day before at 09:00 (round 1), 2 h before (round 2)
 
 
 # Channels that drop a repeat by themselves, and for how long after the first send: WeCom's duplicate

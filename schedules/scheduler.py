@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from schedules.housekeeping import prune_old_records
 from schedules.inquiries import escalate_inquiries
+from schedules.meetings import queue_meeting_reminders
 from schedules.reminders import send_due_reminders
 from schedules.task_deadlines import check_task_deadlines
 
@@ -52,7 +53,8 @@ def build_scheduler(
         coalesce=True,
         max_instances=1,
     )
-    for job, job_id in ((check_task_deadlines, "check-task-deadlines"), (escalate_inquiries, "escalate-inquiries")):
+    for job, job_id in ((check_task_deadlines, "check-task-deadlines"), (escalate_inquiries, "escalate-inquiries"),
+                        (queue_meeting_reminders, "queue-meeting-reminders")):
         scheduler.add_job(
             job,
             IntervalTrigger(seconds=TASK_DEADLINE_EVERY.total_seconds(), timezone=timezone),

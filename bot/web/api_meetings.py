@@ -28,6 +28,7 @@ from models.meeting import (
     plan_meetings,
 )
 from models.meeting_dates import Every, HolidayPolicy, Repeat, unknown_years
+from models.meeting_reminders import queue_due_reminders
 from models.notice_send import Refusal, RefusalKind, bad
 from models.official_days import load_official_days
 from models.organisation import Organisation, OrgLevel, get_org_by_code
@@ -152,11 +153,13 @@ async def post_meeting(request: web.Request) -> web.Response:
             if field(body, "dry_run", bool, False):
                 return answer(200, {"dry_run": True, **common, "meetings": _dates(plan, None)})
             meetings = await create_meetings(session=session, plan=plan, author_person_id=token.person_id)
+            # Those starting soon are reminded from now on; the tick queues the others as they come near.
+            reminders = await queue_due_reminders(session=session, now=now, quiet=settings.quiet_window)
         except Refusal as refusal:
             response = refused(session, refusal, token, action="meeting.refused", org=str(body.get("org", ""))[:32])
             await session.commit()
             return response
-        result = {"id": meetings[0].id, "series_id": meetings[0].series_id, **common,
+        result = {"id": meetings[0].id, "series_id": meetings[0].series_id, **common, "reminders_queued": reminders,
                   "meetings": _dates(plan, meetings)}
         record_audit(session=session, action="meeting.api", actor=f"api:{token.id}", actor_person_id=token.person_id,
                      org_id=plan.org.id, token_id=token.id, meeting_ids=[m.id for m in meetings],

@@ -1,0 +1,90 @@
+"""Meeting reminders are outbox rows carrying the meeting (models/outbox.py), with the same claims,
+retries, fallbacks, quiet hours and rate limits as a notice: queued by a tick (and when a meeting is
+created) for the meetings starting within HORIZON, due the day before at 09:00 (round 1) and 2 h before
+(round 2), never in quiet hours and never after the start. They say what, when, where and how to
+answer. Nothing lives only in memory: a tick after downtime queues what is still useful, once."""
+
+from datetime import UTC, datetime, time, timedelta, tzinfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.audience import load_recipients
+from models.delivery import Delivery, Purpose
+from models.meeting import KIND_NAMES, Meeting, MeetingKind, MeetingStatus, attendee_ids
+from models.message_frame import when_words
+from models.organisation import Organisation
+from models.outbox import queue_messages
+from models.quiet_hours import not_before
+from models.subject import Subject, SubjectKind
+from models.typed import id_of
+
+DAY_BEFORE_AT = time(9, 0)
+SHORTLY_BEFORE = timedelta(hours=2)
+
+
+def reminder_times(starts: datetime, now: datetime, quiet: tuple[time, time] | None) -> list[tuple[int, datetime]]:
+    """(round, when) of the reminders still useful for a meeting starting at `starts` (aware, local),
+    as of `now`: those planned ahead, moved out of the quiet hours, before the start. A meeting created
+    after both planned moments gets one reminder now (if the start is still ahead and not quiet)."""
+    planned = [(1, datetime.combine(starts.date() - timedelta(days=1), DAY_BEFORE_AT, tzinfo=starts.tzinfo)),
+               (2, starts - SHORTLY_BEFORE)]
+    ahead = [(r, not_before(at, quiet, urgent=False)) for r, at in planned if at > now]
+    if not ahead:
+        ahead = [(2, not_before(now, quiet, urgent=False))]
+    found: list[tuple[int, datetime]] = []
+    for round_, at in ahead:
+        if at < starts and all(at > earlier for _r, earlier in found):
+            found.append((round_, at))
+    return found
+
+
+def reminder_body(meeting: Meeting, org_name: str, tz: tzinfo | None) -> str:
+    kind = KIND_NAMES[MeetingKind(meeting.kind)]
+    title = meeting.title if meeting.title and meeting.title != kind else kind
+    lines = [f"【会议提醒 · 第{meeting.id}号】{org_name}",
+             f"{title}：{when_words(meeting.starts_at, tz)}（约{meeting.minutes}分钟）"]
+    if meeting.place:
+        lines.append(f"地点：{meeting.place}")
+    if meeting.topic:
+        lines.append(f"议题：{meeting.topic}")
+    lines.append(f"请回复“参加”或“请假 理由”（有多个会议时加编号，如“参加 {meeting.id}”）。")
+    return "\n".join(lines)
+
+
+# The tick queues the reminders of meetings starting within this time: round 1 falls the day before at
+# 09:00, so a day and a half covers it; a long series is not turned into outbox rows all at once.
+HORIZON = timedelta(hours=36)
+
+
+async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tuple[time, time] | None) -> int:
+    """The reminders of the scheduled meetings starting within HORIZON whose rounds are not queued yet
+    (safe on every tick and in every instance: a row is written once). `now` aware, local. Not
+    committed; returns the rows written."""
+    meetings = (await session.exec(select(Meeting).where(
+        Meeting.status == MeetingStatus.scheduled.value, col(Meeting.starts_at) > now.astimezone(UTC),
+        col(Meeting.starts_at) <= (now + HORIZON).astimezone(UTC)).order_by(col(Meeting.starts_at)))).all()
+    if not meetings:
+        return 0
+    queued = {(i, r) for i, r in (await session.exec(
+        select(col(Delivery.subject_id), col(Delivery.round)).distinct().where(
+            col(Delivery.subject_kind) == SubjectKind.meeting.value, col(Delivery.purpose) == Purpose.meeting_reminder,
+            col(Delivery.subject_id).in_([id_of(m) for m in meetings])))).all()}
+    written = 0
+    for meeting in meetings:
+        rounds = [(r, at) for r, at in reminder_times(meeting.starts_at.astimezone(now.tzinfo), now, quiet)
+                  if (meeting.id, r) not in queued]
+        if not rounds:
+            continue
+        org = await session.get(Organisation, meeting.org_id)
+        group = await session.get(Organisation, meeting.group_org_id) if meeting.group_org_id else None
+        assert org is not None
+        attendees = await attendee_ids(session=session, kind=MeetingKind(meeting.kind), org=org, group=group)
+        people = await load_recipients(session=session, person_ids=attendees, now=now)
+        body = reminder_body(meeting, org.name, now.tzinfo)
+        for round_, at in rounds:
+            result = await queue_messages(session=session, subject=Subject(SubjectKind.meeting, id_of(meeting)),
+                                          recipients=people.values(), not_before=at.astimezone(UTC),
+                                          purpose=Purpose.meeting_reminder, round=round_, body=body)
+            written += result.rows
+    return written

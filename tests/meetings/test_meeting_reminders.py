@@ -1,0 +1,98 @@
+"""Reminders of a meeting: the day before at 09:00 and 2 h before, never in quiet hours, never after
+the start; a meeting created at short notice gets one reminder at once, and it reaches the member's
+phone through the outbox saying what, when, where and how to answer. The tick queues each reminder
+once, whatever the number of ticks and instances."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, func, select
+
+from models import Delivery, Organisation
+from models.delivery import Purpose
+from models.meeting import MeetingKind, create_meetings, plan_meetings
+from models.meeting_reminders import reminder_times
+from models.workdays import WorkCalendar
+from schedules.meetings import queue_meeting_reminders
+from tests.seed import Roster
+from tests.stack import Stack
+
+TZ = ZoneInfo("Asia/Shanghai")
+QUIET = (time(21, 30), time(7, 30))
+
+
+def _at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=TZ)
+
+
+def test_the_day_before_at_nine_and_two_hours_before() -> None:
+    assert reminder_times(_at(15, 19, 30), _at(10, 10), QUIET) == [(1, _at(14, 9)), (2, _at(15, 17, 30))]
+
+
+def test_created_at_short_notice_one_reminder_now_and_none_once_it_has_started() -> None:
+    assert reminder_times(_at(15, 19, 30), _at(15, 18), QUIET) == [(2, _at(15, 18))]
+    assert reminder_times(_at(15, 19, 30), _at(15, 10), QUIET) == [(2, _at(15, 17, 30))]  # round 1 is past
+    assert reminder_times(_at(15, 19, 30), _at(15, 19, 31), QUIET) == []
+
+
+def test_quiet_hours_move_a_reminder_to_their_end_but_not_past_the_start() -> None:
+    # An 08:00 meeting: 2 h before is 06:00, in the quiet hours: 07:30 instead.
+    assert reminder_times(_at(16, 8), _at(15, 22), QUIET) == [(2, _at(16, 7, 30))]
+    assert reminder_times(_at(16, 7, 15), _at(15, 22), QUIET) == []  # 07:30 would be after the start
+
+
+async def _meeting(stack: Stack, roster: Roster, starts: datetime) -> int:
+    async with stack.sessions() as s:
+        branch = await s.get(Organisation, roster.orgs["B01"].id)
+        assert branch is not None
+        plan = await plan_meetings(session=s, kind=MeetingKind.group, org=branch, title="学习党章", starts_at=starts,
+                                   minutes=60, place="社区会议室", topic="学习新党章", work_calendar=WorkCalendar())
+        meeting = (await create_meetings(session=s, plan=plan, author_person_id=roster.people["wang"].id))[0]
+        await s.commit()
+        assert meeting.id is not None
+        return meeting.id
+
+
+async def _reminder_rows(stack: Stack, meeting_id: int) -> list[tuple[int, int]]:
+    async with stack.sessions() as s:
+        return sorted((await s.exec(select(col(Delivery.person_id), col(Delivery.round)).where(
+            Delivery.subject_kind == "meeting", Delivery.subject_id == meeting_id,
+            Delivery.purpose == Purpose.meeting_reminder))).all())
+
+
+async def test_a_meeting_within_the_hour_is_reminded_at_once_and_the_member_reads_it(
+    stack: Stack, roster: Roster
+) -> None:
+    li = stack.phone("mp", "o_li")
+    assert "绑定成功" in ((await li.send_text("绑定 LI2345")).content or "")
+    now = datetime.now(TZ)
+    meeting_id = await _meeting(stack, roster, now + timedelta(minutes=50))
+    # Quiet hours left out: the test runs at any hour (their effect is checked above).
+    written = await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=None)
+    assert written == 2  # 李党员 and 赵党员 (WeCom, from the roster)
+    assert await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=None) == 0  # once
+    received = await stack.emulator.wait_for_messages("mp", "o_li", within=5)
+    assert received, "the reminder did not reach the phone"
+    text = received[-1].content
+    assert f"【会议提醒 · 第{meeting_id}号】阳光社区第一党支部" in text
+    assert "学习党章" in text and "地点：社区会议室" in text and "议题：学习新党章" in text
+    assert "请回复“参加”或“请假 理由”" in text
+    # The reminder is answered as it asks.
+    assert (await li.send_text("参加")).content.startswith(f"已记为参加：第 {meeting_id} 号：")  # type: ignore[union-attr]
+
+
+async def test_the_tick_queues_both_rounds_a_day_ahead_once_however_often_it_runs(stack: Stack, roster: Roster) -> None:
+    await stack.phone("mp", "o_li").send_text("绑定 LI2345")  # reachable; 赵党员 through the roster's WeCom account
+    starts = (datetime.now(TZ) + timedelta(days=10)).replace(hour=19, minute=30, second=0, microsecond=0)
+    meeting_id = await _meeting(stack, roster, starts)
+    early = starts - timedelta(days=5)
+    assert await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=QUIET, now=early) == 0  # too far off
+    eve = datetime.combine(starts.date() - timedelta(days=1), time(8, 0), tzinfo=TZ)
+    for _ in range(3):
+        await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=QUIET, now=eve)
+    members = sorted(p.id for p in (roster.people["li"], roster.people["zhao"]))  # type: ignore[type-var]
+    assert await _reminder_rows(stack, meeting_id) == sorted((p, r) for p in members for r in (1, 2))
+    async with stack.sessions() as s:
+        due = (await s.exec(select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.subject_id == meeting_id, Delivery.round == 1))).one()
+    assert due is not None and due.astimezone(TZ) == datetime.combine(eve.date(), time(9, 0), tzinfo=TZ)
