@@ -6,10 +6,18 @@ import re
 
 from handlers.context import Context, Inbound
 from handlers.routing import HelpBook, Router
-from handlers.text import flat
+from handlers.text import NotANumber, flat, notice_number
 from models.audit import record_audit
 from models.engagement import EngagementKind, answer_instead
-from models.meeting import KIND_NAMES, Meeting, MeetingKind, open_meetings_for
+from models.meeting import (
+    KIND_NAMES,
+    AttendeeState,
+    Meeting,
+    MeetingKind,
+    attendance_of,
+    find_meeting,
+    open_meetings_for,
+)
 from models.message_frame import when_words
 from models.subject import Subject, SubjectKind
 from models.typed import id_of
@@ -104,3 +112,43 @@ async def take_leave(msg: Inbound, ctx: Context, number: int | None, reason: str
 
 def register_help(book: HelpBook) -> None:
     book.add("参加 / 请假 理由 — 回复会议通知（有多个会议时加编号）", "member")
+    book.add("考勤 — 查看最近会议的参加、请假和未回复名单（也可“考勤 编号”）", "secretary")
+
+
+ONLY_SECRETARIES = "“考勤”只对书记、副书记和管理员开放。"
+MAX_NAMES = 10
+STATE_WORDS = {"attending": "参加", "leave": "请假", "signed_in": "已签到", "no_reply": "未回复", "absent": "缺席"}
+
+
+def _names(people: list[AttendeeState], with_reason: bool = False) -> str:
+    shown = [f"{p.name}（{p.reason}）" if with_reason and p.reason else p.name for p in people[:MAX_NAMES]]
+    more = f" 等 {len(people)} 人" if len(people) > MAX_NAMES else ""
+    return "、".join(shown) + more
+
+
+@router.command("考勤")
+async def attendance(msg: Inbound, ctx: Context, args: str) -> str:
+    """`考勤 [编号]`: the secretary's attendance list of a meeting in their scope (the nearest one
+    without a number)."""
+    sender = ctx.sender
+    if not sender.roles or sender.person_id is None:
+        return ONLY_SECRETARIES
+    try:
+        number = notice_number(args, "会议")
+    except NotANumber:
+        return "请回复“考勤”查看最近的会议，或“考勤 编号”查看指定会议。"
+    found = await find_meeting(session=ctx.session, scope_paths=[g.org_path for g in sender.roles],
+                               meeting_id=number, now=ctx.now)
+    if found is None:
+        return f"没有找到第 {number} 号会议，或不在您的管理范围内。" if number else "您的管理范围内还没有会议。"
+    meeting, org = found
+    state = await attendance_of(session=ctx.session, meeting=meeting, org=org, now=ctx.now)
+    counts = state.counts
+    lines = [f"{meeting_line(meeting, ctx)}（{org.name}）",
+             f"应到 {counts['invited']}：" + "，".join(f"{STATE_WORDS[k]} {counts[k]}" for k in STATE_WORDS)]
+    for key, with_reason in (("leave", True), ("no_reply", False), ("absent", False), ("attending", False),
+                             ("signed_in", False)):
+        people = [p for p in state.people if p.status == key]
+        if people:
+            lines.append(f"{STATE_WORDS[key]}：{_names(people, with_reason)}")
+    return "\n".join(lines)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -273,3 +273,22 @@ async def open_meetings_for(*, session: AsyncSession, person_id: int, now: datet
         if person_id in await attendee_ids(session=session, kind=MeetingKind(meeting.kind), org=org, group=group):
             found.append(meeting)
     return found
+
+
+async def find_meeting(*, session: AsyncSession, scope_paths: list[str], meeting_id: int | None,
+                       now: datetime) -> tuple[Meeting, Organisation] | None:
+    """The meeting numbered `meeting_id` organised within one of the scopes; without a number the
+    one nearest now (not cancelled): the next to start, else the last held."""
+    if not scope_paths:
+        return None
+    within = select(Meeting, Organisation).join(Organisation, col(Organisation.id) == Meeting.org_id).where(
+        or_(*(col(Organisation.path).startswith(p) for p in scope_paths)))
+    if meeting_id is not None:
+        found = (await session.exec(within.where(Meeting.id == meeting_id))).first()
+        return (found[0], found[1]) if found else None
+    live = within.where(Meeting.status != MeetingStatus.cancelled.value)
+    upcoming = (await session.exec(live.where(col(Meeting.starts_at) >= now - timedelta(hours=3))
+                                   .order_by(col(Meeting.starts_at)).limit(1))).first()
+    if upcoming is None:
+        upcoming = (await session.exec(live.order_by(col(Meeting.starts_at).desc()).limit(1))).first()
+    return (upcoming[0], upcoming[1]) if upcoming else None

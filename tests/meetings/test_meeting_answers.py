@@ -97,3 +97,23 @@ async def test_nothing_open_and_not_bound_get_a_clear_answer(stack: Stack, roste
     assert (await stack.phone("work", "wangshuji").send_text("参加")).content.endswith("您近期没有需要回复的会议。")  # type: ignore[union-attr]
     stranger = (await stack.phone("mp", "o_stranger").send_text("请假 生病")).content or ""
     assert "绑定" in stranger
+
+
+async def test_the_secretary_reads_the_attendance_list_in_the_chat(stack: Stack, roster: Roster) -> None:
+    li = stack.phone("mp", "o_li")
+    await li.send_text("绑定 LI2345")
+    meeting_id = await _meeting(stack, roster)
+    await li.send_text("请个假 家里有事")
+    wang = stack.phone("work", "wangshuji")
+    shown = (await wang.send_text("考勤")).content or ""
+    lines = shown.split("\n")
+    assert lines[-4].startswith(f"第 {meeting_id} 号：") and lines[-4].endswith("（阳光社区第一党支部）")
+    assert lines[-3:] == ["应到 2：参加 0，请假 1，已签到 0，未回复 1，缺席 0", "请假：李党员（家里有事）",
+                          "未回复：赵党员"]
+    assert (await wang.send_text(f"考勤 {meeting_id}")).content == "\n".join(lines[-4:])
+    assert (await wang.send_text("考勤 999")).content == "没有找到第 999 号会议，或不在您的管理范围内。"
+    # 何书记 of 和平社区 does not see 阳光社区's meetings; a member is told it is for secretaries.
+    await stack.phone("mp", "o_he").send_text("绑定 HE2345")
+    assert (await stack.phone("mp", "o_he").send_text(f"考勤 {meeting_id}")).content == (
+        f"没有找到第 {meeting_id} 号会议，或不在您的管理范围内。")
+    assert (await li.send_text("考勤")).content == "“考勤”只对书记、副书记和管理员开放。"
