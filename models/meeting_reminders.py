@@ -88,3 +88,19 @@ async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tu
                                           purpose=Purpose.meeting_reminder, round=round_, body=body)
             written += result.rows
     return written
+
+
+STALE_REASON = "会议已开始或已取消，提醒不再发送"
+
+
+async def stale_reminders(*, session: AsyncSession, rows: list[Delivery], now: datetime) -> list[Delivery]:
+    """The claimed meeting reminders no longer worth sending: their meeting has started or is no longer
+    scheduled (a dispatcher back after downtime claims rows that fell due while it was away)."""
+    reminders = [r for r in rows if r.purpose == Purpose.meeting_reminder and r.subject_kind == SubjectKind.meeting]
+    if not reminders:
+        return []
+    ids = sorted({r.subject_id for r in reminders})
+    live = set((await session.exec(select(col(Meeting.id)).where(
+        col(Meeting.id).in_(ids), Meeting.status == MeetingStatus.scheduled.value,
+        col(Meeting.starts_at) > now.astimezone(UTC)))).all())
+    return [r for r in reminders if r.subject_id not in live]

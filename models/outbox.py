@@ -222,6 +222,22 @@ async def hold_rows(*, session: AsyncSession, holds: Sequence[Hold]) -> int:
     return held
 
 
+async def drop_claimed(*, session: AsyncSession, rows: Sequence[Delivery], reason: str) -> int:
+    """Claimed rows no longer worth sending (a reminder of a meeting that has started): failed with the
+    reason, nothing sent, while still this claim; the attempt is given back."""
+    dropped = 0
+    for row in rows:
+        result = await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id) == row.id, col(Delivery.status) == DeliveryStatus.in_flight,
+                   col(Delivery.attempts) == row.attempts)
+            .values(status=DeliveryStatus.failed, attempts=max(0, row.attempts - 1), lease_until=None,
+                    reason=reason[:REASON_MAX])
+        )
+        dropped += result.rowcount
+    return dropped
+
+
 # --- settling ----------------------------------------------------------------------------------------
 
 # Still the claim that sent it: the same attempt, and sending, or unknown because another dispatcher

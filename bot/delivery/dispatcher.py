@@ -43,10 +43,12 @@ from models.audience import Recipient, load_recipients
 from models.channel_plan import ChannelChoice, next_choice
 from models.clock import utcnow
 from models.delivery import IDEMPOTENCY_WINDOWS, RESEND_MARGIN, Channel, Delivery, DeliveryStatus, any_due
+from models.meeting_reminders import STALE_REASON, stale_reminders
 from models.message_frame import Frame, plain_template_fields, render_text, template_fields
 from models.outbox import (
     Hold,
     claim_due,
+    drop_claimed,
     hold_rows,
     mark_sending,
     recover_expired,
@@ -199,7 +201,16 @@ class Dispatcher:
             await session.commit()
         if not rows:
             return 0
+        dropped = 0
         async with self.sessions() as session:
+            stale = await stale_reminders(session=session, rows=rows, now=utcnow())
+            if stale:  # recorded as not sent, with why: the attendance list still shows who was not reached
+                dropped = await drop_claimed(session=session, rows=stale, reason=STALE_REASON)
+                await session.commit()
+                stale_ids = {r.id for r in stale}
+                rows = [r for r in rows if r.id not in stale_ids]
+                if not rows:
+                    return dropped
             notices = await subject_texts(session=session, subjects={r.subject for r in rows})
             texts = _Texts(notices, self.api.settings.tz)
             held = await self._hold_over_limits(session, rows, texts)
@@ -207,7 +218,7 @@ class Dispatcher:
         held_ids = {h.row.id for h in held}
         rows = [r for r in rows if r.id not in held_ids]
         jobs = self._jobs(rows, texts, phones, notices if self.digest else None)
-        return len(held) + await self._send_in_waves(jobs)
+        return dropped + len(held) + await self._send_in_waves(jobs)
 
     async def _hold_over_limits(
         self, session: AsyncSession, rows: list[Delivery], texts: _Texts

@@ -3,6 +3,7 @@ the start; a meeting created at short notice gets one reminder at once, and it r
 phone through the outbox saying what, when, where and how to answer. The tick queues each reminder
 once, whatever the number of ticks and instances."""
 
+import asyncio
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from sqlmodel import col, func, select
 from models import Delivery, Organisation
 from models.delivery import Purpose
 from models.meeting import MeetingKind, create_meetings, plan_meetings
-from models.meeting_reminders import reminder_times
+from models.meeting_reminders import STALE_REASON, reminder_times
 from models.workdays import WorkCalendar
 from schedules.meetings import queue_meeting_reminders
 from tests.seed import Roster
@@ -96,3 +97,25 @@ async def test_the_tick_queues_both_rounds_a_day_ahead_once_however_often_it_run
         due = (await s.exec(select(func.min(Delivery.next_attempt_at)).where(
             Delivery.subject_id == meeting_id, Delivery.round == 1))).one()
     assert due is not None and due.astimezone(TZ) == datetime.combine(eve.date(), time(9, 0), tzinfo=TZ)
+
+
+async def test_a_reminder_that_fell_due_while_the_service_was_down_is_not_sent_once_the_meeting_started(
+    stack: Stack, roster: Roster
+) -> None:
+    li = stack.phone("mp", "o_li")
+    await li.send_text("绑定 LI2345")
+    starts = datetime.now(TZ) - timedelta(minutes=10)  # under way: began ten minutes ago, lasts an hour
+    meeting_id = await _meeting(stack, roster, starts)
+    # The tick ran three hours before the start; the service was down when the reminder fell due.
+    assert await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=None,
+                                         now=starts - timedelta(hours=3)) == 2
+    for _ in range(50):
+        async with stack.sessions() as s:
+            rows = (await s.exec(select(Delivery).where(Delivery.subject_id == meeting_id,
+                                                        Delivery.subject_kind == "meeting"))).all()
+        if all(r.status == "failed" for r in rows):
+            break
+        await asyncio.sleep(0.1)
+    assert [(r.status, r.reason, r.attempts) for r in rows] == [("failed", STALE_REASON, 0)] * 2
+    assert not [m for m in await stack.emulator.wait_for_messages("mp", "o_li", within=0.3)
+                if "会议提醒" in m.content]
