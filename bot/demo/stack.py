@@ -4,11 +4,13 @@ seeded, the personas prepared, and the chat page mounted. `run_demo` and the tes
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from sqlmodel import col, select
 
+from bot.demo.meetings import seed_demo_meetings
 from bot.demo.personas import NEWCOMER, Persona, prepare_personas
 from bot.demo.routes import add_demo_routes
 from bot.demo.state import DemoState
@@ -58,6 +60,7 @@ async def _seed(app: web.Application, state: DemoState, settings: Settings) -> I
         raise DemoSetupError("演示数据导入失败：\n" + report.render())
     async with app[SESSIONS]() as session:
         personas, community = await prepare_personas(session=session, mp_app_id=settings.mp_appid)
+        await seed_demo_meetings(session=session, now=datetime.now(settings.tz), quiet=settings.quiet_window)
         await session.commit()
     state.set_personas(personas, community)
     async with app[SESSIONS]() as session:
