@@ -53,12 +53,13 @@ async def authorised(session: AsyncSession, request: web.Request) -> tuple[ApiTo
     return token, org
 
 
-def refused(session: AsyncSession, refusal: Refusal, token: ApiToken | None, *, action: str,
-            **detail: Any) -> web.Response:
-    """The refusal's answer, with its audit entry added to the session (the caller commits)."""
+async def refused(session: AsyncSession, refusal: Refusal, token: ApiToken | None, *, action: str,
+                  **detail: Any) -> web.Response:
+    """The refusal's answer, its audit entry committed (the request wrote nothing else)."""
     record_audit(session=session, action=action, actor=f"api:{token.id}" if token else "api",
                  actor_person_id=token.person_id if token else None, org_id=token.org_id if token else None,
                  channel="api", status=status_of(refusal), error=refusal.error, reason=refusal.reason, **detail)
+    await session.commit()
     headers = {"WWW-Authenticate": "Bearer"} if status_of(refusal) == 401 else {}
     return answer(status_of(refusal), refusal.body(), **headers)
 

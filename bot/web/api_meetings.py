@@ -156,9 +156,7 @@ async def post_meeting(request: web.Request) -> web.Response:
             # Those starting soon are reminded from now on; the tick queues the others as they come near.
             reminders = await queue_due_reminders(session=session, now=now, quiet=settings.quiet_window)
         except Refusal as refusal:
-            response = refused(session, refusal, token, action="meeting.refused", org=str(body.get("org", ""))[:32])
-            await session.commit()
-            return response
+            return await refused(session, refusal, token, action="meeting.refused", org=str(body.get("org", ""))[:32])
         result = {"id": meetings[0].id, "series_id": meetings[0].series_id, **common, "reminders_queued": reminders,
                   "meetings": _dates(plan, meetings)}
         record_audit(session=session, action="meeting.api", actor=f"api:{token.id}", actor_person_id=token.person_id,
@@ -181,10 +179,8 @@ async def get_meeting(request: web.Request) -> web.Response:
                 raise Refusal(RefusalKind.not_allowed, "out_of_scope",
                               f"没有找到第 {raw_id[:20]} 号会议，或不在令牌的管理范围内")
         except Refusal as refusal:
-            response = refused(session, refusal, token, action="meeting.refused",
-                               meeting_id=request.match_info["id"][:20])
-            await session.commit()
-            return response
+            return await refused(session, refusal, token, action="meeting.refused",
+                                 meeting_id=request.match_info["id"][:20])
         attendance = await attendance_of(session=session, meeting=meeting, org=org, now=now)
     tz = request.app[SETTINGS].tz
     return answer(200, {

@@ -115,10 +115,8 @@ async def _post_notice(request: web.Request, key: str, lock_id: int | None) -> w
             sent = await confirm(session=session, composed=composed, author_person_id=token.person_id,
                                  quiet=settings.quiet_window, digest_minutes=settings.digest_minutes)
         except Refusal as refusal:
-            response = refused(session, refusal, token, action="notice.refused", orgs=_codes(body),
-                               idempotency_key=key or None)
-            await session.commit()
-            return response
+            return await refused(session, refusal, token, action="notice.refused", orgs=_codes(body),
+                                 idempotency_key=key or None)
         result = {"id": sent.notice.id, **plan, "not_before": sent.not_before.isoformat()}
         record_audit(session=session, action="notice.api", actor=f"api:{token.id}", actor_person_id=token.person_id,
                      org_id=token.org_id, notice_id=sent.notice.id, token_id=token.id, idempotency_key=key or None,
@@ -140,10 +138,8 @@ async def get_notice(request: web.Request) -> web.Response:
                 raise Refusal(RefusalKind.not_allowed, "out_of_scope",
                               f"没有找到第 {notice_id} 号通知，或不在令牌的管理范围内")
         except Refusal as refusal:
-            response = refused(session, refusal, token, action="notice.refused",
-                               notice_id=request.match_info["id"][:20])
-            await session.commit()
-            return response
+            return await refused(session, refusal, token, action="notice.refused",
+                                 notice_id=request.match_info["id"][:20])
         progress = await notice_progress(session, notice)
         tree = await rollup(session=session, root=notice) if is_task_to_secretaries(notice) else None
     levels = [
