@@ -6,6 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import SessionFactory
 from models import Membership, Organisation, OrgLevel, Person, PersonKind, Role, RoleKind
+from models.api_token import issue_token
 from models.directory import bump_directory_version
 from models.organisation import child_path
 
@@ -51,3 +52,12 @@ async def seed_small_roster(sessions: SessionFactory) -> Roster:
         await bump_directory_version(session=s)
         await s.commit()
         return Roster({o.code: o for o in (d, st, c1, c2, b1)}, people)
+
+
+async def api_token(sessions: SessionFactory, roster: Roster, org: str = "C01", person: str = "wang") -> str:
+    """A bearer token of the JSON APIs for `org`, on behalf of `person` (王书记 of 阳光社区 by default)."""
+    async with sessions() as s:
+        _row, plaintext = await issue_token(session=s, org_id=roster.orgs[org].id, person_id=roster.people[person].id,
+                                            name="区委办公室 OA")
+        await s.commit()
+    return plaintext

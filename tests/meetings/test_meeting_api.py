@@ -10,21 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, func, select
 
 from models import AuditEntry, Meeting, MeetingSeries
-from models.api_token import issue_token
 from models.official_days import replace_official_years
 from models.workdays import WorkCalendar
-from tests.seed import Roster
+from tests.seed import Roster, api_token
 from tests.stack import Stack
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-async def _token(stack: Stack, roster: Roster, org: str = "C01", person: str = "wang") -> str:
-    async with stack.sessions() as s:
-        _row, plaintext = await issue_token(session=s, org_id=roster.orgs[org].id, person_id=roster.people[person].id,
-                                            name="区委办公室 OA")
-        await s.commit()
-    return plaintext
 
 
 async def _post(stack: Stack, token: str | None, body: Any) -> Any:
@@ -49,7 +40,7 @@ async def _count(stack: Stack, model: Any) -> int:
 
 
 async def test_a_party_day_series_is_previewed_created_and_read_back(stack: Stack, roster: Roster) -> None:
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
     year = datetime.now(SHANGHAI).year + 1
     body = {"org": "B01", "kind": "party_day", "title": "主题党日", "place": "党群服务中心",
             "starts_at": _next_year_start(), "minutes": 90,
@@ -79,7 +70,7 @@ async def test_a_party_day_series_is_previewed_created_and_read_back(stack: Stac
 
 
 async def test_national_day_moves_the_meeting_and_an_unknown_year_is_named(stack: Stack, roster: Roster) -> None:
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
     year = datetime.now(SHANGHAI).year + 1
     national_day = {date(year, 10, d): (False, "国庆节") for d in range(1, 8)}
     async with stack.sessions() as s:  # as `grassroots holidays load` writes them
@@ -101,7 +92,7 @@ async def test_national_day_moves_the_meeting_and_an_unknown_year_is_named(stack
 
 
 async def test_bad_requests_are_refused_with_a_reason_and_audited(stack: Stack, roster: Roster) -> None:
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
     good = {"org": "B01", "kind": "committee", "place": "会议室", "starts_at": _next_year_start()}
     past = (datetime.now(SHANGHAI) - timedelta(days=1)).isoformat()
     cases = [
@@ -130,8 +121,8 @@ async def test_bad_requests_are_refused_with_a_reason_and_audited(stack: Stack, 
 
 
 async def test_a_meeting_outside_the_tokens_subtree_is_not_confirmed_to_exist(stack: Stack, roster: Roster) -> None:
-    wang = await _token(stack, roster)
-    he = await _token(stack, roster, org="C02", person="he")
+    wang = await api_token(stack.sessions, roster)
+    he = await api_token(stack.sessions, roster, org="C02", person="he")
     created = (await _post(stack, wang, {"org": "B01", "kind": "党课", "place": "会议室",
                                          "starts_at": _next_year_start()})).json()
     elsewhere = await _get(stack, he, created["id"])

@@ -11,20 +11,12 @@ from sqlmodel import col, delete, func, select
 
 from bot.cli import main
 from models import ApiToken, AuditEntry, Delivery, Notice, Role
-from models.api_token import issue_token, revoke_token
+from models.api_token import revoke_token
 from tests.framing import bodies
-from tests.seed import Roster
+from tests.seed import Roster, api_token
 from tests.stack import Stack
 
 TEXT = "今晚防汛值班，请党员19点到社区集合，带好雨具和手电"
-
-
-async def _token(stack: Stack, roster: Roster, org: str = "C01", person: str = "wang") -> str:
-    async with stack.sessions() as s:
-        _row, plaintext = await issue_token(session=s, org_id=roster.orgs[org].id, person_id=roster.people[person].id,
-                                            name="区委办公室 OA")
-        await s.commit()
-    return plaintext
 
 
 async def _post(stack: Stack, token: str | None, body: Any = None, **kwargs: Any):  # type: ignore[no-untyped-def]
@@ -54,7 +46,7 @@ async def _refusals(stack: Stack) -> list[dict[str, Any]]:
 
 async def test_a_notice_posted_by_the_oa_reaches_the_members_phone(stack: Stack, roster: Roster) -> None:
     assert "绑定成功" in (await stack.phone("mp", "o_li").send_text("绑定 LI2345")).content
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
 
     answer = await _post(stack, token, _notice(receipt=True, deadline=None))
 
@@ -81,13 +73,13 @@ async def test_a_notice_posted_by_the_oa_reaches_the_members_phone(stack: Stack,
 
 async def test_a_non_urgent_notice_at_night_waits_for_the_morning(stack: Stack, roster: Roster) -> None:
     stack.settings.quiet_hours = "00:00-23:59"  # whatever the hour the test runs, it is quiet time
-    answer = await _post(stack, await _token(stack, roster), _notice(urgent=False))
+    answer = await _post(stack, await api_token(stack.sessions, roster), _notice(urgent=False))
     assert answer.status_code == 201
     assert answer.json()["not_before"].endswith("T23:59:00+08:00")
 
 
 async def test_a_dry_run_shows_the_preview_and_writes_nothing(stack: Stack, roster: Roster) -> None:
-    answer = await _post(stack, await _token(stack, roster), _notice(dry_run=True))
+    answer = await _post(stack, await api_token(stack.sessions, roster), _notice(dry_run=True))
     assert answer.status_code == 200
     assert answer.json()["recipients"] == 3 and answer.json()["dry_run"] is True
     assert await _count(stack, Notice) == 0
@@ -111,7 +103,7 @@ async def test_a_dry_run_shows_the_preview_and_writes_nothing(stack: Stack, rost
 async def test_a_bad_request_is_400_with_the_reason_and_the_field(
     stack: Stack, roster: Roster, body: dict[str, Any], error: str, field: str, reason: str
 ) -> None:
-    answer = await _post(stack, await _token(stack, roster), body)
+    answer = await _post(stack, await api_token(stack.sessions, roster), body)
     assert answer.status_code == 400
     assert answer.json()["error"] == error and answer.json()["field"] == field
     assert reason in answer.json()["reason"]
@@ -120,14 +112,14 @@ async def test_a_bad_request_is_400_with_the_reason_and_the_field(
 
 
 async def test_a_body_that_is_not_json_is_400(stack: Stack, roster: Roster) -> None:
-    answer = await _post(stack, await _token(stack, roster), content=b"{orgs: C01",
+    answer = await _post(stack, await api_token(stack.sessions, roster), content=b"{orgs: C01",
                          headers={"Content-Type": "application/json"})
     assert answer.status_code == 400
     assert answer.json() == {"error": "bad_json", "reason": "请求内容不是有效的 JSON", "field": None}
 
 
 async def test_a_body_over_64_kib_is_413(stack: Stack, roster: Roster) -> None:
-    answer = await _post(stack, await _token(stack, roster), content=b" " * (64 * 1024 + 1),
+    answer = await _post(stack, await api_token(stack.sessions, roster), content=b" " * (64 * 1024 + 1),
                          headers={"Content-Type": "application/json"})
     assert answer.status_code == 413
     assert answer.json()["error"] == "too_large"
@@ -135,7 +127,7 @@ async def test_a_body_over_64_kib_is_413(stack: Stack, roster: Roster) -> None:
 
 
 async def test_missing_wrong_or_revoked_tokens_are_401(stack: Stack, roster: Roster) -> None:
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
     missing = await _post(stack, None, _notice())
     wrong = await _post(stack, token + "x", _notice())
     async with stack.sessions() as s:
@@ -153,7 +145,7 @@ async def test_missing_wrong_or_revoked_tokens_are_401(stack: Stack, roster: Ros
 
 
 async def test_an_organisation_outside_the_tokens_subtree_is_403(stack: Stack, roster: Roster) -> None:
-    answer = await _post(stack, await _token(stack, roster), _notice(orgs=["C01", "C02"]))
+    answer = await _post(stack, await api_token(stack.sessions, roster), _notice(orgs=["C01", "C02"]))
     assert answer.status_code == 403
     assert answer.json()["error"] == "out_of_scope"
     assert answer.json()["reason"] == "和平社区不在您的管理范围内"
@@ -162,7 +154,7 @@ async def test_an_organisation_outside_the_tokens_subtree_is_403(stack: Stack, r
 
 
 async def test_a_token_whose_secretary_lost_the_role_is_403(stack: Stack, roster: Roster) -> None:
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
     async with stack.sessions() as s:
         await s.exec(delete(Role).where(Role.person_id == roster.people["wang"].id))  # type: ignore[call-overload]
         await s.commit()
@@ -174,9 +166,9 @@ async def test_a_token_whose_secretary_lost_the_role_is_403(stack: Stack, roster
 
 
 async def test_the_progress_of_another_organisations_notice_is_403(stack: Stack, roster: Roster) -> None:
-    sent = await _post(stack, await _token(stack, roster, "C02", "he"), _notice(orgs=["C02"]))
+    sent = await _post(stack, await api_token(stack.sessions, roster, "C02", "he"), _notice(orgs=["C02"]))
     assert sent.status_code == 201
-    async with stack.http(headers={"Authorization": f"Bearer {await _token(stack, roster)}"}) as client:
+    async with stack.http(headers={"Authorization": f"Bearer {await api_token(stack.sessions, roster)}"}) as client:
         theirs = await client.get(f"/api/notices/{sent.json()['id']}")
         missing = await client.get("/api/notices/999")
     assert theirs.status_code == missing.status_code == 403
@@ -185,7 +177,7 @@ async def test_the_progress_of_another_organisations_notice_is_403(stack: Stack,
 
 
 async def test_a_near_duplicate_is_409_naming_the_earlier_notice_unless_forced(stack: Stack, roster: Roster) -> None:
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
     first = (await _post(stack, token, _notice())).json()
 
     again = await _post(stack, token, _notice(orgs=["B01"], text=TEXT.replace("，", " ") + "！"))
@@ -201,7 +193,7 @@ async def test_a_near_duplicate_is_409_naming_the_earlier_notice_unless_forced(s
 
 
 async def test_a_repeat_with_the_same_idempotency_key_returns_the_first_answer(stack: Stack, roster: Roster) -> None:
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
     key = {"Idempotency-Key": "oa-2026-000123"}
     first = await _post(stack, token, _notice(), headers=dict(key))
     repeat = await _post(stack, token, _notice(), headers=dict(key))
@@ -217,7 +209,7 @@ async def test_a_repeat_with_the_same_idempotency_key_returns_the_first_answer(s
 async def test_a_retry_overtaking_its_first_attempt_sends_once(stack: Stack, roster: Roster) -> None:
     """The office system times out and retries while the first request is still running: five
     requests with one Idempotency-Key at once write one notice, and all get its answer."""
-    token = await _token(stack, roster)
+    token = await api_token(stack.sessions, roster)
     key = {"Idempotency-Key": "oa-2026-000125"}
 
     answers = await asyncio.gather(*(_post(stack, token, _notice(), headers=dict(key)) for _ in range(5)))
