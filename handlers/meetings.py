@@ -42,7 +42,7 @@ def attend_words(msg: Inbound, _ctx: Context) -> bool | dict[str, object]:
     if msg.msg_type != "text":
         return False
     match = _ATTEND.match(flat(msg.text))
-    return {"number": _number(match.group(1)), "reason": None} if match else False
+    return {"number": _number(match.group(1))} if match else False
 
 
 def leave_words(msg: Inbound, _ctx: Context) -> bool | dict[str, object]:
@@ -101,7 +101,7 @@ def _listing(open_now: list[Meeting], ctx: Context, word: str) -> str:
 
 
 @router.message(attend_words)
-async def attend(msg: Inbound, ctx: Context, number: int | None, reason: None) -> str:
+async def attend(msg: Inbound, ctx: Context, number: int | None) -> str:
     return await _answer(msg, ctx, EngagementKind.attending, number, "")
 
 

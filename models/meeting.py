@@ -7,6 +7,7 @@ there without it being their primary one (一方隶属、参加多重组织生�
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Index, String, or_
 from sqlmodel import Field, SQLModel, col, select
@@ -107,10 +108,9 @@ class Meeting(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-async def attendee_ids(*, session: AsyncSession, kind: MeetingKind, org: Organisation,
-                       group: Organisation | None = None) -> list[int]:
-    """The members invited to a meeting of `kind` organised by `org` (a 党小组会: by `group`, or by
-    `org` when it is itself a group), in id order."""
+def _invited(kind: MeetingKind, org: Organisation, group: Organisation | None) -> Any:
+    """The ids of the members invited to a meeting of `kind` organised by `org` (a 党小组会: by
+    `group`, or by `org` when it is itself a group), as a query."""
     if kind == MeetingKind.committee:
         query = select(col(Role.person_id)).where(Role.org_id == org.id)
     else:
@@ -120,8 +120,24 @@ async def attendee_ids(*, session: AsyncSession, kind: MeetingKind, org: Organis
         below = select(col(Organisation.id)).where(col(Organisation.path).startswith(where.path))
         query = select(col(Membership.person_id)).where(
             (col(Membership.org_id).in_(below) & col(Membership.is_primary)) | (Membership.org_id == where.id))
-    members = select(col(Person.id)).where(col(Person.id).in_(query), Person.kind == PersonKind.member)
-    return [i for i in (await session.exec(members.order_by(col(Person.id)))).all() if i is not None]
+    return select(col(Person.id)).where(col(Person.id).in_(query), Person.kind == PersonKind.member)
+
+
+async def attendee_ids(*, session: AsyncSession, kind: MeetingKind, org: Organisation,
+                       group: Organisation | None = None) -> list[int]:
+    """The members invited to the meeting, in id order."""
+    members = _invited(kind, org, group).order_by(col(Person.id))
+    return [i for i in (await session.exec(members)).all() if i is not None]
+
+
+async def is_invited(*, session: AsyncSession, meeting: Meeting, person_id: int) -> bool:
+    """Whether the person is among the meeting's invited (one look-up, not the whole list: a street's
+    meeting invites thousands)."""
+    org = await session.get(Organisation, meeting.org_id)
+    group = await session.get(Organisation, meeting.group_org_id) if meeting.group_org_id else None
+    assert org is not None
+    query = _invited(MeetingKind(meeting.kind), org, group).where(col(Person.id) == person_id)
+    return (await session.exec(query)).first() is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,16 +279,8 @@ async def open_meetings_for(*, session: AsyncSession, person_id: int, now: datet
                               col(Meeting.starts_at) > now - timedelta(days=1))
         .order_by(col(Meeting.starts_at), col(Meeting.id))
     )).all()
-    found = []
-    for meeting in candidates:
-        if ends_at(meeting) <= now:
-            continue
-        org = await session.get(Organisation, meeting.org_id)
-        group = await session.get(Organisation, meeting.group_org_id) if meeting.group_org_id else None
-        assert org is not None
-        if person_id in await attendee_ids(session=session, kind=MeetingKind(meeting.kind), org=org, group=group):
-            found.append(meeting)
-    return found
+    return [m for m in candidates
+            if ends_at(m) > now and await is_invited(session=session, meeting=m, person_id=person_id)]
 
 
 async def find_meeting(*, session: AsyncSession, scope_paths: list[str], meeting_id: int | None,

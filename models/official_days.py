@@ -98,6 +98,7 @@ async def replace_official_years(*, session: AsyncSession, days: Mapping[date, t
 async def load_official_days(
     *, session: AsyncSession, years: Iterable[int] | None = None
 ) -> dict[date, tuple[bool, str]]:
-    wanted = set(years) if years is not None else None
-    rows = (await session.exec(select(OfficialDay))).all()
-    return {r.day: (r.is_workday, r.name) for r in rows if wanted is None or r.day.year in wanted}
+    query = select(OfficialDay)
+    if years is not None:
+        query = query.where(extract("year", col(OfficialDay.day)).in_(list(years)))
+    return {r.day: (r.is_workday, r.name) for r in (await session.exec(query)).all()}
