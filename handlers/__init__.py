@@ -8,6 +8,7 @@ from handlers import (
     follow,
     help,
     inquiries,
+    leave_decisions,
     meetings,
     notices,
     progress,
@@ -24,6 +25,7 @@ ROUTERS: tuple[Router, ...] = (
     resend.router,  # 补发 N, and its 确认 before confirmations
     tasks.router,  # 下发 / 汇总: before confirmations
     meetings.router,  # 参加 / 请假: words of their own, before the bare 收到 and 1
+    leave_decisions.router,  # a secretary's 批准 / 不批准 of a 请假; anyone else's goes on to the help
     confirmations.router,  # after notices: a secretary's open conversation keeps its 1 / 好 / ok
     progress.router,
     urgent.router,  # a secretary's 紧急 N; anyone else's 紧急 goes on to the help
@@ -36,7 +38,7 @@ ROUTERS: tuple[Router, ...] = (
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, admin_link, notices, confirmations, meetings, progress, urgent, resend, tasks,
-                   inquiries):
+    for module in (help, binding, admin_link, notices, confirmations, meetings, leave_decisions, progress, urgent,
+                   resend, tasks, inquiries):
         module.register_help(book)
     return book

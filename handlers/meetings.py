@@ -8,17 +8,16 @@ from handlers.context import Context, Inbound
 from handlers.routing import HelpBook, Router
 from handlers.text import NotANumber, flat, notice_number
 from models.audit import record_audit
-from models.engagement import EngagementKind, answer_instead
+from models.engagement import Approval, EngagementKind, answer_instead, answer_of
+from models.leave_requests import tell_approvers
 from models.meeting import (
-    KIND_NAMES,
     AttendeeState,
     Meeting,
-    MeetingKind,
     attendance_of,
+    describe,
     find_meeting,
     open_meetings_for,
 )
-from models.message_frame import when_words
 from models.subject import Subject, SubjectKind
 from models.typed import id_of
 
@@ -56,10 +55,7 @@ def leave_words(msg: Inbound, _ctx: Context) -> bool | dict[str, object]:
 
 def meeting_line(meeting: Meeting, ctx: Context) -> str:
     """第 3 号：12月15日（周二）19:30 主题党日，党群服务中心."""
-    kind = KIND_NAMES[MeetingKind(meeting.kind)]
-    title = meeting.title if meeting.title and meeting.title != kind else kind
-    place = f"，{meeting.place}" if meeting.place else ""
-    return f"第 {meeting.id} 号：{when_words(meeting.starts_at, ctx.now.tzinfo)} {title}{place}"
+    return f"第 {meeting.id} 号：{describe(meeting, ctx.now.tzinfo)}"
 
 
 async def _answer(msg: Inbound, ctx: Context, kind: EngagementKind, number: int | None, reason: str) -> str:
@@ -81,17 +77,32 @@ async def _answer(msg: Inbound, ctx: Context, kind: EngagementKind, number: int 
         return NONE_OPEN
     meeting = chosen[0]
     subject = Subject(SubjectKind.meeting, id_of(meeting))
-    await answer_instead(ctx.session, subject, sender.person_id, kind, reason,
-                         instead_of=(EngagementKind.attending, EngagementKind.leave))
+    line = meeting_line(meeting, ctx)
+    if kind == EngagementKind.leave:
+        earlier = await answer_of(ctx.session, subject, sender.person_id, EngagementKind.leave)
+        if earlier is not None and earlier.approval == Approval.refused:
+            said = f"（说明：{earlier.approval_note}）" if earlier.approval_note else ""
+            return (f"您的请假未获批准{said}：{line}。如确有困难，请直接联系书记；能参加请回复“参加 {meeting.id}”。")
+    answer = await answer_instead(ctx.session, subject, sender.person_id, kind, reason,
+                                  instead_of=(EngagementKind.attending, EngagementKind.leave))
     record_audit(session=ctx.session, action=f"meeting.{kind.value}",
                  actor=f"wechat:{msg.platform.value}:{msg.from_user}", actor_person_id=sender.person_id,
                  org_id=meeting.org_id, meeting_id=meeting.id, reason=reason or None)
+    told = 0
+    if kind == EngagementKind.leave and answer.approval is None:
+        told = await tell_approvers(session=ctx.session, meeting=meeting, leave=answer, member_name=sender.name,
+                                    quiet=ctx.settings.quiet_window, now=ctx.now)
     await ctx.session.commit()
-    line = meeting_line(meeting, ctx)
     if kind == EngagementKind.attending:
         return f"已记为参加：{line}。"
-    told = f"，理由：{reason}" if reason else ""
-    return f"已为您登记请假{told}：{line}。支部书记可在考勤中看到。" + ("" if reason else NO_REASON_HINT)
+    given = f"，理由：{reason}" if reason else ""
+    if answer.approval == Approval.approved:
+        after = "书记已批准您的请假。"
+    elif told:
+        after = "已转给书记审批，结果会发给您。"
+    else:
+        after = "支部书记可在考勤中看到。"
+    return f"已为您登记请假{given}：{line}。{after}" + ("" if reason else NO_REASON_HINT)
 
 
 def _listing(open_now: list[Meeting], ctx: Context, word: str) -> str:
@@ -120,8 +131,18 @@ MAX_NAMES = 10
 STATE_WORDS = {"attending": "参加", "leave": "请假", "signed_in": "已签到", "no_reply": "未回复", "absent": "缺席"}
 
 
+LEAVE_WORDS = {"pending": "待批准", "approved": "已批准", "refused": "请假未批准"}
+
+
+def _named(person: AttendeeState, with_reason: bool) -> str:
+    notes = [person.reason] if with_reason and person.reason else []
+    if person.leave and (with_reason or person.leave == "refused"):
+        notes.append(LEAVE_WORDS[person.leave])
+    return f"{person.name}（{'，'.join(notes)}）" if notes else person.name
+
+
 def _names(people: list[AttendeeState], with_reason: bool = False) -> str:
-    shown = [f"{p.name}（{p.reason}）" if with_reason and p.reason else p.name for p in people[:MAX_NAMES]]
+    shown = [_named(p, with_reason) for p in people[:MAX_NAMES]]
     more = f" 等 {len(people)} 人" if len(people) > MAX_NAMES else ""
     return "、".join(shown) + more
 

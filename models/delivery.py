@@ -50,6 +50,8 @@ class Purpose(StrEnum):
     deadline_reminder = "deadline_reminder"  # a task: one working day before its deadline
     overdue = "overdue"  # a task: to the issuing organisation's secretaries once the deadline passed
     meeting_reminder = "meeting_reminder"  # a meeting: the day before at 09:00 (round 1), 2 h before (round 2)
+    leave_request = "leave_request"  # a 请假, to the secretary who approves it
+    leave_decision = "leave_decision"  # the secretary's 批准 / 不批准, to the member
 
 
 # Channels that drop a repeat by themselves, and for how long after the first send: WeCom's duplicate

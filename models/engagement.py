@@ -37,6 +37,13 @@ class EngagementKind(StrEnum):
     signed_in = "signed_in"  # 签到 (meetings)
 
 
+class Approval(StrEnum):
+    """A secretary's answer to a 请假 (models/leave_requests.py); none yet: awaiting it."""
+
+    approved = "approved"  # 批准
+    refused = "refused"  # 不批准
+
+
 class Engagement(SQLModel, table=True):
     __table_args__ = (
         # Also the index of a subject's replies (its prefix): a second index on (subject_kind,
@@ -50,6 +57,13 @@ class Engagement(SQLModel, table=True):
     kind: EngagementKind
     note: str = Field(default="", max_length=NOTE_LIMIT)  # what the member wrote after 完成
     at: datetime = Field(default_factory=utcnow)
+    # A leave's approval: kept on the reply itself, so that it goes with it when the member answers
+    # 参加 instead (the leave and its approval are gone together) and 考勤 reads both in one query.
+    approval: Approval | None = Field(default=None, sa_type=String(10))
+    approved_by_person_id: int | None = Field(default=None)
+    approved_at: datetime | None = None
+    # A server default too: the callback path's batched inserts of 收到 name only the columns they set.
+    approval_note: str = Field(default="", max_length=NOTE_LIMIT, sa_column_kwargs={"server_default": ""})
 
 
 # The statements behind 收到 are built once, with the person and the time as bound
@@ -152,21 +166,39 @@ async def record(
 
 
 async def answer_instead(session: AsyncSession, subject: Subject, person_id: int, kind: EngagementKind,
-                         note: str = "", *, instead_of: Sequence[EngagementKind]) -> None:
-    """The person's answer `kind` (its note and time renewed if given before), replacing any of the
-    answers it excludes (参加 replaces an earlier 请假, and the other way round)."""
+                         note: str = "", *, instead_of: Sequence[EngagementKind]) -> Engagement:
+    """The person's answer `kind` (its note and time renewed if given before, its approval kept),
+    replacing any of the answers it excludes (参加 replaces an earlier 请假, and the other way round)."""
     others = [k.name for k in instead_of if k != kind]
     where = (col(Engagement.subject_kind) == subject.kind.value, col(Engagement.subject_id) == subject.id,
              col(Engagement.person_id) == person_id)
     if others:
         await session.exec(delete(Engagement).where(*where, col(Engagement.kind).in_(others)))
-    existing = (await session.exec(select(Engagement).where(*where, col(Engagement.kind) == kind.name))).first()
+    mine = select(Engagement).where(*where, col(Engagement.kind) == kind.name)
+    existing = (await session.exec(mine)).first()
     if existing is not None:
         existing.note, existing.at = note[:NOTE_LIMIT], utcnow()
         session.add(existing)
         await session.flush()
-        return
+        return existing
     await record(session, subject, person_id, kind, note)
+    return (await session.exec(mine)).one()
+
+
+async def answer_of(session: AsyncSession, subject: Subject, person_id: int, kind: EngagementKind
+                    ) -> Engagement | None:
+    return (await session.exec(select(Engagement).where(
+        col(Engagement.subject_kind) == subject.kind.value, col(Engagement.subject_id) == subject.id,
+        col(Engagement.person_id) == person_id, col(Engagement.kind) == kind.name))).first()
+
+
+async def decide_leave(session: AsyncSession, leave: Engagement, approval: Approval, *, by: int, note: str) -> None:
+    """The secretary's 批准 / 不批准 of a leave (not committed)."""
+    assert leave.kind == EngagementKind.leave
+    leave.approval, leave.approved_by_person_id = approval, by
+    leave.approved_at, leave.approval_note = utcnow(), note[:NOTE_LIMIT]
+    session.add(leave)
+    await session.flush()
 
 
 async def answers_about(session: AsyncSession, subject: Subject) -> list[Engagement]:

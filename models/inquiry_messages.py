@@ -15,9 +15,9 @@ from models.delivery import Purpose
 from models.inquiry import Inquiry, record_answer, record_escalation, unanswered_since
 from models.organisation import Organisation
 from models.outbox import queue_messages
-from models.person import PERSON_KIND_NAMES, Person, Role
+from models.person import PERSON_KIND_NAMES, Person
 from models.quiet_hours import not_before
-from models.reminders import ROLE_RANK
+from models.role_holders import nearest_holders
 from models.subject import Subject, SubjectKind
 from models.typed import id_of
 from models.workdays import after_workdays
@@ -69,30 +69,6 @@ def escalation_body(inquiry: Inquiry, sender: Person, org: Organisation, tz: tzi
             f"请督促{org.name}答复，或直接回复“回复 {inquiry.id} 答复内容”。")
 
 
-async def _holders_above(session: AsyncSession, org_paths: set[str]) -> dict[str, tuple[int | None, list[int]]]:
-    """For each organisation path: the nearest organisation strictly above it that has role holders,
-    and those of the best rank there (secretaries before deputies before admins). One query."""
-    codes = sorted({code for path in org_paths for code in path.split("/")[:-2] if code})
-    holders: dict[str, list[tuple[int, int, int | None]]] = {}
-    if codes:
-        for code, org_id, kind, person_id in await session.exec(
-            select(Organisation.code, Organisation.id, col(Role.kind), Role.person_id)
-            .join(Role, col(Role.org_id) == Organisation.id).where(col(Organisation.code).in_(codes))
-            .order_by(col(Role.id))
-        ):
-            holders.setdefault(code, []).append((ROLE_RANK[kind], person_id, org_id))
-    found: dict[str, tuple[int | None, list[int]]] = {}
-    for path in org_paths:
-        found[path] = (None, [])
-        for code in reversed([c for c in path.split("/")[:-2] if c]):
-            if here := holders.get(code):
-                best = min(rank for rank, _p, _o in here)
-                people = list(dict.fromkeys(p for rank, p, _o in here if rank == best))
-                found[path] = (here[0][2], people)
-                break
-    return found
-
-
 async def escalate_unanswered(
     *, session: AsyncSession, zone: tzinfo, quiet: tuple[time, time] | None, now: datetime
 ) -> int:
@@ -108,7 +84,7 @@ async def escalate_unanswered(
         select(Organisation).where(col(Organisation.id).in_({i.org_id for i in due})))}
     senders = {p.id: p for p in await session.exec(
         select(Person).where(col(Person.id).in_({i.person_id for i in due})))}
-    above = await _holders_above(session, {o.path for o in orgs.values()})
+    above = await nearest_holders(session, {o.path for o in orgs.values()}, own=False)
     people = await load_recipients(session=session, person_ids={p for _o, ps in above.values() for p in ps},
                                    now=now)
     start = not_before(now.astimezone(zone), quiet, urgent=False).astimezone(UTC)

@@ -14,8 +14,9 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
-from models.engagement import Engagement, EngagementKind, answers_about
+from models.engagement import Approval, Engagement, EngagementKind, answers_about
 from models.meeting_dates import Every, HolidayPolicy, PlacedDate, Repeat, plan_series
+from models.message_frame import when_words
 from models.organisation import Organisation
 from models.person import Membership, Person, PersonKind, Role
 from models.subject import Subject, SubjectKind
@@ -205,6 +206,18 @@ def ends_at(meeting: Meeting) -> datetime:
     return meeting.starts_at + timedelta(minutes=meeting.minutes)
 
 
+def title_of(meeting: Meeting) -> str:
+    """The meeting's title, or its kind's name when it has none of its own."""
+    kind = KIND_NAMES[MeetingKind(meeting.kind)]
+    return meeting.title if meeting.title and meeting.title != kind else kind
+
+
+def describe(meeting: Meeting, tz: tzinfo | None) -> str:
+    """12月15日（周二）19:30 主题党日，党群服务中心."""
+    place = f"，{meeting.place}" if meeting.place else ""
+    return f"{when_words(meeting.starts_at, tz)} {title_of(meeting)}{place}"
+
+
 ATTENDANCE_STATES = ("attending", "leave", "signed_in", "no_reply", "absent")
 
 
@@ -215,6 +228,9 @@ class AttendeeState:
     status: str  # one of ATTENDANCE_STATES
     reason: str | None = None  # a leave's reason
     signed_in_at: datetime | None = None
+    # A leave asked for: "pending", "approved" or "refused". A refused leave does not excuse: the
+    # member counts as not replied (absent once the meeting is over) unless they sign in.
+    leave: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +247,8 @@ class Attendance:
 
 async def attendance_of(*, session: AsyncSession, meeting: Meeting, org: Organisation, now: datetime) -> Attendance:
     """Each invited member's state, from their answers to the meeting (engagements about it): signed
-    in, on leave (with the reason), attending; without an answer, no reply yet — absent once the
-    meeting is over."""
+    in, on leave (with the reason; not refused by the secretary), attending; without an answer, no
+    reply yet — absent once the meeting is over."""
     group = await session.get(Organisation, meeting.group_org_id) if meeting.group_org_id else None
     ids = await attendee_ids(session=session, kind=MeetingKind(meeting.kind), org=org, group=group)
     names = dict((await session.exec(select(col(Person.id), col(Person.name)).where(col(Person.id).in_(ids)))).all())
@@ -243,14 +259,18 @@ async def attendance_of(*, session: AsyncSession, meeting: Meeting, org: Organis
     people = []
     for i in ids:
         given = answers.get(i, {})
+        leave = given.get(EngagementKind.leave.value)
+        asked = None if leave is None else str(leave.approval or "pending")
+        reason = leave.note or None if leave is not None else None
         if (signed := given.get(EngagementKind.signed_in.value)) is not None:
             people.append(AttendeeState(i, names.get(i, ""), "signed_in", signed_in_at=signed.at))
-        elif (leave := given.get(EngagementKind.leave.value)) is not None:
-            people.append(AttendeeState(i, names.get(i, ""), "leave", reason=leave.note or None))
+        elif leave is not None and leave.approval != Approval.refused:
+            people.append(AttendeeState(i, names.get(i, ""), "leave", reason=reason, leave=asked))
         elif EngagementKind.attending.value in given and not over:
             people.append(AttendeeState(i, names.get(i, ""), "attending"))
         else:
-            people.append(AttendeeState(i, names.get(i, ""), "absent" if over else "no_reply"))
+            people.append(AttendeeState(i, names.get(i, ""), "absent" if over else "no_reply", reason=reason,
+                                        leave=asked))
     return Attendance(people)
 
 

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import load_recipients
 from models.delivery import Delivery, Purpose
-from models.meeting import KIND_NAMES, Meeting, MeetingKind, MeetingStatus, attendee_ids
+from models.meeting import Meeting, MeetingKind, MeetingStatus, attendee_ids, title_of
 from models.message_frame import when_words
 from models.organisation import Organisation
 from models.outbox import queue_messages
@@ -40,10 +40,8 @@ def reminder_times(starts: datetime, now: datetime, quiet: tuple[time, time] | N
 
 
 def reminder_body(meeting: Meeting, org_name: str, tz: tzinfo | None) -> str:
-    kind = KIND_NAMES[MeetingKind(meeting.kind)]
-    title = meeting.title if meeting.title and meeting.title != kind else kind
     lines = [f"【会议提醒 · 第{meeting.id}号】{org_name}",
-             f"{title}：{when_words(meeting.starts_at, tz)}（约{meeting.minutes}分钟）"]
+             f"{title_of(meeting)}：{when_words(meeting.starts_at, tz)}（约{meeting.minutes}分钟）"]
     if meeting.place:
         lines.append(f"地点：{meeting.place}")
     if meeting.topic:

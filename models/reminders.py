@@ -24,6 +24,7 @@ from models.notice import Notice, NoticeStatus, Urgency
 from models.organisation import Organisation
 from models.outbox import queue_messages
 from models.person import Membership, Person, PersonKind, Role, RoleKind
+from models.role_holders import ROLE_RANK
 from models.subject import Subject, of_notice, of_notices
 from models.typed import col_not_none
 
@@ -32,7 +33,6 @@ REMINDER_SNIPPET = 40
 LIST_SNIPPET = 20
 NAMES_SHOWN = 20
 # Who receives the list when an organisation has several role holders: the secretary first.
-ROLE_RANK = {RoleKind.secretary: 0, RoleKind.deputy: 1, RoleKind.admin: 2}
 TIMES = {1: "一次", 2: "两次", 3: "三次", 4: "四次", 5: "五次"}
 
 UNREACHABLE_NOW = "微信已无法送达（已取消关注或已解绑），提醒未能发出"

@@ -23,6 +23,9 @@ class SubjectKind(StrEnum):
     notice = "notice"  # 通知 / 任务 (models.notice.Notice)
     inquiry = "inquiry"  # 留言: a resident's message to their community, and its answer (models.inquiry.Inquiry)
     meeting = "meeting"  # 三会一课 / 主题党日 (models.meeting.Meeting): reminders, 参加 / 请假 / 签到
+    # A member's 请假 of a meeting (its engagement's id): the request to the secretary and the answer
+    # back, one message each per leave however many members of a branch take leave.
+    leave = "leave"
 
 
 @dataclass(frozen=True, slots=True)

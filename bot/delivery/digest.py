@@ -26,6 +26,11 @@ FOOTER = "回复“收到”确认全部，或“收到 编号”确认其中一
 @dataclass(frozen=True, slots=True)
 class Digest:
     rows: list[Delivery]  # one person's rows on one channel, oldest notice first
+    # Its own text and template title (a day's meeting reminders, bot/delivery/meeting_day.py); a
+    # digest of notices is written from their texts.
+    text: str = ""
+    title: str = ""
+    answer: str = ""  # how to answer, in a template's short field
 
     @property
     def id(self) -> int:

@@ -36,6 +36,7 @@ from bot.delivery.channels import (
 from bot.delivery.digest import Digest, digest_text, digest_title, split_digests
 from bot.delivery.errors import ErrorClass, backoff
 from bot.delivery.limits import Limits, MpGate, over_member_limits, over_robot_limits
+from bot.delivery.meeting_day import split_meeting_days
 from bot.delivery.reports import apply_waiting_reports
 from bot.wechat.api import WeChatApi
 from handlers.links import notice_url
@@ -349,8 +350,9 @@ class Dispatcher:
     ) -> list[_Job]:
         """`notices` given (digests on): a person's non-urgent notices on one channel go as one digest.
         WeCom rows carrying the same text go in one call; robot rows of one group in one message."""
-        jobs: list[_Job] = []
         now = utcnow()
+        days, rows = split_meeting_days(rows)  # whether digests are on or not: one message a day's meetings
+        jobs = self._digest_jobs(days, {}, now)
         if notices:
             digests, rows = split_digests(rows, notices)
             jobs.extend(self._digest_jobs(digests, notices, now))
@@ -375,7 +377,7 @@ class Dispatcher:
         jobs: list[_Job] = []
         work: dict[str, list[Digest]] = defaultdict(list)
         for digest in digests:
-            text = digest_text(digest.subjects, notices)
+            text = digest.text or digest_text(digest.subjects, notices)
             marks = {id_of(row): digest.id for row in digest.rows}
             channel = digest.rows[0].channel
             if channel == Channel.work_app:
@@ -383,7 +385,9 @@ class Dispatcher:
             elif channel == Channel.mp_custom:
                 jobs.append(_Job(digest.rows, partial(self._custom, text), mp=True, digest_of=marks))
             else:  # a template holds short fields and a link: the count, and the newest notice's page
-                send = partial(self._template_digest, digest_title(len(digest.rows)), digest.client_msg_id, now)
+                title = digest.title or digest_title(len(digest.rows))
+                send = partial(self._template_digest, title, digest.client_msg_id, now,
+                               digest.answer or "点开详情查看，并回复“收到”")
                 jobs.append(_Job(digest.rows, send, mp=True, digest_of=marks))
         for text, group in work.items():
             marks = {id_of(row): d.id for d in group for row in d.rows}
@@ -413,9 +417,9 @@ class Dispatcher:
         return await self._send_template(row, fields, client_msg_id=row.client_msg_id)
 
     async def _template_digest(
-        self, title: str, client_msg_id: str, now: datetime, rows: list[Delivery]
+        self, title: str, client_msg_id: str, now: datetime, answer: str, rows: list[Delivery]
     ) -> list[SendOutcome]:
-        fields = plain_template_fields(title, sent_at=now, tz=self.api.settings.tz, answer="点开详情查看，并回复“收到”")
+        fields = plain_template_fields(title, sent_at=now, tz=self.api.settings.tz, answer=answer)
         return await self._send_template(rows[-1], fields, client_msg_id=client_msg_id)
 
     def _notice_link(self, row: Delivery) -> str | None:

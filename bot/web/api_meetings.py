@@ -191,7 +191,7 @@ async def get_meeting(request: web.Request) -> web.Response:
         "moved_from": meeting.moved_from.isoformat() if meeting.moved_from else None,
         "holiday": meeting.holiday or None,
         "attendance": attendance.counts,
-        "people": [{"name": p.name, "status": p.status, "reason": p.reason,
+        "people": [{"name": p.name, "status": p.status, "reason": p.reason, "leave": p.leave,
                     "signed_in_at": p.signed_in_at.astimezone(tz).isoformat() if p.signed_in_at else None}
                    for p in attendance.people],
     })

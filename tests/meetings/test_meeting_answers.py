@@ -108,7 +108,7 @@ async def test_the_secretary_reads_the_attendance_list_in_the_chat(stack: Stack,
     shown = (await wang.send_text("考勤")).content or ""
     lines = shown.split("\n")
     assert lines[-4].startswith(f"第 {meeting_id} 号：") and lines[-4].endswith("（阳光社区第一党支部）")
-    assert lines[-3:] == ["应到 2：参加 0，请假 1，已签到 0，未回复 1，缺席 0", "请假：李党员（家里有事）",
+    assert lines[-3:] == ["应到 2：参加 0，请假 1，已签到 0，未回复 1，缺席 0", "请假：李党员（家里有事，待批准）",
                           "未回复：赵党员"]
     assert (await wang.send_text(f"考勤 {meeting_id}")).content == "\n".join(lines[-4:])
     assert (await wang.send_text("考勤 999")).content == "没有找到第 999 号会议，或不在您的管理范围内。"

@@ -119,3 +119,27 @@ async def test_a_reminder_that_fell_due_while_the_service_was_down_is_not_sent_o
     assert [(r.status, r.reason, r.attempts) for r in rows] == [("failed", STALE_REASON, 0)] * 2
     assert not [m for m in await stack.emulator.wait_for_messages("mp", "o_li", within=0.3)
                 if "会议提醒" in m.content]
+
+
+async def test_two_meetings_on_one_day_reach_the_member_in_one_message(stack: Stack, roster: Roster) -> None:
+    stack.emulator.register_user("work", "zhaody")
+    li = stack.phone("mp", "o_li")
+    await li.send_text("绑定 LI2345")
+    now = datetime.now(TZ)
+    first = await _meeting(stack, roster, now + timedelta(minutes=50))
+    second = await _meeting(stack, roster, now + timedelta(minutes=100))
+    assert await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=None, now=now) == 4  # two each
+    for platform, user in (("mp", "o_li"), ("work", "zhaody")):
+        received = await stack.emulator.wait_for_messages(platform, user, within=5)
+        # A second message, if one were sent, would be in by now.
+        received = await stack.emulator.wait_for_messages(platform, user, count=2, within=0.5)
+        assert len(received) == 1, [m.content for m in received]
+        text = received[-1].content
+        assert text.startswith("您有 2 个会议：") and text.count("【会议提醒") == 2
+        assert text.index(f"第{first}号") < text.index(f"第{second}号")
+        assert text.endswith("请回复“参加 编号”或“请假 编号 理由”。") and text.count("请回复") == 1
+    async with stack.sessions() as s:
+        rows = (await s.exec(select(Delivery).where(Delivery.purpose == Purpose.meeting_reminder))).all()
+    assert {r.status for r in rows} == {"sent"} and len({r.digest_id for r in rows}) == 2  # one per person
+    asked = (await li.send_text("参加")).content or ""
+    assert asked.startswith("您有几个会议需要回复")

@@ -172,7 +172,7 @@ async def test_a_secretary_answers_every_question_in_words(stack: Stack, roster:
     await wang.send_text("请各位党员本周五前完成“灯塔在线”学习")
     await wang.send_text("普通")
     assert "截止时间" in (await wang.send_text("是的")).content
-    preview = (await wang.send_text("本周五")).content
+    preview = (await wang.send_text("下周五")).content  # 本周五 is past on a Saturday
     assert "请核对通知" in preview and "党员、书记" in preview
     done = (await wang.send_text("好的，发吧")).content
 
