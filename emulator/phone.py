@@ -53,6 +53,18 @@ class Phone:
         self._touch(event)
         return await self.post_xml(self.event_xml(event, event_key, **fields))
 
+    async def scan(self, url: str) -> PhoneReply | None:
+        """Scanning a parameterised QR code (the URL it encodes): a follower's scan arrives as SCAN, a
+        new follower's as subscribe with qrscene_; an unknown or expired code sends nothing (None)."""
+        state = self.book.state
+        found = state.qr_codes.find(url, state.now())
+        if found is None:
+            return None
+        user = state.user(self.platform, self.user_id)
+        if user is not None and user.following:
+            return await self.send_event("SCAN", found.scene, Ticket=found.ticket)
+        return await self.send_event("subscribe", f"qrscene_{found.scene}", Ticket=found.ticket)
+
     async def click(self, event_key: str) -> PhoneReply:
         return await self.send_event("CLICK", event_key)
 

@@ -17,6 +17,7 @@ from emulator.middleware import api_middleware, unknown_endpoint
 from emulator.mp_api import mp_routes
 from emulator.phone import Phone
 from emulator.phonebook import PHONES_KEY, PhoneBook
+from emulator.qr_codes import qr_routes
 from emulator.records import CallRecord, RecordedMessage
 from emulator.robot_api import robot_routes
 from emulator.state import STATE_KEY, EmulatorState, User
@@ -42,7 +43,7 @@ def create_emulator_app(emulator: "Emulator") -> web.Application:
     app[STATE_KEY] = emulator.state
     app[PHONES_KEY] = emulator.phones
     app.cleanup_ctx.append(_phone_client)
-    app.add_routes(mp_routes() + work_routes() + robot_routes() + control_routes())
+    app.add_routes(mp_routes() + qr_routes() + work_routes() + robot_routes() + control_routes())
     app.router.add_route("*", "/mp/{tail:.*}", unknown_endpoint)
     app.router.add_route("*", "/work/{tail:.*}", unknown_endpoint)
     return app

@@ -13,6 +13,7 @@ from handlers import (
     notices,
     progress,
     resend,
+    signin,
     tasks,
     urgent,
 )
@@ -26,6 +27,7 @@ ROUTERS: tuple[Router, ...] = (
     tasks.router,  # 下发 / 汇总: before confirmations
     meetings.router,  # 参加 / 请假: words of their own, before the bare 收到 and 1
     leave_decisions.router,  # a secretary's 批准 / 不批准 of a 请假; anyone else's goes on to the help
+    signin.router,  # 签到 <码>, a secretary's 签到码 and 补签
     confirmations.router,  # after notices: a secretary's open conversation keeps its 1 / 好 / ok
     progress.router,
     urgent.router,  # a secretary's 紧急 N; anyone else's 紧急 goes on to the help
@@ -38,7 +40,7 @@ ROUTERS: tuple[Router, ...] = (
 
 def build_help_book() -> HelpBook:
     book = HelpBook()
-    for module in (help, binding, admin_link, notices, confirmations, meetings, leave_decisions, progress, urgent,
-                   resend, tasks, inquiries):
+    for module in (help, binding, admin_link, notices, confirmations, meetings, leave_decisions, signin, progress,
+                   urgent, resend, tasks, inquiries):
         module.register_help(book)
     return book

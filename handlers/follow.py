@@ -1,9 +1,11 @@
-"""Follow, unfollow and QR-code scans (subscribe with qrscene_<community>, SCAN, WeCom enter_agent)."""
+"""Follow, unfollow and QR-code scans (subscribe with qrscene_<community>, SCAN, WeCom enter_agent); a
+scan of a meeting's sign-in code signs in (handlers/signin.py)."""
 
 from handlers.binding import FirstContact
 from handlers.context import Context, Inbound
 from handlers.replies import UNBOUND_HINT, describe
 from handlers.routing import Outcome, Router
+from handlers.signin import sign_in_by_scan
 from models.binding import bind_work_user, ensure_identity, join_community_by_scene, set_following
 from models.identity import Identity
 
@@ -40,7 +42,10 @@ async def welcome(msg: Inbound, ctx: Context) -> str:
     await ctx.session.commit()
     ctx.forget_sender()
     if msg.event_key.startswith("qrscene_"):
-        return WELCOME + await _join(msg, ctx, msg.event_key.removeprefix("qrscene_"))
+        scene = msg.event_key.removeprefix("qrscene_")
+        if (signed := await sign_in_by_scan(msg, ctx, scene)) is not None:
+            return WELCOME + signed
+        return WELCOME + await _join(msg, ctx, scene)
     if ctx.sender.is_bound:
         return f"{WELCOME}您好，{describe(ctx.sender)}。回复“帮助”查看可用指令。"
     return WELCOME + UNBOUND_HINT
@@ -48,6 +53,8 @@ async def welcome(msg: Inbound, ctx: Context) -> str:
 
 @router.event("scan")
 async def scanned(msg: Inbound, ctx: Context) -> str:
+    if (signed := await sign_in_by_scan(msg, ctx, msg.event_key)) is not None:
+        return signed
     return await _join(msg, ctx, msg.event_key)
 
 

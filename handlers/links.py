@@ -8,6 +8,8 @@ NOTICE_SALT = "grassroots-notice-page"
 PROGRESS_SALT = "grassroots-progress-page"
 NOTICE_MAX_AGE = 90 * 86400  # a template message stays in the chat; its link should keep working
 PROGRESS_MAX_AGE = 7 * 86400
+SIGNIN_SALT = "grassroots-signin-page"
+SIGNIN_MAX_AGE = 2 * 86400  # asked for shortly before the meeting; it need not live long
 
 
 def _signer(secret: str, salt: str) -> URLSafeTimedSerializer:
@@ -24,6 +26,11 @@ def notice_url(public_url: str, secret: str, notice_id: int, person_id: int) -> 
 
 def progress_url(public_url: str, secret: str, notice_id: int, person_id: int) -> str:
     return _url(public_url, "p", _signer(secret, PROGRESS_SALT).dumps([notice_id, person_id]))
+
+
+def signin_page_url(public_url: str, secret: str, meeting_id: int, person_id: int) -> str:
+    """The secretary's sign-in page of a meeting (the rotating code and QR code)."""
+    return _url(public_url, "m/signin", _signer(secret, SIGNIN_SALT).dumps([meeting_id, person_id]))
 
 
 def _read(secret: str, salt: str, token: str, max_age: int) -> tuple[int, int] | None:
@@ -43,3 +50,8 @@ def read_notice_token(secret: str, token: str) -> tuple[int, int] | None:
 
 def read_progress_token(secret: str, token: str) -> tuple[int, int] | None:
     return _read(secret, PROGRESS_SALT, token, PROGRESS_MAX_AGE)
+
+
+def read_signin_token(secret: str, token: str) -> tuple[int, int] | None:
+    """(meeting id, person id) of a sign-in page link, or None."""
+    return _read(secret, SIGNIN_SALT, token, SIGNIN_MAX_AGE)

@@ -95,6 +95,13 @@ class WeChatApi:
         payload = {"touser": openid, "msgtype": "text", "text": {"content": content}}
         return await self.call(self.mp, "/cgi-bin/message/custom/send", payload)
 
+    async def create_qr_code(self, scene: str, expire_seconds: int) -> dict[str, Any]:
+        """A temporary parameterised QR code of the Official Account (qrcode/create, QR_STR_SCENE):
+        `ticket`, `expire_seconds` and `url`, the text the code encodes (drawn by us, not fetched)."""
+        payload = {"expire_seconds": expire_seconds, "action_name": "QR_STR_SCENE",
+                   "action_info": {"scene": {"scene_str": scene}}}
+        return await self.call(self.mp, "/cgi-bin/qrcode/create", payload)
+
     async def send_work_text(self, userid: str, content: str) -> dict[str, Any]:
         payload = {
             "touser": userid,
