@@ -18,8 +18,11 @@ from bot.keys import SESSIONS, SETTINGS
 from bot.settings import Settings
 from emulator import Phone, PhoneError, PhoneReply, PhoneReplyError, PhoneTimeoutError
 from models.identity import Platform
+from models.meeting import open_meetings_for
+from models.meeting_signin import current_code, signin_open, signin_scene
 from models.notice_send import MAX_TEXT as NOTICE_MAX_TEXT
 from models.quiet_hours import in_quiet_hours
+from models.typed import id_of
 
 log = logging.getLogger(__name__)
 DEMO = web.AppKey("demo", DemoState)
@@ -96,7 +99,7 @@ async def send(request: web.Request) -> web.Response:
     phone = state.emulator.phone(persona.platform.value, persona.user_id)
     try:
         if "action" in body:
-            reply = await _act(state, persona, phone, body["action"])
+            reply = await _act(request, persona, phone, body["action"])
         else:
             text = _text(body.get("text"))
             _require_following(state, persona)
@@ -122,7 +125,25 @@ async def inbox(request: web.Request) -> web.Response:
                   "after": max((m.id for m in found), default=after)})
 
 
-async def _act(state: DemoState, persona: Persona, phone: Phone, action: object) -> PhoneReply:
+async def _scan_signin(request: web.Request, persona: Persona, phone: Phone, following: bool) -> PhoneReply:
+    """Scanning the QR code on the secretary's sign-in page of the persona's meeting open for sign-in
+    (the code of this minute, as the page shows it): SCAN for a follower, subscribe for anyone else."""
+    settings = request.config_dict[SETTINGS]
+    now = datetime.now(settings.tz)
+    meeting = None
+    if persona.person_id is not None:
+        async with request.config_dict[SESSIONS]() as session:
+            meetings = await open_meetings_for(session=session, person_id=persona.person_id, now=now)
+        meeting = next((m for m in meetings if signin_open(m, now)), None)
+    if meeting is None:
+        raise Refusal(409, "现在没有可以签到的会议（会议开始前 30 分钟开放签到）")
+    code = current_code(settings.secret_key.get_secret_value(), id_of(meeting), now)
+    scene = signin_scene(id_of(meeting), code)
+    return await (phone.send_event("SCAN", scene) if following else phone.send_event("subscribe", f"qrscene_{scene}"))
+
+
+async def _act(request: web.Request, persona: Persona, phone: Phone, action: object) -> PhoneReply:
+    state = request.app[DEMO]
     if not isinstance(action, str) or action not in persona.actions:
         raise Refusal(400, f"“{persona.name}”不能执行这个操作")
     if action == "enter_agent":
@@ -133,6 +154,8 @@ async def _act(state: DemoState, persona: Persona, phone: Phone, action: object)
         # Scanning a community's code: WeChat sends SCAN to a follower, subscribe to anyone else.
         code = state.community.code
         return await (phone.send_event("SCAN", code) if following else phone.send_event("subscribe", f"qrscene_{code}"))
+    if action == "signin":
+        return await _scan_signin(request, persona, phone, following)
     if action == "subscribe" and following:
         raise Refusal(409, "已经关注了公众号；先点「取消关注」才能再次关注")
     if action == "unsubscribe" and not following:

@@ -1,6 +1,7 @@
 """The demo district's meetings: a monthly 主题党日 on the 15th for each community branch, a 党小组会 in
-three days, and a 党课 starting within two hours, whose reminder the members get at once (outside quiet
-hours): a visitor can answer 参加 / 请假 as a member and read 考勤 as the secretary."""
+three days, and a 党课 starting within half an hour, whose reminder the members get at once (outside
+quiet hours): a visitor can answer 参加 / 请假 as a member, sign in with 扫会场签到码 or the code of
+签到码, and read 考勤 / 批准 a leave as the secretary."""
 
 from datetime import datetime, time, timedelta
 
@@ -39,7 +40,8 @@ async def seed_demo_meetings(*, session: AsyncSession, now: datetime, quiet: tup
                   "志愿服务进小区", Repeat(Every.month, day=15, until=(fifteenth + timedelta(days=180)).date()))
     in_three_days = (now + timedelta(days=3)).replace(hour=19, minute=30, second=0, microsecond=0)
     await add("C01B1G1", MeetingKind.group, "党小组学习", in_three_days, 60, "阳光社区活动室", "学习新修订的党章")
-    soon = (now + timedelta(minutes=90)).replace(second=0, microsecond=0)
+    # Within half an hour: sign-in (open from 30 minutes before) can be tried as soon as the demo runs.
+    soon = (now + timedelta(minutes=25)).replace(second=0, microsecond=0)
     soon = soon.replace(minute=soon.minute - soon.minute % 5)
     await add("C01B1", MeetingKind.lecture, "书记讲党课", soon, 60, "阳光社区党群服务中心", "基层治理中的党员作用")
     await queue_due_reminders(session=session, now=now, quiet=quiet)

@@ -51,7 +51,8 @@ class Persona:
         """Action id → button label; what a real phone could do besides typing."""
         if self.platform == Platform.work:
             return {"enter_agent": "进入应用"}
-        return {"scan": "扫码", "subscribe": "关注", "unsubscribe": "取消关注"}
+        members = {"signin": "扫会场签到码"} if self.group in ("党员", "书记") else {}
+        return {"scan": "扫码", **members, "subscribe": "关注", "unsubscribe": "取消关注"}
 
     def to_dict(self, state: BindingState, community: Community) -> dict[str, Any]:
         bound = (self.platform.value, self.user_id) in state.bound
