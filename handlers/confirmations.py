@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from handlers.context import Context, Inbound
+from handlers.meetings import attend_as_asked
 from handlers.routing import Finish, HelpBook, Outcome, Router, pass_on
 from models.audit import record_audit
 from models.engagement import (
@@ -104,7 +105,12 @@ async def confirm_latest(msg: Inbound, ctx: Context, loose: bool) -> Outcome:
     written in the same group commit as the message's log entry and the reply."""
     person_id = ctx.sender.person_id
     assert person_id is not None and ctx.hot is not None  # bare_receipt: bound; the callback path: batched
-    together = answered_together(await ctx.hot.awaiting_receipts(person_id))
+    awaited = await ctx.hot.awaiting(person_id)
+    if loose and awaited.meeting is not None and awaited.meeting_asked_last:
+        # The last thing the bot asked was a meeting reminder: a bare 好的 / 1 answers it (参加).
+        await ctx.log_first()
+        return await attend_as_asked(msg, ctx, awaited.meeting.meeting_id)
+    together = answered_together(awaited.notices)
     if not together:
         if loose:
             return await _pass_on(msg, ctx)

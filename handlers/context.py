@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.text import normalise
 from models.directory import PersonEntry, SenderProfile
-from models.engagement import AwaitingNotice
+from models.engagement import Awaited
 from models.identity import Platform
 from models.row_writes import RowWrite, Written
 
@@ -41,8 +41,9 @@ class HotPath(Protocol):
 
     async def write(self, rows: Sequence[RowWrite]) -> list[Written]: ...
 
-    async def awaiting_receipts(self, person_id: int) -> list[AwaitingNotice]:
-        """The notices awaiting the person's 收到, newest first (models.engagement.awaiting_receipts_of)."""
+    async def awaiting(self, person_id: int) -> Awaited:
+        """What awaits the person's answer: the notices awaiting 收到, newest first, and the newest
+        meeting reminder not answered (models.engagement.awaiting_receipts_of)."""
         ...
 
     def roster_work_user(self, userid: str) -> tuple[int, PersonEntry] | None:

@@ -105,6 +105,16 @@ async def _answer(msg: Inbound, ctx: Context, kind: EngagementKind, number: int 
     return f"已为您登记请假{given}：{line}。{after}" + ("" if reason else NO_REASON_HINT)
 
 
+async def attend_as_asked(msg: Inbound, ctx: Context, meeting_id: int) -> str:
+    """A bare 好的 / 1 / ok after a meeting reminder (the last question the bot asked): counted as
+    参加 for that meeting, and the answer says so and how to take leave instead."""
+    answer = await _answer(msg, ctx, EngagementKind.attending, meeting_id, "")
+    if not answer.startswith("已记为参加"):
+        return answer
+    counted = f"（您回复的“{msg.text}”按“参加”登记；如需请假，请回复“请假 {meeting_id} 理由”。）"
+    return answer + counted
+
+
 def _listing(open_now: list[Meeting], ctx: Context, word: str) -> str:
     if not open_now:
         return NONE_OPEN

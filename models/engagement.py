@@ -3,13 +3,29 @@
 kind), so a repeated reply changes nothing. Also the notice queries behind a bare 收到 / 完成."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Exists, Select, String, UniqueConstraint, and_, any_, bindparam, delete, exists, literal_column
+from sqlalchemy import (
+    CompoundSelect,
+    Exists,
+    Integer,
+    String,
+    UniqueConstraint,
+    and_,
+    any_,
+    bindparam,
+    column,
+    delete,
+    exists,
+    func,
+    literal_column,
+    table,
+    union_all,
+)
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -213,19 +229,53 @@ class AwaitingNotice:
     notice_id: int
     org_id: int
     digest_ids: frozenset[int]  # the digests its rows to the person went in (none: on its own)
+    asked_at: datetime | None = None  # when it went out to the person (the latest of its rows)
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingMeeting:
+    """A meeting whose reminder reached the person, still ahead, that they have not answered."""
+
+    meeting_id: int
+    asked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Awaited:
+    """What the bot has asked a person and they have not answered: the notices awaiting 收到 (newest
+    first) and the newest meeting reminder awaiting 参加 / 请假. The most recent question decides what a
+    bare 好的 or 1 answers."""
+
+    notices: list[AwaitingNotice] = field(default_factory=list)
+    meeting: AwaitingMeeting | None = None
+
+    @property
+    def meeting_asked_last(self) -> bool:
+        if self.meeting is None:
+            return False
+        asked = [n.asked_at for n in self.notices if n.asked_at is not None]
+        return not asked or self.meeting.asked_at > max(asked)
 
 
 PEOPLE: BindParameter[list[int]] = bindparam("person_ids", expanding=True)
+# The meeting table as far as this query needs it (models/meeting.py imports this module).
+Meeting_ = table("meeting", column("id", Integer), column("starts_at", table_of(Delivery).c.next_attempt_at.type),
+                 column("status", String))
+MEETING_KIND = "meeting"  # the second part's marker (the first part's rows are notices)
+MEETING_ANSWERS = (EngagementKind.attending.name, EngagementKind.leave.name, EngagementKind.signed_in.name)
+# A meeting reminder older than this is not what a bare 好的 answers (round 1 goes out the day before).
+MEETING_ASKED_WITHIN = timedelta(hours=36)
 
 
 @cache
-def _awaiting_receipts_of_many() -> Select[int, int | None, int, int | None]:
-    return _awaiting_receipts_query(col(Delivery.person_id).in_(PEOPLE), NOW)
+def _awaiting_receipts_of_many() -> CompoundSelect:
+    return _awaiting_query(col(Delivery.person_id).in_(PEOPLE), NOW)
 
 
-def _awaiting_receipts_query(people: Any, now: Any) -> Select[int, int | None, int, int | None]:
-    """The notices awaiting 收到 for many people at once: each visible (not held) notice row to
-    them of a confirmed notice that wants 收到 and that they have not acknowledged."""
+def _awaiting_query(people: Any, now: Any) -> CompoundSelect:
+    """For many people at once: the notices awaiting 收到 — each visible (not held) notice row to them
+    of a confirmed notice that wants 收到 and that they have not acknowledged — and the meeting
+    reminders sent to them in the last 36 hours of meetings still ahead they have not answered."""
     held = and_(col(Delivery.status).in_([DeliveryStatus.pending, DeliveryStatus.retry]),
                 col(Delivery.next_attempt_at) > now)
     # "Not confirmed yet" as a probe of the reply key per row, not as NOT EXISTS: PostgreSQL turns NOT
@@ -239,17 +289,37 @@ def _awaiting_receipts_query(people: Any, now: Any) -> Select[int, int | None, i
             col(Engagement.person_id) == Delivery.person_id, col(Engagement.kind) == EngagementKind.acked,
         ).limit(1).scalar_subquery()
     )
-    return (
-        core_select(col(Delivery.person_id), col(Notice.id), col(Notice.org_id), col(Delivery.digest_id))
+    notices = (
+        core_select(col(Delivery.person_id), col(Notice.id), col(Notice.org_id), col(Delivery.digest_id),
+                    func.coalesce(col(Delivery.sending_at), col(Delivery.next_attempt_at)).label("asked_at"),
+                    literal_column("'notice'", String).label("what"))
         .join(Notice, of_notice(Delivery, Notice.id))
         .where(people, col(Delivery.purpose) == Purpose.notice,
                col(Notice.status) == NoticeStatus.confirmed, col(Notice.wants_receipt), ~held, receipt.is_(None))
     )
+    answer = (
+        select(col(Engagement.id)).where(
+            col(Engagement.subject_kind) == SubjectKind.meeting.value,
+            col(Engagement.subject_id) == Delivery.subject_id, col(Engagement.person_id) == Delivery.person_id,
+            col(Engagement.kind).in_(MEETING_ANSWERS),
+        ).limit(1).scalar_subquery()
+    )
+    meetings = (
+        core_select(col(Delivery.person_id), col(Delivery.subject_id), literal_column("NULL", Integer),
+                    literal_column("NULL", Integer), col(Delivery.sending_at),
+                    literal_column(f"'{MEETING_KIND}'", String))
+        .join(Meeting_, and_(col(Meeting_.c.id) == Delivery.subject_id, col(Meeting_.c.starts_at) > now,
+                             col(Meeting_.c.status) == "scheduled"))
+        .where(people, col(Delivery.subject_kind) == SubjectKind.meeting.value,
+               col(Delivery.purpose) == Purpose.meeting_reminder, col(Delivery.status) == DeliveryStatus.sent,
+               col(Delivery.sending_at) > now - MEETING_ASKED_WITHIN, answer.is_(None))
+    )
+    return union_all(notices, meetings)
 
 
-async def awaiting_receipts_of(conn: AsyncConnection, person_ids: Sequence[int]) -> dict[int, list[AwaitingNotice]]:
-    """For each person, the notices awaiting their 收到, newest first: one query for the bare 收到 of
-    every member answering at the same moment (the callback path batches them)."""
+async def awaiting_receipts_of(conn: AsyncConnection, person_ids: Sequence[int]) -> dict[int, Awaited]:
+    """For each person, what awaits their answer (Awaited): one query for the bare 收到 of every member
+    answering at the same moment (the callback path batches them)."""
     rows: list[Any] = []
     for part in chunks(list(person_ids)):
         rows += await conn.execute(_awaiting_receipts_of_many(), {"person_ids": list(part), "now": utcnow()})
@@ -260,24 +330,42 @@ def awaiting_receipts_sql(dialect: Dialect) -> str:
     """The same query as driver-level SQL for asyncpg, with the people as $1 (an int array) and the
     time as $2: the callback path runs it on its own connection, without SQLAlchemy's execution
     layer (cache key, expanding the IN list, a greenlet hop), which cost as much as the query."""
-    query = _awaiting_receipts_query(col(Delivery.person_id) == any_(literal_column("$1::integer[]")),
-                                     literal_column("$2::timestamptz"))
+    query = _awaiting_query(col(Delivery.person_id) == any_(literal_column("$1::integer[]")),
+                            literal_column("$2::timestamptz"))
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def awaiting_by_person(rows: Iterable[Any]) -> dict[int, list[AwaitingNotice]]:
-    """Rows of (person id, notice id, organisation id, digest id), grouped per person, newest first."""
-    found: dict[int, dict[int, tuple[int, set[int]]]] = {}
-    for person_id, notice_id, org_id, digest_id in rows:
-        assert notice_id is not None  # the join's key
-        entry = found.setdefault(person_id, {}).setdefault(notice_id, (org_id, set()))
+def awaiting_by_person(rows: Iterable[Any]) -> dict[int, Awaited]:
+    """Rows of (person id, notice or meeting id, organisation id, digest id, asked at, what), grouped
+    per person: their notices newest first, their newest meeting reminder."""
+    found: dict[int, dict[int, tuple[int, set[int], list[datetime]]]] = {}
+    meetings: dict[int, AwaitingMeeting] = {}
+    for person_id, subject_id, org_id, digest_id, asked_at, what in rows:
+        assert subject_id is not None  # the join's key
+        if what == MEETING_KIND:
+            asked = _aware(asked_at)
+            if person_id not in meetings or asked > meetings[person_id].asked_at:
+                meetings[person_id] = AwaitingMeeting(subject_id, asked)
+            continue
+        entry = found.setdefault(person_id, {}).setdefault(subject_id, (org_id, set(), []))
         if digest_id is not None:
             entry[1].add(digest_id)
+        if asked_at is not None:
+            entry[2].append(_aware(asked_at))
     return {
-        person_id: [AwaitingNotice(n, org_id, frozenset(digests))
-                    for n, (org_id, digests) in sorted(notices.items(), reverse=True)]
-        for person_id, notices in found.items()
+        person_id: Awaited(
+            [AwaitingNotice(n, org_id, frozenset(digests), max(times) if times else None)
+             for n, (org_id, digests, times) in sorted(found.get(person_id, {}).items(), reverse=True)],
+            meetings.get(person_id))
+        for person_id in found.keys() | meetings.keys()
     }
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps of a raw union back as they are stored: naive UTC (or as text)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def answered_together(awaiting: Sequence[AwaitingNotice]) -> list[AwaitingNotice]:

@@ -13,7 +13,7 @@ from bot.callbacks.journal_stores import driver_pool
 from bot.directory_cache import DirectoryCache
 from models.clock import utcnow
 from models.directory import PersonEntry
-from models.engagement import AwaitingNotice, awaiting_by_person, awaiting_receipts_of, awaiting_receipts_sql
+from models.engagement import Awaited, awaiting_by_person, awaiting_receipts_of, awaiting_receipts_sql
 from models.identity import Platform
 from models.row_writes import RowWrite, Written
 
@@ -25,8 +25,8 @@ class CallbackHotPath:
         self._engine = engine
         self._journal = journal
         self._directory = directory
-        self.receipts: BatchLoader[int, list[AwaitingNotice]] = BatchLoader(
-            self._load_receipts, missing=list, name="awaiting receipts", concurrency=READERS)
+        self.receipts: BatchLoader[int, Awaited] = BatchLoader(
+            self._load_receipts, missing=Awaited, name="awaiting receipts", concurrency=READERS)
         # PostgreSQL: the look-ups at driver level, on a pool of their own (SQLite: through the engine,
         # whose thread hop is the cheaper part there).
         self._pool: asyncpg.Pool | None = None
@@ -44,7 +44,7 @@ class CallbackHotPath:
     async def write(self, rows: Sequence[RowWrite]) -> list[Written]:
         return await self._journal.write(rows)
 
-    async def awaiting_receipts(self, person_id: int) -> list[AwaitingNotice]:
+    async def awaiting(self, person_id: int) -> Awaited:
         return await self.receipts.get(person_id)
 
     def roster_work_user(self, userid: str) -> tuple[int, PersonEntry] | None:
@@ -54,7 +54,7 @@ class CallbackHotPath:
                      person: PersonEntry, version: int | None) -> None:
         self._directory.learn((platform, app_id, external_id), identity_id, person_id, person, version)
 
-    async def _load_receipts(self, person_ids: list[int]) -> dict[int, list[AwaitingNotice]]:
+    async def _load_receipts(self, person_ids: list[int]) -> dict[int, Awaited]:
         if self._pool is not None:
             async with self._pool.acquire() as raw:
                 return awaiting_by_person(await raw.fetch(self._receipts_sql, person_ids, utcnow()))

@@ -18,7 +18,7 @@ from models.audit import audit_row
 from models.clock import utcnow
 from models.delivery import CLAIMED, OPEN_STATUSES, Delivery
 from models.directory_version import DirectoryChange, directory_change
-from models.engagement import AwaitingNotice, awaiting_by_person, awaiting_receipts_of, awaiting_receipts_sql
+from models.engagement import Awaited, awaiting_by_person, awaiting_receipts_of, awaiting_receipts_sql
 from models.inbound import InboundMessage, InboundStatus
 from models.row_writes import PARENT_ID, RowWrite, table_of
 from tests.notices.test_inquiries import _resident
@@ -220,7 +220,7 @@ async def test_the_driver_level_look_up_of_what_awaits_shou_dao_finds_what_the_o
     await _sent(stack, notice_id)
     people = [p.id for p in roster.people.values() if p.id is not None]
 
-    async def both() -> tuple[dict[int, list[AwaitingNotice]], dict[int, list[AwaitingNotice]]]:
+    async def both() -> tuple[dict[int, Awaited], dict[int, Awaited]]:
         async with engine.connect() as conn:
             orm = await awaiting_receipts_of(conn, people)
         pool = await driver_pool(engine, 1)
@@ -233,7 +233,7 @@ async def test_the_driver_level_look_up_of_what_awaits_shou_dao_finds_what_the_o
 
     li_id = roster.people["li"].id
     orm, driver = await both()
-    assert driver == orm and [a.notice_id for a in orm[li_id]] == [notice_id]  # type: ignore[index]
+    assert driver == orm and [a.notice_id for a in orm[li_id].notices] == [notice_id]  # type: ignore[index]
     assert (await li.send_text("收到")).content == f"已确认收到第 {notice_id} 号通知。"
     orm, driver = await both()
     assert driver == orm and li_id not in orm and orm

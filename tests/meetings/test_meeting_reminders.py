@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, func, select
 
 from models import Delivery, Organisation
-from models.delivery import Purpose
+from models.delivery import CLAIMED, OPEN_STATUSES, Purpose
 from models.meeting import MeetingKind, create_meetings, plan_meetings
 from models.meeting_reminders import STALE_REASON, reminder_times
 from models.workdays import WorkCalendar
 from schedules.meetings import queue_meeting_reminders
+from tests.notices.test_progress import _send_urgent_notice
 from tests.seed import Roster
 from tests.stack import Stack
 
@@ -143,3 +144,56 @@ async def test_two_meetings_on_one_day_reach_the_member_in_one_message(stack: St
     assert {r.status for r in rows} == {"sent"} and len({r.digest_id for r in rows}) == 2  # one per person
     asked = (await li.send_text("参加")).content or ""
     assert asked.startswith("您有几个会议需要回复")
+
+
+async def _urgent_notice(stack: Stack, _roster: Roster) -> int:
+    return await _send_urgent_notice(stack)
+
+
+async def _settled(stack: Stack) -> None:
+    """Every outbox row settled (sent, or failed and fallen back)."""
+    for _ in range(50):
+        async with stack.sessions() as s:
+            if not (await s.exec(select(func.count()).select_from(Delivery).where(
+                    col(Delivery.status).in_((*OPEN_STATUSES, *CLAIMED))))).one():
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the outbox did not settle in time")
+
+
+async def test_a_bare_ok_answers_the_last_question_the_bot_asked(stack: Stack, roster: Roster) -> None:
+    """李党员 gets a notice wanting 收到 and then a meeting reminder: his 好的 is 参加 (the reminder was
+    the last question), and the answer says so; his next 好的 confirms the notice, which still waits."""
+    li = stack.phone("mp", "o_li")
+    await li.send_text("绑定 LI2345")
+    notice_id = await _urgent_notice(stack, roster)
+    await stack.emulator.wait_for_messages("mp", "o_li", within=5)
+    await asyncio.sleep(0.05)  # the reminder goes out after the notice
+    meeting_id = await _meeting(stack, roster, datetime.now(TZ) + timedelta(minutes=50))
+    await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=None)
+    await stack.emulator.wait_for_messages("mp", "o_li", count=2, within=5)
+    await _settled(stack)
+
+    first = (await li.send_text("好的")).content or ""
+    assert first.startswith(f"已记为参加：第 {meeting_id} 号：") and "（您回复的“好的”按“参加”登记" in first
+    second = (await li.send_text("1")).content or ""
+    assert second == f"已确认收到第 {notice_id} 号通知。"
+    assert ((await li.send_text("好的")).content or "").startswith("没看懂")  # nothing asked any more
+
+
+async def test_a_bare_ok_after_a_notice_that_came_after_the_reminder_confirms_the_notice(
+    stack: Stack, roster: Roster
+) -> None:
+    li = stack.phone("mp", "o_li")
+    await li.send_text("绑定 LI2345")
+    meeting_id = await _meeting(stack, roster, datetime.now(TZ) + timedelta(minutes=50))
+    await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=None)
+    await stack.emulator.wait_for_messages("mp", "o_li", within=5)
+    await _settled(stack)
+    await asyncio.sleep(0.05)
+    notice_id = await _urgent_notice(stack, roster)
+    await stack.emulator.wait_for_messages("mp", "o_li", count=2, within=5)
+    await _settled(stack)
+    assert (await li.send_text("ok")).content == f"已确认收到第 {notice_id} 号通知。"
+    answer = (await li.send_text("好")).content or ""
+    assert answer.startswith(f"已记为参加：第 {meeting_id} 号：")
