@@ -35,7 +35,17 @@ from bot.keys import (
 )
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.web import admin, api_meetings, api_notices, inquiries_page, notice_page, ops, progress_page, signin_page
+from bot.web import (
+    admin,
+    api_meetings,
+    api_notices,
+    attendance_page,
+    inquiries_page,
+    notice_page,
+    ops,
+    progress_page,
+    signin_page,
+)
 from bot.wechat.api import WeChatApi
 from bot.wechat.crypto import CallbackCrypto
 from bot.wechat.tokens import TokenStore
@@ -161,4 +171,5 @@ def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> w
     api_notices.add_routes(app)
     api_meetings.add_routes(app)
     signin_page.add_routes(app)
+    attendance_page.add_routes(app)
     return app

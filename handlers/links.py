@@ -10,6 +10,8 @@ NOTICE_MAX_AGE = 90 * 86400  # a template message stays in the chat; its link sh
 PROGRESS_MAX_AGE = 7 * 86400
 SIGNIN_SALT = "grassroots-signin-page"
 SIGNIN_MAX_AGE = 2 * 86400  # asked for shortly before the meeting; it need not live long
+ATTENDANCE_SALT = "grassroots-attendance-page"
+ATTENDANCE_MAX_AGE = 7 * 86400
 
 
 def _signer(secret: str, salt: str) -> URLSafeTimedSerializer:
@@ -31,6 +33,11 @@ def progress_url(public_url: str, secret: str, notice_id: int, person_id: int) -
 def signin_page_url(public_url: str, secret: str, meeting_id: int, person_id: int) -> str:
     """The secretary's sign-in page of a meeting (the rotating code and QR code)."""
     return _url(public_url, "m/signin", _signer(secret, SIGNIN_SALT).dumps([meeting_id, person_id]))
+
+
+def attendance_page_url(public_url: str, secret: str, meeting_id: int, person_id: int) -> str:
+    """The secretary's attendance page of a meeting (linked from `考勤`)."""
+    return _url(public_url, "m/attendance", _signer(secret, ATTENDANCE_SALT).dumps([meeting_id, person_id]))
 
 
 def _read(secret: str, salt: str, token: str, max_age: int) -> tuple[int, int] | None:
@@ -55,3 +62,7 @@ def read_progress_token(secret: str, token: str) -> tuple[int, int] | None:
 def read_signin_token(secret: str, token: str) -> tuple[int, int] | None:
     """(meeting id, person id) of a sign-in page link, or None."""
     return _read(secret, SIGNIN_SALT, token, SIGNIN_MAX_AGE)
+
+
+def read_attendance_token(secret: str, token: str) -> tuple[int, int] | None:
+    return _read(secret, ATTENDANCE_SALT, token, ATTENDANCE_MAX_AGE)

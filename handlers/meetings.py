@@ -5,6 +5,7 @@ The answer says what it was counted as; 参加 replaces an earlier 请假 and th
 import re
 
 from handlers.context import Context, Inbound
+from handlers.links import attendance_page_url
 from handlers.routing import HelpBook, Router
 from handlers.text import NotANumber, flat, notice_number
 from models.audit import record_audit
@@ -182,4 +183,7 @@ async def attendance(msg: Inbound, ctx: Context, args: str) -> str:
         people = [p for p in state.people if p.status == key]
         if people:
             lines.append(f"{STATE_WORDS[key]}：{_names(people, with_reason)}")
+    link = attendance_page_url(ctx.settings.public_url, ctx.settings.secret_key.get_secret_value(), id_of(meeting),
+                               sender.person_id)
+    lines.append(f"完整名单：{link}")
     return "\n".join(lines)

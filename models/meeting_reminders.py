@@ -1,8 +1,9 @@
 """Meeting reminders are outbox rows carrying the meeting (models/outbox.py), with the same claims,
 retries, fallbacks, quiet hours and rate limits as a notice: queued by a tick (and when a meeting is
 created) for the meetings starting within HORIZON, due the day before at 09:00 (round 1) and 2 h before
-(round 2), never in quiet hours and never after the start. They say what, when, where and how to
-answer. Nothing lives only in memory: a tick after downtime queues what is still useful, once."""
+(round 2, only to those who have not replied by then), never in quiet hours and never after the start.
+They say what, when, where and how to answer. Nothing lives only in memory: a tick after downtime queues
+what is still useful, once."""
 
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
@@ -11,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.audience import load_recipients
 from models.delivery import Delivery, Purpose
+from models.engagement import Engagement, EngagementKind
 from models.meeting import Meeting, MeetingKind, MeetingStatus, attendee_ids, title_of
 from models.message_frame import when_words
 from models.organisation import Organisation
@@ -89,16 +91,33 @@ async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tu
 
 
 STALE_REASON = "会议已开始或已取消，提醒不再发送"
+ANSWERED_REASON = "已回复参加或请假，不再重复提醒"
+ANSWERS = (EngagementKind.attending.name, EngagementKind.leave.name, EngagementKind.signed_in.name)
 
 
-async def stale_reminders(*, session: AsyncSession, rows: list[Delivery], now: datetime) -> list[Delivery]:
-    """The claimed meeting reminders no longer worth sending: their meeting has started or is no longer
-    scheduled (a dispatcher back after downtime claims rows that fell due while it was away)."""
+async def stale_reminders(*, session: AsyncSession, rows: list[Delivery], now: datetime) -> dict[str, list[Delivery]]:
+    """The claimed meeting reminders no longer worth sending, by why: their meeting has started or is
+    no longer scheduled (a dispatcher back after downtime claims rows that fell due while it was
+    away), or — the later rounds, for those who have not replied — the member has answered already."""
     reminders = [r for r in rows if r.purpose == Purpose.meeting_reminder and r.subject_kind == SubjectKind.meeting]
     if not reminders:
-        return []
+        return {}
     ids = sorted({r.subject_id for r in reminders})
     live = set((await session.exec(select(col(Meeting.id)).where(
         col(Meeting.id).in_(ids), Meeting.status == MeetingStatus.scheduled.value,
         col(Meeting.starts_at) > now.astimezone(UTC)))).all())
-    return [r for r in reminders if r.subject_id not in live]
+    later = [r for r in reminders if r.round > 1 and r.subject_id in live]
+    answered: set[tuple[int, int]] = set()
+    if later:
+        answered = {(m, p) for m, p in (await session.exec(select(col(Engagement.subject_id), col(Engagement.person_id))
+                    .where(col(Engagement.subject_kind) == SubjectKind.meeting.value,
+                           col(Engagement.subject_id).in_({r.subject_id for r in later}),
+                           col(Engagement.person_id).in_({r.person_id for r in later}),
+                           col(Engagement.kind).in_(ANSWERS)))).all()}
+    found: dict[str, list[Delivery]] = {}
+    for row in reminders:
+        if row.subject_id not in live:
+            found.setdefault(STALE_REASON, []).append(row)
+        elif row.round > 1 and (row.subject_id, row.person_id) in answered:
+            found.setdefault(ANSWERED_REASON, []).append(row)
+    return found

@@ -44,7 +44,7 @@ from models.audience import Recipient, load_recipients
 from models.channel_plan import ChannelChoice, next_choice
 from models.clock import utcnow
 from models.delivery import IDEMPOTENCY_WINDOWS, RESEND_MARGIN, Channel, Delivery, DeliveryStatus, any_due
-from models.meeting_reminders import STALE_REASON, stale_reminders
+from models.meeting_reminders import stale_reminders
 from models.message_frame import Frame, plain_template_fields, render_text, template_fields
 from models.outbox import (
     Hold,
@@ -205,10 +205,11 @@ class Dispatcher:
         dropped = 0
         async with self.sessions() as session:
             stale = await stale_reminders(session=session, rows=rows, now=utcnow())
-            if stale:  # recorded as not sent, with why: the attendance list still shows who was not reached
-                dropped = await drop_claimed(session=session, rows=stale, reason=STALE_REASON)
+            if stale:  # recorded as not sent, with why
+                for reason, dropping in stale.items():
+                    dropped += await drop_claimed(session=session, rows=dropping, reason=reason)
                 await session.commit()
-                stale_ids = {r.id for r in stale}
+                stale_ids = {r.id for dropping in stale.values() for r in dropping}
                 rows = [r for r in rows if r.id not in stale_ids]
                 if not rows:
                     return dropped

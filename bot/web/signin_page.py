@@ -9,42 +9,23 @@ from datetime import datetime
 import httpx
 import segno
 from aiohttp import web
-from sqlmodel import col, select
 
-from bot.keys import API, SESSIONS, SETTINGS
-from bot.web.layout import esc, message_page, page
+from bot.keys import API, SETTINGS
+from bot.web.layout import esc, page
+from bot.web.meeting_scope import meeting_in_scope, no_store
 from bot.wechat.api import ApiError
 from handlers.links import read_signin_token
-from models.meeting import Meeting, attendance_of, describe, find_meeting
+from models.meeting import describe
 from models.meeting_signin import PERIOD_SECONDS, current_code, signin_open, signin_opens, signin_scene
-from models.organisation import Organisation
-from models.person import Role
 from models.typed import id_of
 
 log = logging.getLogger(__name__)
 BAD_LINK = "链接无效或已过期。请在微信中重新发送“签到码”获取新链接。"
-NOT_YOURS = "这次会议不在您的管理范围内。"
 QR_SECONDS = 120  # two periods: a code scanned just before the minute turns still signs in
 WAIT_SECONDS = 30
 _CSS = (".warn{color:#c8161d}"
         ".code{font-size:64px;letter-spacing:12px;text-align:center;font-weight:bold;color:#c8161d;margin:8px 0}"
         ".qr{text-align:center}.qr svg{width:70vw;max-width:320px;height:auto}.center{text-align:center}")
-
-
-async def _meeting_in_scope(request: web.Request, meeting_id: int, person_id: int
-                            ) -> tuple[Meeting, dict[str, int]] | str | None:
-    """The meeting and its attendance counts, when the person holds a role over it; else why not."""
-    async with request.app[SESSIONS]() as session:
-        paths = list((await session.exec(select(Organisation.path).join(Role, col(Role.org_id) == Organisation.id)
-                                         .where(Role.person_id == person_id))).all())
-        found = await find_meeting(session=session, scope_paths=paths, meeting_id=meeting_id,
-                                   now=datetime.now(request.app[SETTINGS].tz))
-        if found is None:
-            return NOT_YOURS if await session.get(Meeting, meeting_id) is not None else None
-        meeting, org = found
-        attendance = await attendance_of(session=session, meeting=meeting, org=org,
-                                         now=datetime.now(request.app[SETTINGS].tz))
-        return meeting, attendance.counts
 
 
 async def _qr_svg(request: web.Request, scene: str) -> str | None:
@@ -60,15 +41,11 @@ async def _qr_svg(request: web.Request, scene: str) -> str | None:
 async def signin_page(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     read = read_signin_token(settings.secret_key.get_secret_value(), request.match_info["token"])
-    if read is None:
-        return message_page("无法打开", BAD_LINK, status=403)
-    meeting_id, person_id = read
-    found = await _meeting_in_scope(request, meeting_id, person_id)
-    if found is None:
-        return message_page("无法打开", BAD_LINK, status=403)
-    if isinstance(found, str):
-        return message_page("无权查看", found, status=403)
-    meeting, counts = found
+    found = await meeting_in_scope(request, read, BAD_LINK)
+    if isinstance(found, web.Response):
+        return found
+    meeting, _org, attendance = found
+    counts = attendance.counts
     now = datetime.now(settings.tz)
     facts = (f'<div class="card"><strong>{esc(describe(meeting, settings.tz))}</strong>'
              f'<p class="muted">已签到 {counts["signed_in"]} / 应到 {counts["invited"]}'
@@ -78,7 +55,7 @@ async def signin_page(request: web.Request) -> web.Response:
         text = (f"签到于 {opens:%m月%d日 %H:%M} 开放（会议开始前 30 分钟），至开始后 60 分钟结束。"
                 if now < opens else "签到已结束。未签到的党员可由书记回复“补签 姓名 原因”补签。")
         head = f'<meta http-equiv="refresh" content="{WAIT_SECONDS}"><style>{_CSS}</style>'
-        return _no_store(page(f"第 {meeting.id} 号会议 · 签到", facts + f'<div class="card">{esc(text)}</div>',
+        return no_store(page(f"第 {meeting.id} 号会议 · 签到", facts + f'<div class="card">{esc(text)}</div>',
                               head=head))
     code = current_code(settings.secret_key.get_secret_value(), id_of(meeting), now)
     svg = await _qr_svg(request, signin_scene(id_of(meeting), code))
@@ -89,12 +66,7 @@ async def signin_page(request: web.Request) -> web.Response:
     body = (facts + f'<div class="card">{qr}<p class="center">或在微信中回复</p>'
             f'<div class="code">{esc(code)}</div><p class="center muted">“签到 {esc(code)}”（每分钟更新）</p></div>')
     head = f'<meta http-equiv="refresh" content="{left}"><style>{_CSS}</style>'
-    return _no_store(page(f"第 {meeting.id} 号会议 · 签到", body, head=head))
-
-
-def _no_store(response: web.Response) -> web.Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(page(f"第 {meeting.id} 号会议 · 签到", body, head=head))
 
 
 def add_routes(app: web.Application) -> None:

@@ -107,13 +107,34 @@ async def test_the_secretary_reads_the_attendance_list_in_the_chat(stack: Stack,
     wang = stack.phone("work", "wangshuji")
     shown = (await wang.send_text("考勤")).content or ""
     lines = shown.split("\n")
-    assert lines[-4].startswith(f"第 {meeting_id} 号：") and lines[-4].endswith("（阳光社区第一党支部）")
-    assert lines[-3:] == ["应到 2：参加 0，请假 1，已签到 0，未回复 1，缺席 0", "请假：李党员（家里有事，待批准）",
-                          "未回复：赵党员"]
-    assert (await wang.send_text(f"考勤 {meeting_id}")).content == "\n".join(lines[-4:])
+    assert lines[-5].startswith(f"第 {meeting_id} 号：") and lines[-5].endswith("（阳光社区第一党支部）")
+    assert lines[-4:-1] == ["应到 2：参加 0，请假 1，已签到 0，未回复 1，缺席 0", "请假：李党员（家里有事，待批准）",
+                            "未回复：赵党员"]
+    assert lines[-1].startswith("完整名单：http") and "/m/attendance/" in lines[-1]
+    assert ((await wang.send_text(f"考勤 {meeting_id}")).content or "").startswith("\n".join(lines[-5:-1]))
     assert (await wang.send_text("考勤 999")).content == "没有找到第 999 号会议，或不在您的管理范围内。"
     # 何书记 of 和平社区 does not see 阳光社区's meetings; a member is told it is for secretaries.
     await stack.phone("mp", "o_he").send_text("绑定 HE2345")
     assert (await stack.phone("mp", "o_he").send_text(f"考勤 {meeting_id}")).content == (
         f"没有找到第 {meeting_id} 号会议，或不在您的管理范围内。")
     assert (await li.send_text("考勤")).content == "“考勤”只对书记、副书记和管理员开放。"
+
+
+async def test_the_attendance_page_lists_everyone_under_their_state(stack: Stack, roster: Roster) -> None:
+    """王书记 opens the link at the end of 考勤: 李党员 under 请假 with his reason, 赵党员 under 未回复."""
+    wang, li = stack.phone("mp", "o_wang"), stack.phone("mp", "o_li")
+    await wang.send_text("绑定 WANG23")
+    await li.send_text("绑定 LI2345")
+    meeting_id = await _meeting(stack, roster)
+    await li.send_text("请假 出差")
+    listing = (await wang.send_text(f"考勤 {meeting_id}")).content or ""
+    link = listing.split("完整名单：")[1].strip()
+    async with stack.http() as http:
+        shown = await http.get(link.removeprefix(stack.base_url))
+        forged = await http.get(link.removeprefix(stack.base_url)[:-3] + "abc")
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    html = shown.text
+    assert f"第 {meeting_id} 号会议 · 考勤" in html and "<strong>2</strong>应到" in html
+    assert "<strong>请假（1）</strong><ul><li>李党员" in html and "出差，待批准" in html
+    assert "<strong>未回复（1）</strong><ul><li>赵党员</li>" in html
+    assert forged.status_code == 403

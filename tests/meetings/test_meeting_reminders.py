@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 from models import Delivery, Organisation
 from models.delivery import CLAIMED, OPEN_STATUSES, Purpose
 from models.meeting import MeetingKind, create_meetings, plan_meetings
-from models.meeting_reminders import STALE_REASON, reminder_times
+from models.meeting_reminders import ANSWERED_REASON, STALE_REASON, reminder_times
 from models.workdays import WorkCalendar
 from schedules.meetings import queue_meeting_reminders
 from tests.notices.test_progress import _send_urgent_notice
@@ -197,3 +197,22 @@ async def test_a_bare_ok_after_a_notice_that_came_after_the_reminder_confirms_th
     assert (await li.send_text("ok")).content == f"已确认收到第 {notice_id} 号通知。"
     answer = (await li.send_text("好")).content or ""
     assert answer.startswith(f"已记为参加：第 {meeting_id} 号：")
+
+
+async def test_the_later_reminder_goes_only_to_those_who_have_not_replied(stack: Stack, roster: Roster) -> None:
+    stack.emulator.register_user("work", "zhaody")
+    li = stack.phone("mp", "o_li")
+    await li.send_text("绑定 LI2345")
+    meeting_id = await _meeting(stack, roster, datetime.now(TZ) + timedelta(minutes=50))
+    assert (await li.send_text("参加")).content.startswith("已记为参加")  # type: ignore[union-attr]
+    assert await queue_meeting_reminders(stack.sessions, tz=TZ, quiet_window=None) == 2  # round 2, both
+    received = await stack.emulator.wait_for_messages("work", "zhaody", within=5)
+    assert any(f"【会议提醒 · 第{meeting_id}号】" in m.content for m in received)
+    await _settled(stack)
+    async with stack.sessions() as s:
+        rows = {r.person_id: r for r in (await s.exec(select(Delivery).where(
+            Delivery.purpose == Purpose.meeting_reminder))).all()}
+    assert (rows[roster.people["li"].id].status, rows[roster.people["li"].id].reason) == (  # type: ignore[index]
+        "failed", ANSWERED_REASON)
+    assert rows[roster.people["zhao"].id].status == "sent"  # type: ignore[index]
+    assert not [m for m in await stack.emulator.wait_for_messages("mp", "o_li", within=0.2) if "会议提醒" in m.content]
