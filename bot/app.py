@@ -33,17 +33,23 @@ from bot.keys import (
     SESSIONS,
     SETTINGS,
 )
+from bot.media_fetcher import MediaFetcher
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.web import (
     admin,
+    api_compliance,
     api_meetings,
     api_notices,
     attendance_page,
+    calendar_feed,
+    compliance_page,
     inquiries_page,
+    ledger,
     notice_page,
     ops,
     progress_page,
+    record_page,
     signin_page,
 )
 from bot.wechat.api import WeChatApi
@@ -139,6 +145,16 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
     await task
 
 
+async def _media(app: web.Application) -> AsyncIterator[None]:
+    """The meeting-photo fetcher of this process, beside the dispatcher: claims decide who fetches."""
+    fetcher = MediaFetcher(sessions=app[SESSIONS], api=app[API])
+    stop = asyncio.Event()
+    task = asyncio.create_task(fetcher.run_forever(stop, idle=app[SETTINGS].media_fetch_idle), name="media")
+    yield
+    stop.set()
+    await task
+
+
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     scheduler = build_scheduler(
@@ -148,6 +164,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         remind_after_hours=settings.remind_after_hours,
         remind_max=settings.remind_max,
         remind_every_seconds=settings.remind_every_seconds,
+        meeting_obligations=settings.meeting_obligations,
     )
     scheduler.start()
     yield
@@ -161,7 +178,7 @@ def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> w
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[ENDPOINTS] = build_endpoints(settings)
-    app.cleanup_ctx.extend([_database, _http, _callbacks, _delivery, _scheduler])
+    app.cleanup_ctx.extend([_database, _http, _callbacks, _delivery, _media, _scheduler])
     callback_views.add_routes(app)
     ops.add_routes(app)
     admin.add_routes(app)
@@ -169,7 +186,12 @@ def create_app(settings: Settings, *, extra_routers: Sequence[Router] = ()) -> w
     progress_page.add_routes(app)
     notice_page.add_routes(app)
     api_notices.add_routes(app)
+    ledger.add_routes(app)  # before api_meetings: /api/meetings/ledger.xlsx is not a meeting's id
     api_meetings.add_routes(app)
+    record_page.add_routes(app)
+    api_compliance.add_routes(app)
+    compliance_page.add_routes(app)
     signin_page.add_routes(app)
     attendance_page.add_routes(app)
+    calendar_feed.add_routes(app)
     return app

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.obligations import DEFAULT_OBLIGATIONS, parse_obligations
+
 ENV_PREFIX = "GRASSROOTS_"
 _AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
 _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
     directory_miss_refresh: float = Field(default=0.05, ge=0, le=5)
     # Seconds the delivery dispatcher rests when nothing is due.
     dispatch_idle: float = Field(default=1.0, gt=0, le=60)
+    # Seconds the meeting-photo fetcher rests when no photo waits (WeChat keeps them 3 days: no hurry).
+    media_fetch_idle: float = Field(default=3.0, gt=0, le=60)
     # Delivery rate limits (WECHAT.md; observed figures, hence settings). WeCom drops a member's excess
     # silently, so the dispatcher holds it back instead; 0 turns the MP calls-per-second cap off.
     work_member_per_minute: int = Field(default=30, ge=1)
@@ -72,6 +76,8 @@ class Settings(BaseSettings):
     remind_every_seconds: int = Field(default=60, ge=1)
     # Minutes within which non-urgent notices to one person are merged into one message; 0: off.
     digest_minutes: int = Field(default=0, ge=0, le=240)
+    # 三会一课 obligations (models/obligations.py): `kind:every[:times]`, comma-separated.
+    meeting_obligations: str = DEFAULT_OBLIGATIONS
 
     @field_validator("database_url")
     @classmethod
@@ -99,6 +105,12 @@ class Settings(BaseSettings):
     def _quiet(cls, v: str) -> str:
         if v and not _QUIET.match(v):
             raise ValueError("格式应为 HH:MM-HH:MM，例如 21:30-07:30；留空表示不设免打扰")
+        return v
+
+    @field_validator("meeting_obligations")
+    @classmethod
+    def _obligations(cls, v: str) -> str:
+        parse_obligations(v)  # raises with what is wrong
         return v
 
     @field_validator("mp_aes_key", "work_aes_key")

@@ -48,6 +48,13 @@ class Phone:
         extra = [*fields.items(), ("MsgId", self.book.state.next_msg_id())]
         return await self.post_xml(self.message_xml(msg_type, extra))
 
+    async def send_image(self, data: bytes, content_type: str = "image/jpeg") -> PhoneReply:
+        """A picture: WeChat keeps the upload as temporary media (a new MediaId, gone 3 days later on
+        the emulator's clock) and calls back with its MediaId and PicUrl."""
+        state = self.book.state
+        media = state.media.add(self.platform, data, content_type, state.now())
+        return await self.send_message("image", PicUrl=state.media.pic_url(media), MediaId=media.media_id)
+
     async def send_event(self, event: str, event_key: str | None = None, **fields: FieldValue) -> PhoneReply:
         """An event: subscribe (event_key "qrscene_<scene>" for a QR follow), SCAN, unsubscribe, CLICK..."""
         self._touch(event)

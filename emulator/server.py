@@ -13,6 +13,7 @@ from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.control import control_routes
 from emulator.faults import ForcedError
+from emulator.media import media_routes
 from emulator.middleware import api_middleware, unknown_endpoint
 from emulator.mp_api import mp_routes
 from emulator.phone import Phone
@@ -43,7 +44,7 @@ def create_emulator_app(emulator: "Emulator") -> web.Application:
     app[STATE_KEY] = emulator.state
     app[PHONES_KEY] = emulator.phones
     app.cleanup_ctx.append(_phone_client)
-    app.add_routes(mp_routes() + qr_routes() + work_routes() + robot_routes() + control_routes())
+    app.add_routes(mp_routes() + qr_routes() + media_routes() + work_routes() + robot_routes() + control_routes())
     app.router.add_route("*", "/mp/{tail:.*}", unknown_endpoint)
     app.router.add_route("*", "/work/{tail:.*}", unknown_endpoint)
     return app
@@ -77,6 +78,7 @@ class Emulator:
         shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
         shown = f"[{shown}]" if ":" in shown else shown
         self._base_url = f"http://{shown}:{bound_port}"
+        self.state.media.base_url = self._base_url  # a phone's PicUrl points here
         return self
 
     async def stop(self) -> None:

@@ -11,6 +11,7 @@ from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultSettings
 from emulator.holds import CallHolds
+from emulator.media_book import MediaBook
 from emulator.qr_book import QrBook
 from emulator.rates import DailyCounter, SlidingWindow
 from emulator.records import CallRecord, MessageLog
@@ -47,6 +48,7 @@ class EmulatorState:
         self.holds = CallHolds()
         self.log = MessageLog()
         self.qr_codes = QrBook()
+        self.media = MediaBook()
         self.calls: list[CallRecord] = []
         self._call_seq = 0
         # Sequence of MsgIds for callbacks and template msgids: unique across restarts.

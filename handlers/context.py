@@ -28,6 +28,7 @@ class SettingsView(Protocol):
     timezone: str
     secret_key: SecretStr  # signs the page links handlers hand out
     digest_minutes: int  # 0: notices go out one by one
+    meeting_obligations: str  # models/obligations.py
 
     @property
     def quiet_window(self) -> tuple[time, time] | None:  # derived from quiet_hours in Settings

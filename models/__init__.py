@@ -11,6 +11,8 @@ from models.inbound import InboundMessage, InboundStatus
 from models.inquiry import Inquiry
 from models.login import LoginToken
 from models.meeting import Meeting, MeetingKind, MeetingSeries
+from models.meeting_photo import MeetingPhoto
+from models.meeting_record import MeetingRecord
 from models.notice import Notice, NoticeStatus, Urgency
 from models.official_days import OfficialDay
 from models.organisation import Organisation, OrgLevel, Unit
@@ -37,6 +39,8 @@ __all__ = [
     "LoginToken",
     "Meeting",
     "MeetingKind",
+    "MeetingPhoto",
+    "MeetingRecord",
     "MeetingSeries",
     "Membership",
     "Notice",

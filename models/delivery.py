@@ -52,6 +52,11 @@ class Purpose(StrEnum):
     meeting_reminder = "meeting_reminder"  # a meeting: the day before at 09:00 (round 1), 2 h before (round 2)
     leave_request = "leave_request"  # a 请假, to the secretary who approves it
     leave_decision = "leave_decision"  # the secretary's 批准 / 不批准, to the member
+    makeup = "makeup"  # a held meeting's material, to those who missed it (补课; they answer 已补课)
+    period_gap = "period_gap"  # five working days before a period ends: an obligation not met yet
+    silent_branch = "silent_branch"  # 静默支部: no meeting held for 30 days
+    member_missed = "member_missed"  # a member missed three held meetings in a row without leave
+    member_inactive = "member_inactive"  # no organisational life for 3 / 5 months
 
 
 # Channels that drop a repeat by themselves, and for how long after the first send: WeCom's duplicate

@@ -51,6 +51,7 @@ class EngagementKind(StrEnum):
     attending = "attending"  # 参加 (meetings)
     leave = "leave"  # 请假, with its reason as the note (meetings)
     signed_in = "signed_in"  # 签到 (meetings)
+    made_up = "made_up"  # 已补课: a member who missed a held meeting studied its material (meetings)
 
 
 class Approval(StrEnum):

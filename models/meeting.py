@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Index, String, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.clock import utcnow
 from models.engagement import Approval, Engagement, EngagementKind, answers_about
@@ -231,6 +232,7 @@ class AttendeeState:
     # A leave asked for: "pending", "approved" or "refused". A refused leave does not excuse: the
     # member counts as not replied (absent once the meeting is over) unless they sign in.
     leave: str | None = None
+    made_up_at: datetime | None = None  # 已补课, after missing the meeting
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,18 +261,21 @@ async def attendance_of(*, session: AsyncSession, meeting: Meeting, org: Organis
     people = []
     for i in ids:
         given = answers.get(i, {})
+        made_up = given.get(EngagementKind.made_up.value)
+        made_up_at = made_up.at if made_up is not None else None
         leave = given.get(EngagementKind.leave.value)
         asked = None if leave is None else str(leave.approval or "pending")
         reason = leave.note or None if leave is not None else None
         if (signed := given.get(EngagementKind.signed_in.value)) is not None:
             people.append(AttendeeState(i, names.get(i, ""), "signed_in", signed_in_at=signed.at))
         elif leave is not None and leave.approval != Approval.refused:
-            people.append(AttendeeState(i, names.get(i, ""), "leave", reason=reason, leave=asked))
+            people.append(AttendeeState(i, names.get(i, ""), "leave", reason=reason, leave=asked,
+                                        made_up_at=made_up_at))
         elif EngagementKind.attending.value in given and not over:
             people.append(AttendeeState(i, names.get(i, ""), "attending"))
         else:
             people.append(AttendeeState(i, names.get(i, ""), "absent" if over else "no_reply", reason=reason,
-                                        leave=asked))
+                                        leave=asked, made_up_at=made_up_at))
     return Attendance(people)
 
 
@@ -278,25 +283,33 @@ async def attendance_of(*, session: AsyncSession, meeting: Meeting, org: Organis
 ANSWER_AHEAD = timedelta(days=60)
 
 
-async def open_meetings_for(*, session: AsyncSession, person_id: int, now: datetime) -> list[Meeting]:
-    """The scheduled meetings the person is invited to that have not ended and start within
-    ANSWER_AHEAD, soonest first: those of their organisations, the ones above their primary one and
-    those they take part in or hold a role on."""
+async def candidate_meetings(*, session: AsyncSession, person_id: int) -> SelectOfScalar[Meeting] | None:
+    """The meetings the person may be invited to, as a query to narrow further (None: they belong
+    nowhere): those of their organisations, the ones above their primary one and those they take part
+    in or hold a role on. Whether they are invited is `is_invited`'s to say."""
     memberships = (await session.exec(select(Membership).where(Membership.person_id == person_id))).all()
     role_orgs = set((await session.exec(select(col(Role.org_id)).where(Role.person_id == person_id))).all())
     org_ids = {m.org_id for m in memberships} | role_orgs
     if not org_ids:
-        return []
+        return None
     orgs = {o.id: o for o in (await session.exec(select(Organisation).where(col(Organisation.id).in_(org_ids))))}
     # The primary organisation's ancestors (a branch's meetings for a member of one of its groups).
     ancestors = {code for m in memberships if m.is_primary and m.org_id in orgs
                  for code in orgs[m.org_id].path.strip("/").split("/")}
     above = set((await session.exec(select(col(Organisation.id)).where(col(Organisation.code).in_(ancestors)))).all())
+    return select(Meeting).where(col(Meeting.org_id).in_(org_ids | above) | col(Meeting.group_org_id).in_(org_ids))
+
+
+async def open_meetings_for(*, session: AsyncSession, person_id: int, now: datetime) -> list[Meeting]:
+    """The scheduled meetings the person is invited to that have not ended and start within
+    ANSWER_AHEAD, soonest first."""
+    query = await candidate_meetings(session=session, person_id=person_id)
+    if query is None:
+        return []
     candidates = (await session.exec(
-        select(Meeting).where(col(Meeting.org_id).in_(org_ids | above) | col(Meeting.group_org_id).in_(org_ids),
-                              Meeting.status == MeetingStatus.scheduled.value,
-                              col(Meeting.starts_at) < now + ANSWER_AHEAD,
-                              col(Meeting.starts_at) > now - timedelta(days=1))
+        query.where(Meeting.status == MeetingStatus.scheduled.value,
+                    col(Meeting.starts_at) < now + ANSWER_AHEAD,
+                    col(Meeting.starts_at) > now - timedelta(days=1))
         .order_by(col(Meeting.starts_at), col(Meeting.id))
     )).all()
     return [m for m in candidates

@@ -26,6 +26,8 @@ class SubjectKind(StrEnum):
     # A member's 请假 of a meeting (its engagement's id): the request to the secretary and the answer
     # back, one message each per leave however many members of a branch take leave.
     leave = "leave"
+    organisation = "organisation"  # an organisation's own state (三会一课 gaps, 静默支部), to its secretaries
+    person = "person"  # a member's state (missed meetings, no organisational life), to their secretary
 
 
 @dataclass(frozen=True, slots=True)

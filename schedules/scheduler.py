@@ -10,8 +10,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.obligations import DEFAULT_OBLIGATIONS
 from schedules.housekeeping import prune_old_records
 from schedules.inquiries import escalate_inquiries
+from schedules.meeting_watch import watch_meetings
 from schedules.meetings import queue_meeting_reminders
 from schedules.reminders import send_due_reminders
 from schedules.task_deadlines import check_task_deadlines
@@ -29,6 +31,7 @@ def build_scheduler(
     remind_after_hours: float = 4,
     remind_max: int = 2,
     remind_every_seconds: int = 60,
+    meeting_obligations: str = DEFAULT_OBLIGATIONS,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
@@ -64,4 +67,16 @@ def build_scheduler(
             coalesce=True,
             max_instances=1,
         )
+    # Once a day, in working hours (a morning missed while the service was down is caught up within six
+    # hours; the period-end reminders span five working days anyway).
+    scheduler.add_job(
+        watch_meetings,
+        CronTrigger(hour=9, minute=5, timezone=timezone),
+        args=[sessions],
+        kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window, "obligations": meeting_obligations},
+        id="watch-meetings",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=6 * 3600,
+    )
     return scheduler

@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.keys import SESSIONS, SETTINGS
-from bot.web.api_edge import answer, authorised, field, json_body, refused
+from bot.web.api_edge import HttpRefusal, answer, authorised, field, json_body, refused
 from models.api_token import ApiToken
 from models.audit import record_audit
 from models.meeting import (
@@ -28,6 +28,7 @@ from models.meeting import (
     plan_meetings,
 )
 from models.meeting_dates import Every, HolidayPolicy, Repeat, unknown_years
+from models.meeting_photo import photo_data
 from models.meeting_reminders import queue_due_reminders
 from models.notice_send import Refusal, RefusalKind, bad
 from models.official_days import load_official_days
@@ -197,6 +198,38 @@ async def get_meeting(request: web.Request) -> web.Response:
     })
 
 
+def _number(raw: str) -> int | None:
+    # At most 9 digits: a larger number is no row's id, and would overflow PostgreSQL's integer.
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+
+
+async def get_meeting_photo(request: web.Request) -> web.StreamResponse:
+    """`GET /api/meetings/{id}/photos/{photo_id}`: a stored photo of the meeting's record (纪实), the
+    image itself, for a token whose subtree holds the meeting."""
+    raw_id, raw_photo = request.match_info["id"], request.match_info["photo_id"]
+    async with request.app[SESSIONS]() as session:
+        token: ApiToken | None = None
+        try:
+            token, scope = await authorised(session, request)
+            meeting_id, photo_id = _number(raw_id), _number(raw_photo)
+            meeting = await session.get(Meeting, meeting_id) if meeting_id is not None else None
+            org = await session.get(Organisation, meeting.org_id) if meeting else None
+            if meeting is None or org is None or not org.path.startswith(scope.path):
+                raise Refusal(RefusalKind.not_allowed, "out_of_scope",
+                              f"没有找到第 {raw_id[:20]} 号会议，或不在令牌的管理范围内")
+            photo = (await photo_data(session=session, photo_id=photo_id, meeting_id=meeting.id)
+                     if photo_id is not None else None)
+            if photo is None:
+                raise HttpRefusal(404, "no_photo", "这次会议没有这张照片，或照片尚未取回")
+        except Refusal as refusal:
+            return await refused(session, refusal, token, action="meeting.refused", meeting_id=raw_id[:20],
+                                 photo_id=raw_photo[:20])
+    content_type, data = photo
+    # The photo never changes once stored; it is the organisation's, not for shared caches.
+    return web.Response(body=data, content_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/meetings", post_meeting)
     app.router.add_get("/api/meetings/{id}", get_meeting)
+    app.router.add_get("/api/meetings/{id}/photos/{photo_id}", get_meeting_photo)

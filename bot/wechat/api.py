@@ -14,6 +14,23 @@ TOKEN_ERRORS = {40001, 40014, 42001}
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
+# What an answer of media/get may be when it is not the file: WeChat's JSON error (sometimes as text/plain).
+_NOT_A_FILE = ("application/json", "text/plain", "text/json")
+_ERROR_BODY_MAX = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    data: bytes
+    content_type: str  # as WeChat declared it, without parameters ("image/jpeg")
+
+
+class MediaTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"media larger than {limit} bytes")
+        self.limit = limit
+
+
 class ApiError(Exception):
     def __init__(self, errcode: int, errmsg: str, payload: dict[str, Any] | None = None) -> None:
         super().__init__(f"{errcode} {errmsg}")
@@ -90,6 +107,46 @@ class WeChatApi:
         )
         response.raise_for_status()
         return response.json()
+
+    async def get_media(self, app: AppCredentials, media_id: str, *, max_bytes: int) -> Media:
+        """Temporary media (media/get, MP and WeCom alike): the file and its content type. WeChat answers
+        an error as JSON instead of the file (ApiError; a token error refreshes once and retries once).
+        The body is read in pieces and given up past `max_bytes` (MediaTooLarge), so a huge file never
+        sits in memory; a 5xx raises httpx.HTTPStatusError."""
+        token = await self.tokens.get(app.key, lambda: self._fetch_token(app))
+        got = await self._get_media(app, media_id, token, max_bytes)
+        if isinstance(got, dict) and got.get("errcode") in TOKEN_ERRORS:
+            token = await self.tokens.get(app.key, lambda: self._fetch_token(app), stale=token)
+            got = await self._get_media(app, media_id, token, max_bytes)
+        if isinstance(got, dict):
+            raise ApiError(int(got.get("errcode") or -1), str(got.get("errmsg", "")), got)
+        return got
+
+    async def _get_media(self, app: AppCredentials, media_id: str, token: str,
+                         max_bytes: int) -> Media | dict[str, Any]:
+        params = {"access_token": token, "media_id": media_id}
+        async with self.http.stream("GET", app.base + "/cgi-bin/media/get", params=params) as response:
+            response.raise_for_status()
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            limit = min(max_bytes, _ERROR_BODY_MAX) if content_type in _NOT_A_FILE else max_bytes
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise MediaTooLarge(limit)
+            parts, size = [], 0
+            async for part in response.aiter_bytes():
+                size += len(part)
+                if size > limit:
+                    raise MediaTooLarge(limit)
+                parts.append(part)
+        body = b"".join(parts)
+        if content_type in _NOT_A_FILE:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and data.get("errcode"):
+                return data
+        return Media(body, content_type)
 
     async def send_mp_text(self, openid: str, content: str) -> dict[str, Any]:
         payload = {"touser": openid, "msgtype": "text", "text": {"content": content}}

@@ -161,7 +161,7 @@ def deadline_moment(text: str, now: datetime) -> datetime | None:
     for short, long in _SHORTHANDS.items():
         text = text.replace(short, long)
     text = _without_by(text)
-    clock = _clock(text)
+    clock = clock_at(text)
     if clock is None:
         day = deadline(text, now.date())
         if day is None:
@@ -200,7 +200,7 @@ def by_time_parser(text: str, now: datetime) -> datetime | None:
     through jionlp's time parser. A day, a part of a day (明天下午: by its end) or a moment counts; a span
     longer than a day only when it names its end (月底, 年底: that day); 下周 is no deadline. An hour that
     does not exist (下午25点, which jionlp reads as 05:00) is not taken. PastDate when it is past."""
-    if _CLOCK.search(text) and _clock(text) is None:
+    if _CLOCK.search(text) and clock_at(text) is None:
         return None
     base = now.replace(tzinfo=None)
     named_end = "底" in text or "末" in text
@@ -232,7 +232,7 @@ def by_time_parser(text: str, now: datetime) -> datetime | None:
     return moment
 
 
-def _clock(text: str) -> tuple[str, time] | None:
+def clock_at(text: str) -> tuple[str, time] | None:
     """(the text before the time, the time) when `text` ends with a time of day."""
     m = _CLOCK.search(text)
     if m is None:
