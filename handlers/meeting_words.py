@@ -23,6 +23,8 @@ _UNTIL = re.compile(r"^(?:至|到|截至|直到)(.+?)(?:止|为止)?$")
 _LENGTH = re.compile(r"^(?:约|共|时长)?(\d{1,3})\s*(分钟|小时|个小时)$")
 _HALF_HOURS = {"半小时": 30, "一小时": 60, "一个小时": 60, "两小时": 120, "两个小时": 120, "一个半小时": 90}
 MAX_MINUTES = 8 * 60
+# A part named by its label, as in a correction at the preview: 地点改为党群服务中心 · 议题：学习党章.
+_LABELLED = re.compile(r"^(?:把)?(地点|会议地点|议题|会议议题|主题)(?:改为|改成|换成|是|为|[:：])?(.+)$")
 
 
 @dataclass(slots=True)
@@ -120,6 +122,13 @@ def read_meeting(text: str, now: datetime, groups: Sequence[str] = ()) -> Meetin
         if not words.group and (group := next((g for g in groups if word in (g, g.removesuffix("党小组"))), None)):
             words.group = group
             continue
+        if (m := _LABELLED.match(word)) is not None:
+            if "地点" in m.group(1):
+                words.place = m.group(2)
+            else:
+                words.topic = " ".join([m.group(2), *tokens])  # a topic runs to the end
+                tokens = []
+            continue
         if _repeat(word, words, now.date()):
             continue
         if words.minutes is None and (minutes := _length(word)) is not None:
@@ -148,6 +157,10 @@ def merge(data: dict[str, Any], words: MeetingWords, *, step: str) -> dict[str, 
         found["minutes"] = words.minutes
     if words.group:
         found["group"] = words.group
+    if words.place:
+        found["place"] = words.place
+    if words.topic:
+        found["topic"] = words.topic
     if words.repeat is not None:
         r = words.repeat
         found["repeat"] = {"every": r.every.value, "day": r.day, "weekday": r.weekday, "nth": r.nth,
