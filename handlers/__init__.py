@@ -11,6 +11,7 @@ from handlers import (
     help,
     inquiries,
     leave_decisions,
+    meeting_changes,
     meeting_create,
     meeting_photos,
     meeting_records,
@@ -36,6 +37,7 @@ ROUTERS: tuple[Router, ...] = (
     signin.router,  # 签到 <码>, a secretary's 签到码 and 补签
     calendar.router,  # 日程: a member's next meetings and calendar feed link
     meeting_records.router,  # a secretary's 已召开 and 台账; a member's 已补课
+    meeting_changes.router,  # a secretary's 改期 and 取消会议
     compliance.router,  # a secretary's 合规
     confirmations.router,  # after notices: a secretary's open conversation keeps its 1 / 好 / ok
     progress.router,
@@ -51,7 +53,7 @@ ROUTERS: tuple[Router, ...] = (
 def build_help_book() -> HelpBook:
     book = HelpBook()
     for module in (help, binding, admin_link, notices, meeting_create, confirmations, meetings, leave_decisions,
-                   signin, calendar, meeting_records, meeting_photos, compliance, progress, urgent, resend, tasks,
-                   inquiries):
+                   signin, calendar, meeting_records, meeting_changes, meeting_photos, compliance, progress, urgent,
+                   resend, tasks, inquiries):
         module.register_help(book)
     return book

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from handlers.confirm_step import secretary_command
 from handlers.context import Context, Inbound
 from handlers.routing import HelpBook, Router
+from handlers.text import written_after
 from models.engagement import Approval
 from models.leave_requests import PendingLeave, decide, pending_leaves
 from models.meeting import describe
@@ -68,18 +69,10 @@ def _listing(pending: list[PendingLeave], ctx: Context) -> str:
             + f"\n请回复{hint}、“不批准 {example} 说明”，或“批准 全部”。")
 
 
-def _written_after(msg: Inbound, words: tuple[str, ...]) -> str:
-    """What follows the command word as written, its full-width punctuation kept, for the note the
-    member reads (the command's arguments have it folded and turned into spaces)."""
-    for text in (msg.content.strip(), msg.text):
-        if word := next((w for w in words if text.startswith(w)), None):
-            return text[len(word):].strip(_NOTE_EDGE)
-    return ""
-
-
 async def _decide(msg: Inbound, ctx: Context, approval: Approval) -> str:
     sender = ctx.sender
-    args = _written_after(msg, APPROVE_WORDS if approval == Approval.approved else REFUSE_WORDS)
+    words = APPROVE_WORDS if approval == Approval.approved else REFUSE_WORDS
+    args = written_after(msg.content, words, msg.text).strip(_NOTE_EDGE)
     assert sender.person_id is not None  # secretary_command
     pending = await pending_leaves(session=ctx.session, approver_id=sender.person_id, now=ctx.now)
     if not pending:

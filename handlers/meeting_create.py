@@ -13,7 +13,7 @@ from handlers.confirm_step import CANCEL_WORDS, CONFIRM_WORDS, in_conversation
 from handlers.context import Context, Inbound
 from handlers.meeting_words import merge, read_meeting, repeat_of
 from handlers.routing import HelpBook, Router, pass_on
-from handlers.text import flat
+from handlers.text import flat, written_after
 from models.audience import load_recipients
 from models.audit import record_audit
 from models.conversation import Conversation, end_conversation, open_conversation, start_conversation
@@ -148,9 +148,7 @@ async def start(msg: Inbound, ctx: Context, args: str) -> str:
     grant = sender.roles[0]
     conv = await start_conversation(session=ctx.session, person_id=sender.person_id, kind=KIND, step="start",
                                     data={"org_id": grant.org_id})
-    written = msg.content.strip()
-    word = next((w for w in START_WORDS if written.startswith(w)), "")
-    reply = await _advance(ctx, conv, written[len(word):] if word else args)
+    reply = await _advance(ctx, conv, written_after(msg.content, START_WORDS, args))
     ctx.session.add(conv)
     await ctx.session.commit()
     ctx.forget_sender()

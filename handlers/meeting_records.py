@@ -10,6 +10,7 @@ from sqlmodel import col, or_, select
 from handlers.context import Context, Inbound
 from handlers.links import ledger_url, record_page_url
 from handlers.routing import HelpBook, Router
+from handlers.text import written_after
 from models.makeup import awaiting_makeup, confirm_makeup, queue_makeup
 from models.meeting import Meeting, MeetingStatus, attendance_of, describe
 from models.meeting_record import RECORD_WITHIN, RecordRefused, names, record_held
@@ -65,13 +66,15 @@ async def _unrecorded(ctx: Context, number: int | None) -> list[tuple[Meeting, O
     return [(m, o) for m, o in rows.all()]
 
 
-@router.command("已召开", "已开会", "会议已召开")
+RECORD_WORDS = ("已召开", "已开会", "会议已召开")
+
+
+@router.command(*RECORD_WORDS)
 async def record_meeting(msg: Inbound, ctx: Context, args: str) -> str:
     sender = ctx.sender
     if not sender.roles or sender.person_id is None:
         return ONLY_SECRETARIES
-    written = msg.content.strip()
-    rest = next((written[len(w):] for w in ("会议已召开", "已召开", "已开会") if written.startswith(w)), args)
+    rest = written_after(msg.content, RECORD_WORDS, args)
     number, host, recorder, minutes = parse_record(rest.strip(_MINUTES_EDGE))
     found = await _unrecorded(ctx, number)
     if not found:

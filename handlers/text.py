@@ -52,3 +52,12 @@ _PUNCTUATION = re.compile(r"[\s,，。.!！~～、:：;；]+")
 def flat(text: str) -> str:
     """Without spaces and punctuation: "好的，发吧！" → "好的发吧"."""
     return _PUNCTUATION.sub("", text).lower()
+
+
+def written_after(content: str, words: tuple[str, ...], fallback: str) -> str:
+    """What follows the command word as the user wrote it — full-width punctuation and `19:30` kept —
+    for the parts a command stores or parses itself (a note, a time); `fallback` (the command filter's
+    arguments) when the raw text does not start with one of the words (e.g. a leading punctuation)."""
+    text = content.strip()
+    word = next((w for w in sorted(words, key=len, reverse=True) if text.startswith(w)), None)
+    return text[len(word):].strip() if word is not None else fallback

@@ -53,6 +53,7 @@ class Purpose(StrEnum):
     leave_request = "leave_request"  # a 请假, to the secretary who approves it
     leave_decision = "leave_decision"  # the secretary's 批准 / 不批准, to the member
     makeup = "makeup"  # a held meeting's material, to those who missed it (补课; they answer 已补课)
+    meeting_change = "meeting_change"  # 改期 (round: the meeting's new version) or 取消 (round -1), to attendees
     period_gap = "period_gap"  # five working days before a period ends: an obligation not met yet
     silent_branch = "silent_branch"  # 静默支部: no meeting held for 30 days
     member_missed = "member_missed"  # a member missed three held meetings in a row without leave

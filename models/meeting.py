@@ -106,6 +106,9 @@ class Meeting(SQLModel, table=True):
     moved_from: date | None = None  # the series' own date, when a statutory holiday moved it
     holiday: str = Field(default="", max_length=20)  # that holiday (or the one it is held on, kept)
     status: MeetingStatus = Field(default=MeetingStatus.scheduled, sa_type=String(20))
+    # Bumped when the meeting is rescheduled: its reminders' rounds carry it (models/meeting_reminders.py),
+    # so the new time gets reminders of its own and those of the old time are dropped.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by_person_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -52,6 +52,23 @@ def reminder_body(meeting: Meeting, org_name: str, tz: tzinfo | None) -> str:
     return "\n".join(lines)
 
 
+# A reminder row's round is the meeting's version and the round proper together (version 2, round 1:
+# 21), so a rescheduled meeting's reminders are new rows: the message key stays unique per time.
+ROUND_SPAN = 10
+
+
+def round_of(meeting: Meeting, round_: int) -> int:
+    return meeting.version * ROUND_SPAN + round_
+
+
+def version_of(round_: int) -> int:
+    return round_ // ROUND_SPAN
+
+
+def proper_round(round_: int) -> int:
+    return round_ % ROUND_SPAN
+
+
 # The tick queues the reminders of meetings starting within this time: round 1 falls the day before at
 # 09:00, so a day and a half covers it; a long series is not turned into outbox rows all at once.
 HORIZON = timedelta(hours=36)
@@ -73,7 +90,7 @@ async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tu
     written = 0
     for meeting in meetings:
         rounds = [(r, at) for r, at in reminder_times(meeting.starts_at.astimezone(now.tzinfo), now, quiet)
-                  if (meeting.id, r) not in queued]
+                  if (meeting.id, round_of(meeting, r)) not in queued]
         if not rounds:
             continue
         org = await session.get(Organisation, meeting.org_id)
@@ -85,12 +102,14 @@ async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tu
         for round_, at in rounds:
             result = await queue_messages(session=session, subject=Subject(SubjectKind.meeting, id_of(meeting)),
                                           recipients=people.values(), not_before=at.astimezone(UTC),
-                                          purpose=Purpose.meeting_reminder, round=round_, body=body)
+                                          purpose=Purpose.meeting_reminder, round=round_of(meeting, round_),
+                                          body=body)
             written += result.rows
     return written
 
 
 STALE_REASON = "会议已开始或已取消，提醒不再发送"
+MOVED_REASON = "会议已改期，按新的时间提醒"
 ANSWERED_REASON = "已回复参加或请假，不再重复提醒"
 ANSWERS = (EngagementKind.attending.name, EngagementKind.leave.name, EngagementKind.signed_in.name)
 
@@ -103,10 +122,10 @@ async def stale_reminders(*, session: AsyncSession, rows: list[Delivery], now: d
     if not reminders:
         return {}
     ids = sorted({r.subject_id for r in reminders})
-    live = set((await session.exec(select(col(Meeting.id)).where(
+    live = dict((await session.exec(select(col(Meeting.id), col(Meeting.version)).where(
         col(Meeting.id).in_(ids), Meeting.status == MeetingStatus.scheduled.value,
         col(Meeting.starts_at) > now.astimezone(UTC)))).all())
-    later = [r for r in reminders if r.round > 1 and r.subject_id in live]
+    later = [r for r in reminders if proper_round(r.round) > 1 and r.subject_id in live]
     answered: set[tuple[int, int]] = set()
     if later:
         answered = {(m, p) for m, p in (await session.exec(select(col(Engagement.subject_id), col(Engagement.person_id))
@@ -118,6 +137,8 @@ async def stale_reminders(*, session: AsyncSession, rows: list[Delivery], now: d
     for row in reminders:
         if row.subject_id not in live:
             found.setdefault(STALE_REASON, []).append(row)
-        elif row.round > 1 and (row.subject_id, row.person_id) in answered:
+        elif version_of(row.round) != live[row.subject_id]:
+            found.setdefault(MOVED_REASON, []).append(row)
+        elif proper_round(row.round) > 1 and (row.subject_id, row.person_id) in answered:
             found.setdefault(ANSWERED_REASON, []).append(row)
     return found

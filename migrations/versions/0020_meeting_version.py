@@ -1,0 +1,26 @@
+"""A meeting's version, bumped when it is rescheduled (its reminders' rounds carry it)
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-04 20:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0020'
+down_revision: str | None = '0019'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('meeting') as batch_op:
+        batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='0'))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('meeting') as batch_op:
+        batch_op.drop_column('version')
