@@ -125,6 +125,12 @@ def cmd_holidays(args: argparse.Namespace) -> int:
     return run_holidays_cli(_settings(), args)
 
 
+def cmd_meeting(args: argparse.Namespace) -> int:
+    from bot.meeting_cli import run_meeting_cli
+
+    return run_meeting_cli(_settings(), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grassroots", description="基层党建微信服务")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "notify": ("发通知（与聊天中的“发通知”相同，写入发送队列）", cmd_notify),
         "api-token": ("管理 JSON 接口的访问令牌：create / list / revoke", cmd_api_token),
         "holidays": ("导入或查看法定节假日和调休安排：load / show", cmd_holidays),
+        "meeting": ("安排、列出或取消会议：create / list / cancel", cmd_meeting),
     }
     parsers = {}
     for name, (help_text, fn) in commands.items():
@@ -156,11 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["export-roster"].add_argument("--org", default=None, help="只导出该组织编码及其下级")
     from bot.api_token_cli import add_arguments as api_token_arguments
     from bot.holidays_cli import add_arguments as holidays_arguments
+    from bot.meeting_cli import add_arguments as meeting_arguments
     from bot.notify_cli import add_arguments as notify_arguments
 
     notify_arguments(parsers["notify"])
     api_token_arguments(parsers["api-token"])
     holidays_arguments(parsers["holidays"])
+    meeting_arguments(parsers["meeting"])
     return parser
 
 

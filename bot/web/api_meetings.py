@@ -94,7 +94,10 @@ def _text(body: dict[str, Any], name: str, limit: int, required: bool) -> str:
     return value
 
 
-async def _plan(session: AsyncSession, body: dict[str, Any], scope: Organisation, now: datetime) -> MeetingPlan:
+async def plan_from_body(session: AsyncSession, body: dict[str, Any], scope: Organisation, now: datetime
+                         ) -> MeetingPlan:
+    """The plan of a meeting (or series) described as the API's JSON body, within `scope`; raises a Refusal
+    naming the field at fault (`grassroots meeting create` builds the same body)."""
     code = field(body, "org", str, "")
     org = _in_scope(await get_org_by_code(session=session, code=code), scope, "org", code)
     kind = kind_of(field(body, "kind", str, ""))
@@ -146,7 +149,7 @@ async def post_meeting(request: web.Request) -> web.Response:
         try:
             token, scope = await authorised(session, request)
             body = await json_body(request)
-            plan = await _plan(session, body, scope, now)
+            plan = await plan_from_body(session, body, scope, now)
             if not plan.dates:
                 raise bad("no_dates", "按该重复规则，截止日期前没有会议", "repeat")
             unknown = unknown_years(plan.dates)
