@@ -44,3 +44,17 @@ async def test_a_member_signs_in_to_the_lecture_by_scanning_and_the_secretary_se
     # A resident has no meetings: the button is not offered.
     resident = await persona_where(client, group="居民")
     assert all(a["id"] != "signin" for a in resident["actions"])
+
+
+async def test_the_community_secretary_sees_last_months_gaps_with_hegui(client: httpx.AsyncClient) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    last = today.replace(day=1) - timedelta(days=1)
+    secretary = await persona_where(client, role="阳光社区书记")
+    shown = await say(client, secretary, f"合规 {last.year}-{last.month:02d}")
+    assert "\n阳光社区 " in "\n" + shown and "未达标 阳光社区第二党支部：支委会 0/1" in shown
+    assert "未达标 阳光社区第一党支部第二党小组：党小组会 0/1" in shown
+    assert "未达标 阳光社区第一党支部：" not in shown  # the first branch met both monthly ones
+    assert "详情：http" in shown
