@@ -165,6 +165,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
         remind_max=settings.remind_max,
         remind_every_seconds=settings.remind_every_seconds,
         meeting_obligations=settings.meeting_obligations,
+        reminder_offsets=settings.reminder_offsets,
     )
     scheduler.start()
     yield

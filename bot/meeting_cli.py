@@ -115,7 +115,8 @@ async def _create(session: AsyncSession, settings: Settings, args: argparse.Name
         print("（试运行，未创建）")
         return EXIT_OK
     meetings = await create_meetings(session=session, plan=plan, author_person_id=None)
-    reminders = await queue_due_reminders(session=session, now=now, quiet=settings.quiet_window)
+    reminders = await queue_due_reminders(session=session, now=now, quiet=settings.quiet_window,
+                                          offsets=settings.reminder_offsets)
     record_audit(session=session, action="meeting.cli", actor=ACTOR, org_id=plan.org.id,
                  meeting_ids=[m.id for m in meetings])
     await session.commit()

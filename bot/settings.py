@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.meeting_reminders import DEFAULT_OFFSETS_TEXT, Offset, parse_offsets
 from models.obligations import DEFAULT_OBLIGATIONS, parse_obligations
 
 ENV_PREFIX = "GRASSROOTS_"
@@ -78,6 +79,9 @@ class Settings(BaseSettings):
     digest_minutes: int = Field(default=0, ge=0, le=240)
     # 三会一课 obligations (models/obligations.py): `kind:every[:times]`, comma-separated.
     meeting_obligations: str = DEFAULT_OBLIGATIONS
+    # When meetings are reminded (models/meeting_reminders.py): `1d@09:00` the day before at 09:00,
+    # `2h` two hours before; the later ones go only to those who have not replied.
+    meeting_reminders: str = DEFAULT_OFFSETS_TEXT
 
     @field_validator("database_url")
     @classmethod
@@ -112,6 +116,16 @@ class Settings(BaseSettings):
     def _obligations(cls, v: str) -> str:
         parse_obligations(v)  # raises with what is wrong
         return v
+
+    @field_validator("meeting_reminders")
+    @classmethod
+    def _reminders(cls, v: str) -> str:
+        parse_offsets(v)  # raises with what is wrong
+        return v
+
+    @property
+    def reminder_offsets(self) -> tuple[Offset, ...]:
+        return parse_offsets(self.meeting_reminders)
 
     @field_validator("mp_aes_key", "work_aes_key")
     @classmethod

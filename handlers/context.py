@@ -14,6 +14,7 @@ from handlers.text import normalise
 from models.directory import PersonEntry, SenderProfile
 from models.engagement import Awaited
 from models.identity import Platform
+from models.meeting_reminders import Offset
 from models.row_writes import RowWrite, Written
 
 if TYPE_CHECKING:  # handlers.routing imports this module
@@ -29,6 +30,10 @@ class SettingsView(Protocol):
     secret_key: SecretStr  # signs the page links handlers hand out
     digest_minutes: int  # 0: notices go out one by one
     meeting_obligations: str  # models/obligations.py
+
+    @property
+    def reminder_offsets(self) -> tuple[Offset, ...]:  # parsed from meeting_reminders in Settings
+        ...
 
     @property
     def quiet_window(self) -> tuple[time, time] | None:  # derived from quiet_hours in Settings

@@ -53,7 +53,8 @@ async def move(msg: Inbound, ctx: Context, args: str) -> str:
     place = words.place or (words.rest[0] if words.rest else "")
     changed = await reschedule(session=ctx.session, meeting=meeting, org=org,
                                starts_at=datetime.combine(day, at, tzinfo=ctx.now.tzinfo), place=place,
-                               by=sender.person_id, actor=_actor(msg), now=ctx.now, quiet=ctx.settings.quiet_window)
+                               by=sender.person_id, actor=_actor(msg), now=ctx.now, quiet=ctx.settings.quiet_window,
+                               offsets=ctx.settings.reminder_offsets)
     await ctx.session.commit()
     if changed.refused:
         return changed.refused

@@ -189,7 +189,8 @@ async def _create(msg: Inbound, ctx: Context, conv: Conversation) -> str:
     meetings = await create_meetings(session=ctx.session, plan=plan, author_person_id=conv.person_id)
     first = meetings[0]
     told = await _tell_attendees(ctx, first, plan)
-    await queue_due_reminders(session=ctx.session, now=ctx.now, quiet=ctx.settings.quiet_window)
+    await queue_due_reminders(session=ctx.session, now=ctx.now, quiet=ctx.settings.quiet_window,
+                              offsets=ctx.settings.reminder_offsets)
     record_audit(session=ctx.session, action="meeting.create", actor=_actor(msg), actor_person_id=conv.person_id,
                  org_id=id_of(plan.org), meeting_ids=[m.id for m in meetings], attendees=len(plan.attendees))
     await end_conversation(session=ctx.session, conv=conv)

@@ -3,6 +3,7 @@ the old time are dropped and the new time gets its own) or cancelled; either way
 is told at once. Replies that still apply are kept: after 改期 a member's 参加 or 请假 stands (the
 notice asks them to answer again if it changed); after 取消 nothing is asked."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
@@ -12,7 +13,7 @@ from models.audience import load_recipients
 from models.audit import record_audit
 from models.delivery import Purpose
 from models.meeting import Meeting, MeetingKind, MeetingStatus, attendee_ids, describe
-from models.meeting_reminders import queue_due_reminders
+from models.meeting_reminders import DEFAULT_OFFSETS, Offset, queue_due_reminders
 from models.organisation import Organisation
 from models.outbox import queue_messages
 from models.quiet_hours import not_before
@@ -49,8 +50,8 @@ async def _tell(session: AsyncSession, meeting: Meeting, org: Organisation, body
 
 
 async def reschedule(*, session: AsyncSession, meeting: Meeting, org: Organisation, starts_at: datetime,
-                     place: str, by: int | None, actor: str, now: datetime, quiet: tuple[time, time] | None
-                     ) -> Changed:
+                     place: str, by: int | None, actor: str, now: datetime, quiet: tuple[time, time] | None,
+                     offsets: Sequence[Offset] = DEFAULT_OFFSETS) -> Changed:
     """Moves the meeting (and its place, if given) and tells the attendees. Not committed."""
     if refusal := _refusal(meeting, now):
         return Changed(refusal)
@@ -66,7 +67,7 @@ async def reschedule(*, session: AsyncSession, meeting: Meeting, org: Organisati
             "您之前的回复（参加或请假）仍然有效；如有变化，请重新回复“参加”或“请假 理由”。")
     # Urgent for the quiet hours: a change of time must not wait for the morning after it.
     told = await _tell(session, meeting, org, body, Purpose.meeting_change, meeting.version, now, quiet)
-    await queue_due_reminders(session=session, now=now, quiet=quiet)
+    await queue_due_reminders(session=session, now=now, quiet=quiet, offsets=offsets)
     record_audit(session=session, action="meeting.reschedule", actor=actor, actor_person_id=by, org_id=meeting.org_id,
                  meeting_id=meeting.id, starts_at=meeting.starts_at.isoformat(), version=meeting.version)
     return Changed(told=told)

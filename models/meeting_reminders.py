@@ -5,6 +5,9 @@ created) for the meetings starting within HORIZON, due the day before at 09:00 (
 They say what, when, where and how to answer. Nothing lives only in memory: a tick after downtime queues
 what is still useful, once."""
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from sqlmodel import col, select
@@ -21,19 +24,69 @@ from models.quiet_hours import not_before
 from models.subject import Subject, SubjectKind
 from models.typed import id_of
 
-DAY_BEFORE_AT = time(9, 0)
-SHORTLY_BEFORE = timedelta(hours=2)
+
+@dataclass(frozen=True, slots=True)
+class Offset:
+    """When a reminder falls: `days` before the start at the clock time `at` (the day before at 09:00),
+    or `before` the start (2 hours before)."""
+
+    days: int = 0
+    at: time | None = None
+    before: timedelta = timedelta(0)
+
+    def moment(self, starts: datetime) -> datetime:
+        if self.at is not None:
+            return datetime.combine(starts.date() - timedelta(days=self.days), self.at, tzinfo=starts.tzinfo)
+        return starts - self.before
+
+    @property
+    def reach(self) -> timedelta:
+        """How long before the start it may fall, at most."""
+        return timedelta(days=self.days + 1) if self.at is not None else self.before
 
 
-def reminder_times(starts: datetime, now: datetime, quiet: tuple[time, time] | None) -> list[tuple[int, datetime]]:
+DEFAULT_OFFSETS_TEXT = "1d@09:00,2h"
+_OFFSET = re.compile(r"^(?:(\d{1,2})d@(\d{1,2}):(\d{2})|(\d{1,3})(h|m))$")
+MAX_OFFSETS = 9  # rounds 1–9 of a version (ROUND_SPAN below); 0 is the notice sent at creation
+
+
+def parse_offsets(text: str) -> tuple[Offset, ...]:
+    """`1d@09:00,2h` (the day before at 09:00, and 2 hours before; `30m` for minutes), earliest first;
+    raises ValueError saying what is wrong (GRASSROOTS_MEETING_REMINDERS)."""
+    found = []
+    for item in (p.strip() for p in text.split(",") if p.strip()):
+        m = _OFFSET.match(item)
+        if m is None:
+            raise ValueError(f"“{item}”应写作 1d@09:00（提前一天的 9 点）或 2h、30m（提前 2 小时、30 分钟）")
+        if m.group(1) is not None:
+            hour, minute = int(m.group(2)), int(m.group(3))
+            if not (1 <= int(m.group(1)) <= 30 and hour < 24 and minute < 60):
+                raise ValueError(f"“{item}”的天数应为 1–30，时间应为 00:00–23:59")
+            found.append(Offset(days=int(m.group(1)), at=time(hour, minute)))
+        else:
+            amount = timedelta(hours=int(m.group(4))) if m.group(5) == "h" else timedelta(minutes=int(m.group(4)))
+            if not timedelta(minutes=5) <= amount <= timedelta(days=7):
+                raise ValueError(f"“{item}”应在 5 分钟到 7 天之间")
+            found.append(Offset(before=amount))
+    if not 1 <= len(found) <= MAX_OFFSETS:
+        raise ValueError(f"会议提醒应有 1–{MAX_OFFSETS} 次")
+    reference = datetime(2026, 6, 15, 19, 30)
+    return tuple(sorted(found, key=lambda o: o.moment(reference)))
+
+
+DEFAULT_OFFSETS = parse_offsets(DEFAULT_OFFSETS_TEXT)
+
+
+def reminder_times(starts: datetime, now: datetime, quiet: tuple[time, time] | None,
+                   offsets: Sequence[Offset] = DEFAULT_OFFSETS) -> list[tuple[int, datetime]]:
     """(round, when) of the reminders still useful for a meeting starting at `starts` (aware, local),
-    as of `now`: those planned ahead, moved out of the quiet hours, before the start. A meeting created
-    after both planned moments gets one reminder now (if the start is still ahead and not quiet)."""
-    planned = [(1, datetime.combine(starts.date() - timedelta(days=1), DAY_BEFORE_AT, tzinfo=starts.tzinfo)),
-               (2, starts - SHORTLY_BEFORE)]
+    as of `now`: those planned ahead (round 1 the earliest offset), moved out of the quiet hours, before
+    the start. A meeting created after every planned moment gets one reminder now, as the last round
+    (if the start is still ahead and not quiet)."""
+    planned = [(i, o.moment(starts)) for i, o in enumerate(offsets, start=1)]
     ahead = [(r, not_before(at, quiet, urgent=False)) for r, at in planned if at > now]
     if not ahead:
-        ahead = [(2, not_before(now, quiet, urgent=False))]
+        ahead = [(len(offsets), not_before(now, quiet, urgent=False))]
     found: list[tuple[int, datetime]] = []
     for round_, at in ahead:
         if at < starts and all(at > earlier for _r, earlier in found):
@@ -69,18 +122,24 @@ def proper_round(round_: int) -> int:
     return round_ % ROUND_SPAN
 
 
-# The tick queues the reminders of meetings starting within this time: round 1 falls the day before at
-# 09:00, so a day and a half covers it; a long series is not turned into outbox rows all at once.
-HORIZON = timedelta(hours=36)
+# The tick queues the reminders of meetings starting within the reach of the earliest offset and half a
+# day more (the default's round 1 falls the day before at 09:00: 36 hours); a long series is not turned
+# into outbox rows all at once.
+def horizon(offsets: Sequence[Offset]) -> timedelta:
+    return max(o.reach for o in offsets) + timedelta(hours=12)
 
 
-async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tuple[time, time] | None) -> int:
+HORIZON = horizon(DEFAULT_OFFSETS)
+
+
+async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tuple[time, time] | None,
+                              offsets: Sequence[Offset] = DEFAULT_OFFSETS) -> int:
     """The reminders of the scheduled meetings starting within HORIZON whose rounds are not queued yet
     (safe on every tick and in every instance: a row is written once). `now` aware, local. Not
     committed; returns the rows written."""
     meetings = (await session.exec(select(Meeting).where(
         Meeting.status == MeetingStatus.scheduled.value, col(Meeting.starts_at) > now.astimezone(UTC),
-        col(Meeting.starts_at) <= (now + HORIZON).astimezone(UTC)).order_by(col(Meeting.starts_at)))).all()
+        col(Meeting.starts_at) <= (now + horizon(offsets)).astimezone(UTC)).order_by(col(Meeting.starts_at)))).all()
     if not meetings:
         return 0
     queued = {(i, r) for i, r in (await session.exec(
@@ -89,7 +148,7 @@ async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tu
             col(Delivery.subject_id).in_([id_of(m) for m in meetings])))).all()}
     written = 0
     for meeting in meetings:
-        rounds = [(r, at) for r, at in reminder_times(meeting.starts_at.astimezone(now.tzinfo), now, quiet)
+        rounds = [(r, at) for r, at in reminder_times(meeting.starts_at.astimezone(now.tzinfo), now, quiet, offsets)
                   if (meeting.id, round_of(meeting, r)) not in queued]
         if not rounds:
             continue

@@ -3,6 +3,7 @@ as outbox rows (models/meeting_reminders.py). Safe in every instance and on ever
 (meeting, person, round) is written once."""
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clock import utcnow
-from models.meeting_reminders import queue_due_reminders
+from models.meeting_reminders import DEFAULT_OFFSETS, Offset, queue_due_reminders
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,12 @@ async def queue_meeting_reminders(
     tz: str | tzinfo,
     quiet_window: tuple[time, time] | None,
     now: datetime | None = None,
+    offsets: Sequence[Offset] = DEFAULT_OFFSETS,
 ) -> int:
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     async with sessions() as session:
         written = await queue_due_reminders(session=session, now=(now or utcnow()).astimezone(zone),
-                                            quiet=quiet_window)
+                                            quiet=quiet_window, offsets=offsets)
         await session.commit()
     if written:
         log.info("meetings: %d reminder rows queued", written)

@@ -1,7 +1,9 @@
 """The scheduler of one process. Jobs are safe to run in every instance: they work by claims and
 conditional writes in the database, not by being the only timer."""
 
+from collections.abc import Sequence
 from datetime import time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -10,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.meeting_reminders import DEFAULT_OFFSETS, Offset
 from models.obligations import DEFAULT_OBLIGATIONS
 from schedules.housekeeping import prune_old_records
 from schedules.inquiries import escalate_inquiries
@@ -32,6 +35,7 @@ def build_scheduler(
     remind_max: int = 2,
     remind_every_seconds: int = 60,
     meeting_obligations: str = DEFAULT_OBLIGATIONS,
+    reminder_offsets: Sequence[Offset] = DEFAULT_OFFSETS,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
@@ -56,13 +60,15 @@ def build_scheduler(
         coalesce=True,
         max_instances=1,
     )
-    for job, job_id in ((check_task_deadlines, "check-task-deadlines"), (escalate_inquiries, "escalate-inquiries"),
-                        (queue_meeting_reminders, "queue-meeting-reminders")):
+    jobs: tuple[tuple[Any, str, dict[str, Any]], ...] = (
+        (check_task_deadlines, "check-task-deadlines", {}), (escalate_inquiries, "escalate-inquiries", {}),
+        (queue_meeting_reminders, "queue-meeting-reminders", {"offsets": tuple(reminder_offsets)}))
+    for job, job_id, extra in jobs:
         scheduler.add_job(
             job,
             IntervalTrigger(seconds=TASK_DEADLINE_EVERY.total_seconds(), timezone=timezone),
             args=[sessions],
-            kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window},
+            kwargs={"tz": ZoneInfo(timezone), "quiet_window": quiet_window, **extra},
             id=job_id,
             coalesce=True,
             max_instances=1,

@@ -158,7 +158,8 @@ async def post_meeting(request: web.Request) -> web.Response:
                 return answer(200, {"dry_run": True, **common, "meetings": _dates(plan, None)})
             meetings = await create_meetings(session=session, plan=plan, author_person_id=token.person_id)
             # Those starting soon are reminded from now on; the tick queues the others as they come near.
-            reminders = await queue_due_reminders(session=session, now=now, quiet=settings.quiet_window)
+            reminders = await queue_due_reminders(session=session, now=now, quiet=settings.quiet_window,
+                                                  offsets=settings.reminder_offsets)
         except Refusal as refusal:
             return await refused(session, refusal, token, action="meeting.refused", org=str(body.get("org", ""))[:32])
         result = {"id": meetings[0].id, "series_id": meetings[0].series_id, **common, "reminders_queued": reminders,

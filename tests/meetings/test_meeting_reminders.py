@@ -7,12 +7,13 @@ import asyncio
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import col, func, select
 
 from models import Delivery, Organisation
 from models.delivery import CLAIMED, OPEN_STATUSES, Purpose
 from models.meeting import MeetingKind, create_meetings, plan_meetings
-from models.meeting_reminders import ANSWERED_REASON, STALE_REASON, reminder_times
+from models.meeting_reminders import ANSWERED_REASON, STALE_REASON, Offset, parse_offsets, reminder_times
 from models.workdays import WorkCalendar
 from schedules.meetings import queue_meeting_reminders
 from tests.notices.test_progress import _send_urgent_notice
@@ -216,3 +217,15 @@ async def test_the_later_reminder_goes_only_to_those_who_have_not_replied(stack:
         "failed", ANSWERED_REASON)
     assert rows[roster.people["zhao"].id].status == "sent"  # type: ignore[index]
     assert not [m for m in await stack.emulator.wait_for_messages("mp", "o_li", within=0.2) if "会议提醒" in m.content]
+
+
+def test_the_offsets_are_configurable_and_a_bad_setting_says_what_is_wrong() -> None:
+    offsets = parse_offsets("2h,2d@18:00,30m")
+    assert offsets == (Offset(days=2, at=time(18, 0)), Offset(before=timedelta(hours=2)),
+                       Offset(before=timedelta(minutes=30)))  # earliest first
+    assert reminder_times(_at(15, 19, 30), _at(10, 10), None, offsets) == [
+        (1, _at(13, 18)), (2, _at(15, 17, 30)), (3, _at(15, 19))]
+    assert reminder_times(_at(15, 19, 30), _at(15, 19, 10), None, offsets) == [(3, _at(15, 19, 10))]  # short notice
+    for bad in ("tomorrow", "0d@09:00", "1d@25:00", "1m", ""):
+        with pytest.raises(ValueError):
+            parse_offsets(bad)
