@@ -106,7 +106,7 @@ async def test_templates_without_a_client_msg_id_are_each_delivered(
     await emulator.drain()
     assert [a["errcode"] for a in answers] == [0, 0, 0] and len({a["msgid"] for a in answers}) == 3
     assert len(emulator.messages(to="o_1")) == 3
-    assert reports_to(service, "o_1") == [a["msgid"] for a in answers]
+    assert sorted(reports_to(service, "o_1")) == sorted(a["msgid"] for a in answers)  # reports race each other
     assert not any(c.duplicate for c in emulator.calls(TEMPLATE))
 
 
