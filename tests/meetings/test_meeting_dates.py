@@ -110,3 +110,19 @@ def test_bad_rows_of_a_holiday_file_are_each_named() -> None:
         "第 6 行：类型“上课”无法识别，请写“休”（放假）或“班”（调休上班）",
     ]
     assert list(parsed.days) == [date(2027, 1, 1)]
+
+
+def test_a_years_monthly_series_across_new_year_spring_festival_and_national_day() -> None:
+    """主题党日 on the 1st of every month of 2026: New Year's Day moves to Sunday 4 January (a 调休 working
+    day), Labour Day to 6 May, National Day to 8 October; an ordinary Sunday (1 February, 1 March)
+    keeps its date. On the 15th: 15 February, in the Spring Festival, moves to the 24th."""
+    placed = plan_series(date(2026, 1, 1), Repeat(Every.month, day=1, until=date(2026, 12, 31)),
+                         HolidayPolicy.next_workday, PACKAGE)
+    moved = {(p.moved_from, p.day, p.holiday) for p in placed if p.moved_from is not None}
+    assert moved == {(date(2026, 1, 1), date(2026, 1, 4), "元旦"), (date(2026, 5, 1), date(2026, 5, 6), "劳动节"),
+                     (date(2026, 10, 1), date(2026, 10, 8), "国庆节")}
+    assert [p.day for p in placed][1:3] == [date(2026, 2, 1), date(2026, 3, 1)]
+    on_the_15th = plan_series(date(2026, 1, 15), Repeat(Every.month, day=15, until=date(2026, 3, 31)),
+                              HolidayPolicy.next_workday, PACKAGE)
+    assert [p.day for p in on_the_15th] == [date(2026, 1, 15), date(2026, 2, 24), date(2026, 3, 15)]
+    assert on_the_15th[1].describe() == "2月15日（春节）顺延至2月24日"

@@ -142,3 +142,25 @@ async def test_the_yearly_ledger_lists_the_held_meetings(stack: Stack, roster: R
     assert held[3] == "主题党日" and held[7:13] == ("王书记", "李党员", 2, 0, 0, 2)
     assert held[14] == "李党员、赵党员" and held[15] == 0
     assert (await wang.send_text("台账 C02")).content.startswith("没有找到组织“C02”")  # type: ignore[union-attr]
+
+
+async def test_the_secretary_records_the_meeting_on_the_attendance_page(stack: Stack, roster: Roster) -> None:
+    wang = stack.phone("mp", "o_wang")
+    await wang.send_text("绑定 WANG23")
+    meeting_id = await _meeting(stack, roster, datetime.now(stack.settings.tz) - timedelta(minutes=30))
+    link = ((await wang.send_text(f"考勤 {meeting_id}")).content or "").split("完整名单：")[1].strip()
+    path = link.removeprefix(stack.base_url)
+    async with stack.http() as http:
+        shown = await http.get(path)
+        assert "记录为已召开" in shown.text and 'http-equiv="refresh"' not in shown.text
+        empty = await http.post(path + "/held", data={"host": "王书记", "recorder": "", "minutes": ""})
+        done = await http.post(path + "/held", data={"host": "王书记", "recorder": "李党员", "minutes": MINUTES})
+        again = await http.post(path + "/held", data={"host": "王书记", "recorder": "李党员", "minutes": MINUTES})
+        record = await http.get(done.headers["location"].removeprefix(stack.base_url))
+    assert empty.status_code == 400 and "请填写主持人、记录人和会议纪要" in empty.text
+    assert done.status_code == 303 and "/m/record/" in done.headers["location"]
+    assert again.status_code == 409 and "已记录为已召开" in again.text
+    assert record.status_code == 200 and MINUTES in record.text and "<td>记录人</td><td>李党员</td>" in record.text
+    async with stack.sessions() as s:
+        meeting = await s.get(Meeting, meeting_id)
+    assert meeting is not None and meeting.status == MeetingStatus.held
