@@ -109,6 +109,8 @@ class Meeting(SQLModel, table=True):
     # Bumped when the meeting is rescheduled: its reminders' rounds carry it (models/meeting_reminders.py),
     # so the new time gets reminders of its own and those of the old time are dropped.
     version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The reminder rounds of this version already queued, a bit each (models/meeting_reminders.py).
+    reminded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by_person_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -58,7 +58,7 @@ async def reschedule(*, session: AsyncSession, meeting: Meeting, org: Organisati
     if starts_at <= now:
         return Changed("新的时间已经过去，请回复以后的时间。")
     before = describe(meeting, now.tzinfo)
-    meeting.starts_at, meeting.version = starts_at.astimezone(UTC), meeting.version + 1
+    meeting.starts_at, meeting.version, meeting.reminded = starts_at.astimezone(UTC), meeting.version + 1, 0
     if place:
         meeting.place = place
     session.add(meeting)

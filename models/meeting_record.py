@@ -23,8 +23,8 @@ NAMES_SEPARATOR = "、"
 
 class MeetingRecord(SQLModel, table=True):
     __tablename__ = "meeting_record"
-    # The roll-up of a city's obligations counts records by month, owner and kind in one index range.
-    __table_args__ = (Index("ix_meeting_record_month", "held_month", "owner_org_id"),)
+    # The roll-up of a city's obligations counts records by month, owner and kind from this index alone.
+    __table_args__ = (Index("ix_meeting_record_month", "held_month", "owner_org_id", "kind"),)
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id", unique=True)
     held_at: datetime  # the meeting's start (it was held as scheduled)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -134,24 +135,23 @@ HORIZON = horizon(DEFAULT_OFFSETS)
 
 async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tuple[time, time] | None,
                               offsets: Sequence[Offset] = DEFAULT_OFFSETS) -> int:
-    """The reminders of the scheduled meetings starting within HORIZON whose rounds are not queued yet
-    (safe on every tick and in every instance: a row is written once). `now` aware, local. Not
-    committed; returns the rows written."""
-    meetings = (await session.exec(select(Meeting).where(
-        Meeting.status == MeetingStatus.scheduled.value, col(Meeting.starts_at) > now.astimezone(UTC),
-        col(Meeting.starts_at) <= (now + horizon(offsets)).astimezone(UTC)).order_by(col(Meeting.starts_at)))).all()
-    if not meetings:
-        return 0
-    queued = {(i, r) for i, r in (await session.exec(
-        select(col(Delivery.subject_id), col(Delivery.round)).distinct().where(
-            col(Delivery.subject_kind) == SubjectKind.meeting.value, col(Delivery.purpose) == Purpose.meeting_reminder,
-            col(Delivery.subject_id).in_([id_of(m) for m in meetings])))).all()}
+    """The reminders of the scheduled meetings starting within the horizon whose rounds are not queued
+    yet (safe on every tick and in every instance: a row is written once). Which rounds a meeting has
+    had is kept on it (`reminded`, a bit per round of its version), so a tick with nothing due reads
+    the meetings ahead and nothing else. `now` aware, local. Not committed; returns the rows written."""
+    ahead = (await session.exec(
+        select(col(Meeting.id), col(Meeting.starts_at), col(Meeting.reminded)).where(
+            Meeting.status == MeetingStatus.scheduled.value, col(Meeting.starts_at) > now.astimezone(UTC),
+            col(Meeting.starts_at) <= (now + horizon(offsets)).astimezone(UTC))
+        .order_by(col(Meeting.starts_at)))).all()
     written = 0
-    for meeting in meetings:
-        rounds = [(r, at) for r, at in reminder_times(meeting.starts_at.astimezone(now.tzinfo), now, quiet, offsets)
-                  if (meeting.id, round_of(meeting, r)) not in queued]
-        if not rounds:
+    for meeting_id, starts_at, reminded in ahead:
+        rounds = [(r, at) for r, at in reminder_times(starts_at.astimezone(now.tzinfo), now, quiet, offsets)
+                  if not reminded & (1 << r)]
+        if not rounds or meeting_id is None:
             continue
+        meeting = await session.get(Meeting, meeting_id)
+        assert meeting is not None
         org = await session.get(Organisation, meeting.org_id)
         group = await session.get(Organisation, meeting.group_org_id) if meeting.group_org_id else None
         assert org is not None
@@ -164,6 +164,10 @@ async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tu
                                           purpose=Purpose.meeting_reminder, round=round_of(meeting, round_),
                                           body=body)
             written += result.rows
+        # OR-ed in the database: another instance's tick may have marked other rounds meanwhile.
+        bits = sum(1 << r for r, _at in rounds)
+        await session.exec(update(Meeting).where(col(Meeting.id) == meeting_id)
+                           .values(reminded=col(Meeting.reminded).op("|")(bits)))
     return written
 
 

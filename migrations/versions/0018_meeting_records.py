@@ -43,7 +43,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('meeting_id')
     )
-    op.create_index('ix_meeting_record_month', 'meeting_record', ['held_month', 'owner_org_id'], unique=False)
+    op.create_index('ix_meeting_record_month', 'meeting_record', ['held_month', 'owner_org_id', 'kind'],
+                    unique=False)
     # SQLite keeps the kind as text without a constraint; PostgreSQL has an enum type to extend.
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TYPE engagementkind ADD VALUE IF NOT EXISTS 'made_up'")

@@ -1,4 +1,4 @@
-"""A meeting's version, bumped when it is rescheduled (its reminders' rounds carry it)
+"""A meeting's version, bumped when it is rescheduled (its reminders' rounds carry it), and the rounds queued
 
 Revision ID: 0020
 Revises: 0019
@@ -19,8 +19,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('meeting') as batch_op:
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('reminded', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('meeting') as batch_op:
+        batch_op.drop_column('reminded')
         batch_op.drop_column('version')
