@@ -66,4 +66,4 @@ async def show_compliance(msg: Inbound, ctx: Context, args: str) -> str:
 
 
 def register_help(book: HelpBook) -> None:
-    book.add("合规 [2026-Q4] — 三会一课完成情况（本月、季度或全年）", "secretary")
+    book.add("合规 [2026-Q4] — 三会一课完成情况", "secretary")

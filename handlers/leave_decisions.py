@@ -117,4 +117,4 @@ async def approve(msg: Inbound, ctx: Context, args: str) -> str:
 
 
 def register_help(book: HelpBook) -> None:
-    book.add("批准 / 不批准 说明 — 审批党员的会议请假（多人时加姓名，或“批准 全部”）", "secretary")
+    book.add("批准 / 不批准 说明 — 审批会议请假", "secretary")

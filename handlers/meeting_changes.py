@@ -84,4 +84,4 @@ async def call_off(msg: Inbound, ctx: Context, args: str) -> str:
 
 
 def register_help(book: HelpBook) -> None:
-    book.add("改期 编号 新时间 / 取消会议 编号 原因 — 调整会议并通知参会人员", "secretary")
+    book.add("改期 编号 新时间 / 取消会议 编号 — 并通知参会人员", "secretary")

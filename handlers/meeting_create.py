@@ -213,4 +213,4 @@ async def _tell_attendees(ctx: Context, meeting: Meeting, plan: MeetingPlan) -> 
 
 
 def register_help(book: HelpBook) -> None:
-    book.add("开会 — 安排会议（如“开会 党小组会 12月28日 19:30 党群服务中心 学习新党章”）", "secretary")
+    book.add("开会 — 安排会议（如“开会 党小组会 12月28日 19:30 地点 议题”）", "secretary")

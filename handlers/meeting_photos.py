@@ -44,4 +44,4 @@ async def meeting_photo(msg: Inbound, ctx: Context) -> str:
 
 
 def register_help(book: HelpBook) -> None:
-    book.add("发送照片 — 会议进行中或结束后 3 小时内发来的照片存入该会议的纪实", "secretary")
+    book.add("照片 — 会后 3 小时内发来，存入会议纪实", "secretary")

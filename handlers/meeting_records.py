@@ -164,6 +164,5 @@ async def ledger(msg: Inbound, ctx: Context, args: str) -> str:
 
 
 def register_help(book: HelpBook) -> None:
-    book.add("已召开 编号 主持 姓名 记录 姓名 纪要 内容 — 记录会议已召开；台账 [组织代码] [年份] — 三会一课台账",
-             "secretary")
+    book.add("已召开 编号 纪要 内容 — 记录会议已召开；台账 — 三会一课台账", "secretary")
     book.add("已补课 — 学习未参加会议的材料后确认", "member")

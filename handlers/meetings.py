@@ -134,7 +134,7 @@ async def take_leave(msg: Inbound, ctx: Context, number: int | None, reason: str
 
 def register_help(book: HelpBook) -> None:
     book.add("参加 / 请假 理由 — 回复会议通知（有多个会议时加编号）", "member")
-    book.add("考勤 — 查看最近会议的参加、请假和未回复名单（也可“考勤 编号”）", "secretary")
+    book.add("考勤 [编号] — 会议的参加、请假、签到名单", "secretary")
 
 
 ONLY_SECRETARIES = "“考勤”只对书记、副书记和管理员开放。"

@@ -170,4 +170,4 @@ async def _org_of(ctx: Context, meeting: Meeting) -> Organisation:
 
 def register_help(book: HelpBook) -> None:
     book.add("签到 签到码 — 在会场签到（也可扫描会场的签到二维码）", "member")
-    book.add("签到码 — 查看会议当前的签到码和签到页；补签 姓名 原因 — 为到会党员补签", "secretary")
+    book.add("签到码 [编号] — 会场签到码；补签 姓名 原因", "secretary")
