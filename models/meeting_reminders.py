@@ -139,10 +139,13 @@ async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tu
     yet (safe on every tick and in every instance: a row is written once). Which rounds a meeting has
     had is kept on it (`reminded`, a bit per round of its version), so a tick with nothing due reads
     the meetings ahead and nothing else. `now` aware, local. Not committed; returns the rows written."""
+    # A meeting with every round queued is not even read: a tick with nothing due reads next to nothing.
+    every_round = sum(1 << r for r in range(1, len(offsets) + 1))
     ahead = (await session.exec(
         select(col(Meeting.id), col(Meeting.starts_at), col(Meeting.reminded)).where(
             Meeting.status == MeetingStatus.scheduled.value, col(Meeting.starts_at) > now.astimezone(UTC),
-            col(Meeting.starts_at) <= (now + horizon(offsets)).astimezone(UTC))
+            col(Meeting.starts_at) <= (now + horizon(offsets)).astimezone(UTC),
+            col(Meeting.reminded).op("&")(every_round) != every_round)
         .order_by(col(Meeting.starts_at)))).all()
     written = 0
     for meeting_id, starts_at, reminded in ahead:
@@ -164,8 +167,9 @@ async def queue_due_reminders(*, session: AsyncSession, now: datetime, quiet: tu
                                           purpose=Purpose.meeting_reminder, round=round_of(meeting, round_),
                                           body=body)
             written += result.rows
-        # OR-ed in the database: another instance's tick may have marked other rounds meanwhile.
-        bits = sum(1 << r for r, _at in rounds)
+        # OR-ed in the database: another instance's tick may have marked other rounds meanwhile. The
+        # rounds before the first one queued now will never come (their moment passed): marked too.
+        bits = sum(1 << r for r in range(1, max(r for r, _at in rounds) + 1))
         await session.exec(update(Meeting).where(col(Meeting.id) == meeting_id)
                            .values(reminded=col(Meeting.reminded).op("|")(bits)))
     return written
