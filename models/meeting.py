@@ -92,7 +92,9 @@ class MeetingSeries(SQLModel, table=True):
 
 
 class Meeting(SQLModel, table=True):
-    __table_args__ = (Index("ix_meeting_org_starts", "org_id", "starts_at"),)
+    # The reminder tick reads the scheduled meetings of the next days out of a city's years of meetings.
+    __table_args__ = (Index("ix_meeting_org_starts", "org_id", "starts_at"),
+                      Index("ix_meeting_status_starts", "status", "starts_at"))
     id: int | None = Field(default=None, primary_key=True)
     series_id: int | None = Field(default=None, foreign_key="meeting_series.id", index=True)
     org_id: int = Field(foreign_key="organisation.id")  # the organiser

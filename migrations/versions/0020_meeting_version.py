@@ -20,9 +20,11 @@ def upgrade() -> None:
     with op.batch_alter_table('meeting') as batch_op:
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('reminded', sa.Integer(), nullable=False, server_default='0'))
+    op.create_index('ix_meeting_status_starts', 'meeting', ['status', 'starts_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_meeting_status_starts', table_name='meeting')
     with op.batch_alter_table('meeting') as batch_op:
         batch_op.drop_column('reminded')
         batch_op.drop_column('version')
