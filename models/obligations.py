@@ -9,13 +9,12 @@ checked in each of its own periods that has begun: `required` is the times asked
 meetings held, and it is `ok` when no finished one fell short (the current one may still be met)."""
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 
 from sqlalchemy import String, cast, func
 from sqlalchemy import select as core_select
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.meeting import KIND_NAMES, MeetingKind
@@ -177,23 +176,20 @@ def _month(day: date) -> int:
     return day.year * 100 + day.month
 
 
-async def _held(session: AsyncSession, root: Organisation, since: date, until: date
-                ) -> dict[tuple[int, MeetingKind], Counter[int]]:
-    """(organisation, kind) → held meetings per local month (202612 → 2) in [since, until), for the
-    organisations at or under `root`: one query over the records' month index, each (organisation,
-    kind) one row with its months joined in a string — a city's year is some 300,000 records, and
-    turning each into a Python row cost more than the query."""
-    found: dict[tuple[int, MeetingKind], Counter[int]] = {}
+async def _held(session: AsyncSession, root: Organisation, since: date, until: date) -> dict[tuple[int, str], str]:
+    """(organisation, kind) → the local months of its held meetings in [since, until), joined
+    (`202511,202512,202512`), for the organisations at or under `root`: one query over the records'
+    month index, one row per (organisation, kind) — a city's year is some 300,000 records, and turning
+    each into a Python row cost more than the query."""
     months = func.aggregate_strings(cast(col(MeetingRecord.held_month), String), ",")
-    query = (select(MeetingRecord.owner_org_id, MeetingRecord.kind, months)
+    query = (core_select(col(MeetingRecord.owner_org_id), col(MeetingRecord.kind), months)
              .where(col(MeetingRecord.held_month) >= _month(since), col(MeetingRecord.held_month) < _month(until))
              .group_by(col(MeetingRecord.owner_org_id), col(MeetingRecord.kind)))
     if root.parent_id is not None:  # the whole tree needs no filter
         query = query.join(Organisation, col(Organisation.id) == MeetingRecord.owner_org_id).where(
             col(Organisation.path).startswith(root.path))
-    for owner, kind, joined in (await session.exec(query)).all():
-        found[(owner, MeetingKind(kind))] = Counter(map(int, joined.split(",")))
-    return found
+    conn = await session.connection()
+    return {(owner, kind): joined for owner, kind, joined in (await conn.execute(query)).all()}
 
 
 async def compliance(*, session: AsyncSession, root: Organisation, period: Period, obligations: list[Obligation],
@@ -211,22 +207,27 @@ async def compliance(*, session: AsyncSession, root: Organisation, period: Perio
     since = min(s[0].start for s in spans.values()) if spans else period.start
     until = max(s[-1].end for s in spans.values()) if spans else period.end
     held = await _held(session, root, since, until)
-    # Each begun period of each obligation, with the months it spans and whether it has finished.
-    begun = {every: [(p, [_month(_add_months(p.start, i)) for i in range(p.months)], p.end <= today)
-                     for p in periods if p.start <= today] for every, periods in spans.items()}
-    nothing: Counter[int] = Counter()
+    # Per kind of period: those begun, whether each has finished, and which of them each month is in.
+    begun = {every: [p for p in periods if p.start <= today] for every, periods in spans.items()}
+    finished = {every: [p.end <= today for p in periods] for every, periods in begun.items()}
+    period_of_month = {every: {str(_month(_add_months(p.start, i))): n for n, p in enumerate(periods)
+                               for i in range(p.months)} for every, periods in begun.items()}
     result = []
     for org in orgs:
         states = []
         for obligation in obligations:
             if org.level != obligation.level:
                 continue
-            months = held.get((org.id, obligation.kind), nothing)
-            periods = begun[obligation.every]
-            per_period = [sum(months[m] for m in spanned) for _p, spanned, _f in periods]
-            missing = [p.label for (p, _s, finished), n in zip(periods, per_period, strict=True)
-                       if finished and n < obligation.times]
-            states.append(ObligationState(obligation, obligation.times * len(periods), sum(per_period), not missing,
+            every = obligation.every
+            counts = [0] * len(begun[every])
+            if (joined := held.get((org.id, obligation.kind.value))) is not None:
+                index = period_of_month[every]
+                for month in joined.split(","):
+                    if (n := index.get(month)) is not None:
+                        counts[n] += 1
+            missing = [p.label for p, done, count in zip(begun[every], finished[every], counts, strict=True)
+                       if done and count < obligation.times]
+            states.append(ObligationState(obligation, obligation.times * len(counts), sum(counts), not missing,
                                           missing))
         if states:
             result.append(OrgCompliance(org, states))
