@@ -14,6 +14,12 @@ emulator, then for each round
      every row; check that each person received the notice exactly once;
 and finally a round with 1% injected transient errors (errcode -1 and HTTP 500, half each): zero
 duplicates, zero losses. The server's RSS is read from /proc before the first round and after the last.
+
+`--subject meeting`: instead of a notice, each measured round creates a 主题党日 organised by the
+district (`plan_meetings` + `create_meetings`: every member of the seed is invited) starting 50 minutes
+ahead and queues its reminders as the meetings API does (`queue_due_reminders(now, quiet=None)`: a
+meeting at such short notice gets one reminder, due now), then times until the server's dispatcher has
+settled every meeting_reminder row of it. Same baseline, same checks.
 """
 
 import argparse
@@ -57,10 +63,15 @@ from bot.db import create_engine, create_session_factory  # noqa: E402
 from emulator import EmulatorConfig  # noqa: E402
 from handlers.links import notice_url  # noqa: E402
 from models.clock import utcnow  # noqa: E402
+from models.meeting import MeetingKind, create_meetings, plan_meetings  # noqa: E402
+from models.meeting_dates import HolidayPolicy  # noqa: E402
+from models.meeting_reminders import queue_due_reminders  # noqa: E402
 from models.notice import Notice, NoticeStatus, Who  # noqa: E402
 from models.notice_queries import recipients_for  # noqa: E402
+from models.organisation import Organisation  # noqa: E402
 from models.outbox import queue_messages  # noqa: E402
 from models.subject import Subject  # noqa: E402  # noqa: E402
+from models.workdays import WorkCalendar  # noqa: E402
 
 TARGETS = {"ratio": 2.0, "resolve_s": 1.0, "rss_growth_mb": 50.0}
 CONCURRENCY = 16  # the dispatcher's default
@@ -70,6 +81,8 @@ SECRET = "delivery-benchmark-secret"
 TEXT = "关于开展主题党日活动的通知\n本周六上午九点在各支部活动室开展主题党日活动，请全体党员准时参加。"
 OPEN = ("pending", "in_flight", "sending", "retry")
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+TZ = ZoneInfo("Asia/Shanghai")  # the service's default GRASSROOTS_TIMEZONE
+MEETING_AHEAD = dt.timedelta(minutes=50)  # after both planned rounds: one reminder, due now
 
 
 # Processes
@@ -205,24 +218,9 @@ async def confirm_and_wait(database_url: str, roster: Roster, within: float) -> 
             await s.commit()
             notice_id = notice.id
         confirmed = time.perf_counter()
-        query = text("SELECT status, count(*) FROM delivery WHERE subject_kind = 'notice' AND subject_id = :n "
-                     "GROUP BY status")
-        deadline = started + within
-        while True:
-            async with engine.connect() as conn:
-                statuses = {str(k): int(v) for k, v in (await conn.execute(query, {"n": notice_id})).all()}
-            if not any(statuses.get(k) for k in OPEN) or time.perf_counter() > deadline:
-                break
-            await asyncio.sleep(0.02)
+        statuses, rows = await wait_settled(engine, "subject_kind = 'notice' AND subject_id = :n", notice_id,
+                                            started + within)
         settled = time.perf_counter()
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    text("SELECT channel, recipient, status, reason FROM delivery "
-                         "WHERE subject_kind = 'notice' AND subject_id = :n"),
-                    {"n": notice_id},
-                )
-            ).all()
     finally:
         await engine.dispose()
     return {
@@ -233,8 +231,79 @@ async def confirm_and_wait(database_url: str, roster: Roster, within: float) -> 
         "outbox_s": confirmed - resolved,
         "total_s": settled - started,
         "statuses": statuses,
-        "rows": [tuple(r) for r in rows],
+        "rows": rows,
     }
+
+
+async def wait_settled(engine: Any, where: str, subject_id: int, deadline: float
+                       ) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
+    """Polls the subject's outbox rows every 20 ms until none is open (or the deadline passed); their
+    counts by status, then (channel, recipient, status, reason) of each."""
+    query = text(f"SELECT status, count(*) FROM delivery WHERE {where} GROUP BY status")
+    while True:
+        async with engine.connect() as conn:
+            statuses = {str(k): int(v) for k, v in (await conn.execute(query, {"n": subject_id})).all()}
+        if not any(statuses.get(k) for k in OPEN) or time.perf_counter() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(text(f"SELECT channel, recipient, status, reason FROM delivery WHERE {where}"),
+                               {"n": subject_id})
+        ).all()
+    return statuses, [tuple(r) for r in rows]
+
+
+async def meeting_and_wait(database_url: str, roster: Roster, within: float) -> dict[str, Any]:
+    """A 主题党日 of the district starting MEETING_AHEAD from now, created and its reminders queued as the
+    meetings API does (`plan_meetings`, `create_meetings`, `queue_due_reminders`, one commit); timed until
+    every meeting_reminder row of it settled. "resolve" is the plan (who is invited), "outbox" the
+    creation and the reminders' rows."""
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    try:
+        started = time.perf_counter()
+        async with sessions() as s:
+            now = dt.datetime.now(TZ)
+            district = await s.get(Organisation, roster.district_id)
+            assert district is not None
+            plan = await plan_meetings(
+                session=s, kind=MeetingKind.party_day, org=district, title="主题党日",
+                starts_at=(now + MEETING_AHEAD).replace(second=0, microsecond=0), minutes=90,
+                place="党群服务中心", topic="学习贯彻全会精神", policy=HolidayPolicy.keep, work_calendar=WorkCalendar(),
+            )
+            resolved = time.perf_counter()
+            not_invited = set(roster.person_of.values()) - set(plan.attendees)
+            if not_invited:
+                raise RuntimeError(f"{len(not_invited)} members of the roster are not invited to the meeting")
+            meeting = (await create_meetings(session=s, plan=plan, author_person_id=roster.author_id))[0]
+            written = await queue_due_reminders(session=s, now=now, quiet=None)
+            await s.commit()
+            meeting_id = meeting.id
+        confirmed = time.perf_counter()
+        assert meeting_id is not None
+        statuses, rows = await wait_settled(
+            engine, "subject_kind = 'meeting' AND subject_id = :n AND purpose = 'meeting_reminder'", meeting_id,
+            started + within)
+        settled = time.perf_counter()
+    finally:
+        await engine.dispose()
+    return {
+        "meeting_id": meeting_id,
+        "people": len(plan.attendees),
+        "rows_written": written,
+        "resolve_s": resolved - started,
+        "outbox_s": confirmed - resolved,
+        "total_s": settled - started,
+        "statuses": statuses,
+        "rows": rows,
+    }
+
+
+async def measured_run(subject: str, database_url: str, roster: Roster, within: float) -> dict[str, Any]:
+    if subject == "meeting":
+        return await meeting_and_wait(database_url, roster, within)
+    return await confirm_and_wait(database_url, roster, within)
 
 
 def check(result: dict[str, Any], delivered: Counter[tuple[str, str]], roster: Roster) -> dict[str, int]:
@@ -290,7 +359,7 @@ def bench_database(db: Database, args: argparse.Namespace, tmp: Path) -> dict[st
         if server is not None:
             stop(server)
         stop(emu)
-    return summarise(db, roster, (work, window, template), rounds, faulty, rss_before, rss_after)
+    return summarise(db, args.subject, roster, (work, window, template), rounds, faulty, rss_before, rss_after)
 
 
 async def run_rounds(
@@ -310,7 +379,7 @@ async def run_rounds(
                 raise RuntimeError(f"baseline delivered {sum(base_counts.values())} of {roster.total}")
             await reset(control)
             with ProcSampler(server_pid) as sampler:
-                result = await confirm_and_wait(db.url, roster, args.timeout)
+                result = await measured_run(args.subject, db.url, roster, args.timeout)
             counts, dropped = await delivered_counts(control)
             checks = check(result, counts, roster)
             row = {
@@ -320,6 +389,7 @@ async def run_rounds(
                 "ratio": round(result["total_s"] / baseline, 2),
                 "resolve_s": round(result["resolve_s"], 3),
                 "outbox_s": round(result["outbox_s"], 3),
+                "rows_written": result["rows_written"],
                 "baseline_cpu_s": round(baseline_cpu, 2),
                 "server_cpu_s": round(sampler.cpu_seconds, 2),
                 "server_peak_rss_mb": round(sampler.peak_kb / 1024, 1),
@@ -333,7 +403,7 @@ async def run_rounds(
         if args.error_rate > 0:
             half = args.error_rate / 2
             await reset(control, {"error_rate": half, "http_500_rate": half, "seed": 7})
-            result = await confirm_and_wait(db.url, roster, args.timeout)
+            result = await measured_run(args.subject, db.url, roster, args.timeout)
             counts, dropped = await delivered_counts(control)
             calls = (await control.get("/emulator/calls", params={"endpoint": "/cgi-bin/message"})).json()
             faulty = {
@@ -352,6 +422,7 @@ async def run_rounds(
 
 def summarise(
     db: Database,
+    subject: str,
     roster: Roster,
     people: tuple[int, int, int],
     rounds: list[dict[str, Any]],
@@ -363,6 +434,7 @@ def summarise(
     ratios = [r["ratio"] for r in rounds]
     summary = {
         "database": db.name,
+        "subject": subject,
         "people": roster.total,
         "channels": {"work": work, "mp_window": window, "mp_template": template},
         "baseline_s": statistics.median(r["baseline_s"] for r in rounds),
@@ -389,14 +461,15 @@ def summarise(
 
 
 def markdown(summaries: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    meeting = meta["subject"] == "meeting"
     lines = [
-        f"# Delivery benchmark {meta['started']}",
+        f"# Delivery benchmark{' (meeting reminders)' if meeting else ''} {meta['started']}",
         "",
         f"{meta['machine']}; git {meta['git']}; {meta['rounds']} rounds (medians); dispatcher idle {meta['idle']} s; "
         f"template delivery reports {'on' if meta['reports'] else 'off'}.",
         "",
-        "| database | people | bare loop s | 确认 → settled s | ratio (≤ 2×) | resolve s (< 1 s on PG) "
-        "| RSS growth MB (< 50) | duplicates | losses | pass |",
+        f"| database | people | bare loop s | {'meeting created' if meeting else '确认'} → settled s | ratio (≤ 2×) "
+        "| resolve s (< 1 s on PG) | RSS growth MB (< 50) | duplicates | losses | pass |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
@@ -440,6 +513,11 @@ def main(argv: list[str] | None = None) -> int:
         "does (off by default: the reports are inbound callbacks, a load of their own; see the README)",
     )
     parser.add_argument("--profile", action="store_true", help="run the server under cProfile (results/*.prof)")
+    parser.add_argument(
+        "--subject", choices=("notice", "meeting"), default="notice",
+        help="what is delivered: a confirmed notice (default), or the reminders of a meeting starting 50 minutes "
+        "ahead that invites every member (results/delivery-meeting-*)",
+    )
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", PG_DEFAULT))
     args = parser.parse_args(argv)
     started = dt.datetime.now()
@@ -449,12 +527,14 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "idle": args.idle,
         "reports": args.reports,
+        "subject": args.subject,
         "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
         .stdout.strip(),
         "targets": TARGETS,
     }
     summaries = each_database(args.databases, args.pg, "delivery", lambda db, tmp: bench_database(db, args, tmp))
-    write_results("delivery", started, meta, summaries, markdown(summaries, meta))
+    prefix = "delivery" if args.subject == "notice" else "delivery-meeting"
+    write_results(prefix, started, meta, summaries, markdown(summaries, meta))
     return 0 if all(all(s["pass"].values()) for s in summaries) else 1
 
 
