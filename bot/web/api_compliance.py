@@ -8,12 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.keys import SESSIONS, SETTINGS
-from bot.web.api_edge import answer, authorised, refused
+from bot.web.api_edge import answer, authorised, queried_org, refused
 from models.api_token import ApiToken
 from models.meeting import KIND_NAMES
 from models.notice_send import Refusal, RefusalKind
 from models.obligations import Compliance, ObligationState, compliance, parse_obligations, parse_period
-from models.organisation import get_org_by_code
 
 DEFINITIONS = {
     "required": "报告期内已开始的各考核周期应召开次数之和",
@@ -50,10 +49,7 @@ async def get_compliance(request: web.Request) -> web.Response:
         token: ApiToken | None = None
         try:
             token, scope = await authorised(session, request)
-            code = request.query.get("org", scope.code)
-            org = await get_org_by_code(session=session, code=code)
-            if org is None or not org.path.startswith(scope.path):
-                raise Refusal(RefusalKind.not_allowed, "out_of_scope", f"组织 {code[:20]} 不存在或不在令牌的管理范围内")
+            org = await queried_org(session, request, scope)
             raw = request.query.get("period", f"{now.year}-{now.month:02d}")
             period = parse_period(raw)
             if period is None:

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.api_token import ApiToken, find_active_token
 from models.audit import record_audit
 from models.notice_send import Refusal, RefusalKind, bad, covering, role_orgs
-from models.organisation import Organisation
+from models.organisation import Organisation, get_org_by_code
 
 MAX_BODY = 64 * 1024
 STATUS = {RefusalKind.bad_request: 400, RefusalKind.not_allowed: 403, RefusalKind.near_duplicate: 409}
@@ -96,3 +96,12 @@ def field(body: dict[str, Any], name: str, kind: type[Any], default: Any) -> Any
     if wrong:
         raise bad("bad_field", f"{name} 应为{_TYPE_NAMES[kind]}", name)
     return value
+
+
+async def queried_org(session: AsyncSession, request: web.Request, scope: Organisation) -> Organisation:
+    """The organisation `?org=CODE` names (the token's own without it), within the token's subtree."""
+    code = request.query.get("org", scope.code)
+    org = await get_org_by_code(session=session, code=code)
+    if org is None or not org.path.startswith(scope.path):
+        raise Refusal(RefusalKind.not_allowed, "out_of_scope", f"组织 {code[:20]} 不存在或不在令牌的管理范围内")
+    return org

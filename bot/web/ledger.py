@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.keys import SESSIONS, SETTINGS
-from bot.web.api_edge import authorised, refused
+from bot.web.api_edge import authorised, queried_org, refused
 from bot.web.layout import message_page
 from handlers.links import read_ledger_token
 from models.api_token import ApiToken
@@ -19,7 +19,7 @@ from models.meeting import KIND_NAMES, Meeting, MeetingKind, title_of
 from models.meeting_photo import photo_count
 from models.meeting_record import MeetingRecord, held_meetings, names
 from models.notice_send import Refusal, RefusalKind, covering, role_orgs
-from models.organisation import Organisation, get_org_by_code
+from models.organisation import Organisation
 from models.typed import id_of
 
 BAD_LINK = "链接无效或已过期。请在微信中重新发送“台账”获取新链接。"
@@ -99,10 +99,7 @@ async def ledger_by_api(request: web.Request) -> web.Response:
         token: ApiToken | None = None
         try:
             token, scope = await authorised(session, request)
-            code = request.query.get("org", scope.code)
-            org = await get_org_by_code(session=session, code=code)
-            if org is None or not org.path.startswith(scope.path):
-                raise Refusal(RefusalKind.not_allowed, "out_of_scope", f"组织 {code[:20]} 不存在或不在令牌的管理范围内")
+            org = await queried_org(session, request, scope)
             raw_year = request.query.get("year", str(datetime.now(settings.tz).year))
             if not (raw_year.isdigit() and 2000 <= int(raw_year) <= 2100):
                 raise Refusal(RefusalKind.bad_request, "bad_year", "year 应为四位年份，如 2026")
