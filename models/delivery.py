@@ -10,7 +10,7 @@ row whose request may have reached WeChat, on a channel that cannot drop a repea
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Index, String, Text, UniqueConstraint, and_, func, or_
+from sqlalchemy import Index, String, Text, UniqueConstraint, and_, func
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -139,10 +139,14 @@ def lease_expired(now: datetime) -> ColumnElement[bool]:
 
 
 async def any_due(*, session: AsyncSession) -> bool:
-    """A read-only look first, so an idle dispatcher never takes the write lock."""
+    """A read-only look first, so an idle dispatcher never takes the write lock. Two probes, each an
+    index range of ix_delivery_due: as one OR with LIMIT 1, PostgreSQL scanned the whole outbox (35 ms at
+    134,000 pending rows, all of them in the future), betting that an early row would match."""
     now = utcnow()
-    found = await session.exec(select(Delivery.id).where(or_(open_due(now), lease_expired(now))).limit(1))
-    return found.first() is not None
+    for condition in (open_due(now), lease_expired(now)):
+        if (await session.exec(select(Delivery.id).where(condition).limit(1))).first() is not None:
+            return True
+    return False
 
 
 async def reported_rows(*, session: AsyncSession, openid: str, msgid: str) -> list[Delivery]:
