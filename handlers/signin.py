@@ -98,7 +98,11 @@ async def sign_in_by_scan(msg: Inbound, ctx: Context, scene: str) -> str | None:
 ONLY_SECRETARIES = "“签到码”和“补签”只对书记、副书记和管理员开放。"
 
 
-async def _scope_meeting(ctx: Context, args: str) -> tuple[Meeting, str] | str:
+async def _secretary_meeting(ctx: Context, args: str) -> tuple[Meeting, Organisation, str] | str:
+    """For `签到码` and `补签`: the meeting in the secretary's scope that the leading number names (the
+    nearest one without), its organisation and the words after the number; or the answer when none."""
+    if not ctx.sender.roles or ctx.sender.person_id is None:
+        return ONLY_SECRETARIES
     number: int | None = None
     if (first := args.split(" ", 1)[0]) and first.removeprefix("第").removesuffix("号").isdigit():
         try:
@@ -110,18 +114,17 @@ async def _scope_meeting(ctx: Context, args: str) -> tuple[Meeting, str] | str:
                                meeting_id=number, now=ctx.now)
     if found is None:
         return f"没有找到第 {number} 号会议，或不在您的管理范围内。" if number else "您的管理范围内还没有会议。"
-    return found[0], args
+    return found[0], found[1], args
 
 
 @router.command("签到码")
 async def code_for_secretary(msg: Inbound, ctx: Context, args: str) -> str:
     sender = ctx.sender
-    if not sender.roles or sender.person_id is None:
-        return ONLY_SECRETARIES
-    found = await _scope_meeting(ctx, args)
+    found = await _secretary_meeting(ctx, args)
     if isinstance(found, str):
         return found
-    meeting, _rest = found
+    meeting, _org, _rest = found
+    assert sender.person_id is not None  # a secretary
     link = signin_page_url(ctx.settings.public_url, ctx.settings.secret_key.get_secret_value(), id_of(meeting),
                            sender.person_id)
     if not signin_open(meeting, ctx.now):
@@ -137,15 +140,12 @@ async def code_for_secretary(msg: Inbound, ctx: Context, args: str) -> str:
 async def sign_in_by_hand(msg: Inbound, ctx: Context, args: str) -> str:
     """`补签 [编号] 姓名 原因`: the secretary signs in a member who was there but could not sign in."""
     sender = ctx.sender
-    if not sender.roles or sender.person_id is None:
-        return ONLY_SECRETARIES
-    found = await _scope_meeting(ctx, args)
+    found = await _secretary_meeting(ctx, args)
     if isinstance(found, str):
         return found
-    meeting, rest = found
+    meeting, org, rest = found
     if ctx.now < signin_opens(meeting):
         return f"会议还没开始签到，不能补签：{_local(meeting, ctx)}。"
-    org = await _org_of(ctx, meeting)
     people = (await attendance_of(session=ctx.session, meeting=meeting, org=org, now=ctx.now)).people
     named = sorted((p for p in people if p.name and rest.startswith(p.name)), key=lambda p: len(p.name), reverse=True)
     if not named:
@@ -160,12 +160,6 @@ async def sign_in_by_hand(msg: Inbound, ctx: Context, args: str) -> str:
                   by=sender.person_id, reason=reason)
     await ctx.session.commit()
     return f"已为 {person.name} 补签（原因：{reason}）：{_local(meeting, ctx)}。已记入审计记录。"
-
-
-async def _org_of(ctx: Context, meeting: Meeting) -> Organisation:
-    org = await ctx.session.get(Organisation, meeting.org_id)
-    assert org is not None
-    return org
 
 
 def register_help(book: HelpBook) -> None:
