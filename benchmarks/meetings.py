@@ -11,7 +11,7 @@ For each database: create it fresh (an SQLite file in a temp dir; a scratch Post
 (meetings_seed.py: ≈ 17,500 organisations, 100,000 members, ≈ 595,000 held meetings and their records,
 then the scheduled meetings and ≈ 135,000 reminder rows), then each round:
 
-  a. roll-ups: `compliance(root=…, period=…, obligations=DEFAULT_OBLIGATIONS, today=…, tz=…)` for the whole
+  a. roll-ups: `compliance(root=…, period=…, obligations=DEFAULT_OBLIGATIONS, today=…)` for the whole
      city over the last full year, quarter and month and over the current month (the API's default
      period), and for one street over the last full year — each timed end to end in a fresh session
      (`--rollup-repeat` times, interleaved with its baselines): `SELECT count(*) FROM meeting_record`, and
@@ -226,7 +226,7 @@ class Ops:
             root = await s.get(Organisation, root_id)
             assert root is not None
             result = await compliance(session=s, root=root, period=period, obligations=self.obligations,
-                                      today=self.today, tz=TZ)
+                                      today=self.today)
             return len(result.organisations), len(result.behind)
 
     async def select_1(self) -> None:

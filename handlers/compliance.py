@@ -53,11 +53,9 @@ async def show_compliance(msg: Inbound, ctx: Context, args: str) -> str:
         root = org
     if root is None:
         root = await ctx.session.get(Organisation, grant.org_id)
-    tz = ctx.now.tzinfo
-    assert period is not None and root is not None and tz is not None  # the context's time is aware
+    assert period is not None and root is not None
     result = await compliance(session=ctx.session, root=root, period=period,
-                              obligations=parse_obligations(ctx.settings.meeting_obligations), today=ctx.now.date(),
-                              tz=tz)
+                              obligations=parse_obligations(ctx.settings.meeting_obligations), today=ctx.now.date())
     if not result.organisations:
         return f"{root.name}下没有党支部或党小组，无需统计三会一课。"
     link = compliance_url(ctx.settings.public_url, ctx.settings.secret_key.get_secret_value(), id_of(root),

@@ -74,8 +74,7 @@ async def remind_period_gaps(*, session: AsyncSession, obligations: list[Obligat
             continue
         round_ = period.start.year * 10000 + period.start.month * 100 + MONTHS[every]
         for root in await _roots(session):
-            result = await compliance(session=session, root=root, period=period, obligations=wanted, today=today,
-                                      tz=now.tzinfo or UTC)
+            result = await compliance(session=session, root=root, period=period, obligations=wanted, today=today)
             short = [(item.org, [s for s in item.obligations if s.held < s.required]) for item in result.organisations]
             short = [(org, states) for org, states in short if states]
             holders = await nearest_holders(session, {org.path for org, _s in short}, own=True)

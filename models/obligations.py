@@ -10,7 +10,7 @@ meetings held, and it is `ok` when no finished one fell short (the current one m
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import date
 
 from sqlalchemy import String, cast, func
 from sqlalchemy import select as core_select
@@ -193,7 +193,7 @@ async def _held(session: AsyncSession, root: Organisation, since: date, until: d
 
 
 async def compliance(*, session: AsyncSession, root: Organisation, period: Period, obligations: list[Obligation],
-                     today: date, tz: tzinfo) -> Compliance:
+                     today: date) -> Compliance:
     """Each branch and group at or under `root` against the obligations over `period` (as of `today`)."""
     # Core rows on the session's connection: no ORM objects for a city's 20,000 organisations.
     conn = await session.connection()

@@ -57,8 +57,7 @@ async def get_compliance(request: web.Request) -> web.Response:
         except Refusal as refusal:
             return await refused(session, refusal, token, action="compliance.refused")
         result = await compliance(session=session, root=org, period=period,
-                                  obligations=parse_obligations(settings.meeting_obligations), today=now.date(),
-                                  tz=settings.tz)
+                                  obligations=parse_obligations(settings.meeting_obligations), today=now.date())
     return answer(200, compliance_json(result))
 
 

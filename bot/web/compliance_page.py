@@ -47,8 +47,7 @@ async def compliance_page(request: web.Request) -> web.Response:
         if root is None or covering(await role_orgs(session, person_id), root) is None:
             return message_page("无权查看", "这个组织不在您的管理范围内。", status=403)
         result = await compliance(session=session, root=root, period=period,
-                                  obligations=parse_obligations(settings.meeting_obligations), today=now.date(),
-                                  tz=settings.tz)
+                                  obligations=parse_obligations(settings.meeting_obligations), today=now.date())
     ordered = sorted(result.organisations, key=lambda o: (o.ok, o.org.path))
     head = (f'<div class="card"><strong>{esc(root.name)} · {esc(period.name())}</strong>'
             f'<p class="muted">党支部、党小组 {len(ordered)} 个，未达标 {len(result.behind)} 个；'

@@ -89,8 +89,7 @@ async def test_a_group_without_its_monthly_meeting_is_behind_for_last_month(stac
         period = parse_period(last)
         assert period is not None
         result = await compliance(session=s, root=root, period=period,
-                                  obligations=parse_obligations(DEFAULT_OBLIGATIONS), today=datetime.now(tz).date(),
-                                  tz=tz)
+                                  obligations=parse_obligations(DEFAULT_OBLIGATIONS), today=datetime.now(tz).date())
     by_org = {o.org.code: o for o in result.organisations}
     assert set(by_org) == {"B01", "B01G1"}
     branch = {s.obligation.kind: s for s in by_org["B01"].obligations}
